@@ -1,0 +1,1 @@
+"""cardreach: the Dagster code location that turns snapshot files into DuckDB marts."""

@@ -1,0 +1,106 @@
+"""`make run`: materialize every asset on the landing folder, print what happened, exit non-zero on failure.
+
+The run goes through the project's Dagster instance (DAGSTER_HOME), so it also shows in the UI.
+"""
+
+import argparse
+import sys
+
+import dagster as dg
+import duckdb
+
+from orchestration import settings
+
+
+def _definitions() -> dg.Definitions:
+    from orchestration.definitions import defs
+
+    return defs()
+
+
+def _rel(path) -> str:
+    try:
+        return str(path.relative_to(settings.REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _check_results(result: dg.ExecuteInProcessResult) -> list[dg.AssetCheckEvaluation]:
+    return [
+        event.asset_check_evaluation_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+
+
+def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
+    """The run's summary for a person, and whether anything failed."""
+    lines = []
+    failed = not result.success
+    database = settings.pipeline_database()
+    lines.append(f"cardreach run {result.run_id[:8]}: {'FAILED' if failed else 'succeeded'}")
+    lines.append(f"  landing   {_rel(settings.landing_dir())}")
+    if database.exists():
+        with duckdb.connect(str(database), read_only=True) as conn:
+            files = conn.execute(
+                "SELECT file_name, dataset, status, rows_loaded, rows_quarantined, message"
+                " FROM audit.file_log WHERE run_id = ? ORDER BY load_id",
+                [result.run_id],
+            ).fetchall()
+            known = conn.execute("SELECT count(*) FROM audit.file_log").fetchone()[0]
+        loaded = sum(f[3] for f in files)
+        quarantined = sum(f[4] for f in files)
+        lines.append(f"  files     {len(files)} new, {known - len(files)} ingested in earlier runs")
+        lines.append(f"  rows      {loaded} loaded, {quarantined} quarantined")
+        for name, dataset, status, n_loaded, n_quarantined, message in files:
+            flag = "  " if status == "loaded" else "! "
+            lines.append(f"   {flag}{name} [{dataset}] {status}: {message}")
+        if quarantined or any(f[2] == "quarantined" for f in files):
+            lines.append(
+                "            reasons: SELECT * FROM audit.quarantine ORDER BY load_id DESC"
+            )
+    checks = _check_results(result)
+    failed_checks = [c for c in checks if not c.passed]
+    blocking = [c for c in failed_checks if c.severity == dg.AssetCheckSeverity.ERROR]
+    lines.append(
+        f"  checks    {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed"
+    )
+    for check in failed_checks:
+        level = "error" if check.severity == dg.AssetCheckSeverity.ERROR else "warning"
+        lines.append(
+            f"   ! {check.asset_key.to_user_string()} {check.check_name} ({level})"
+            + (f": {check.description}" if check.description else "")
+        )
+    for step in result.get_failed_step_keys() if hasattr(result, "get_failed_step_keys") else []:
+        lines.append(f"   ! step failed: {step}")
+    lines.append(f"  database  {_rel(database)}")
+    return "\n".join(lines), failed or bool(blocking)
+
+
+def run() -> int:
+    definitions = _definitions()
+    job = definitions.resolve_job_def("cardreach_daily")
+    with dg.DagsterInstance.get() as instance:
+        # INFO: progress per step and file, without Dagster's debug events.
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+    summary, failed = summarize(result)
+    print(summary)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cardreach")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="materialize every asset on the landing folder")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

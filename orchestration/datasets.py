@@ -1,0 +1,125 @@
+"""The four datasets of the data contract: their columns, Chinese header aliases, value kinds and keys.
+
+This is the single description of an input file. The reader matches headers against it, the
+validator parses and checks values by its kinds, and the raw tables' columns are derived from it,
+so adding an optional column to the contract is one line here.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How a delivered text value is read."""
+
+    TEXT = "text"  # kept as delivered, trimmed
+    CATEGORY = "category"  # one of a closed set of codes, compared lower-cased
+    COUNT = "count"  # persons or items; Chinese units allowed (12.7万); never negative
+    PERCENT = "percent"  # 0–100, with or without a % sign
+    MONTH = "month"  # stored as the first day of the month
+    DATE = "date"  # a calendar date, never in the future
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    alias: str  # the Chinese header accepted for it
+    kind: Kind
+    required: bool = True
+    allowed: tuple[str, ...] = ()  # for Kind.CATEGORY
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    # Natural key: a later delivery with the same key supersedes an earlier one in the marts.
+    key: tuple[str, ...]
+    # Groups of optional columns of which at least one must be complete, in the header and in
+    # each row (account snapshots carry likes and collects, or only their combined figure).
+    one_of: tuple[tuple[str, ...], ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def required_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.required)
+
+
+APP_CATEGORIES = ("content_platform", "card_app", "card_app_industry")
+AUDIENCE_DIMENSIONS = ("age", "gender", "consumption", "city_tier", "active_period")
+BANK_TYPES = ("state_owned", "joint_stock", "city_commercial", "rural_commercial", "other")
+ACCOUNT_ROLES = ("card_center", "card_application", "main", "branch")
+
+_APP = Column("app", "应用", Kind.TEXT, description="App or aggregate as the source names it.")
+_MONTH = Column("month", "月份", Kind.MONTH, description="Month of the figure (first day).")
+_SOURCE = Column("source", "来源", Kind.TEXT, description="Who published the figure.")
+_PLATFORM = Column("platform", "平台", Kind.TEXT, description="Content platform: 小红书, 抖音, …")
+_ACCOUNT = Column("account_name", "账号", Kind.TEXT, description="Account name as shown.")
+
+APP_ACTIVITY = Dataset(
+    name="app_activity",
+    description="Monthly active users (MAU) per app or card-app aggregate per month.",
+    columns=(
+        _APP,
+        Column("app_category", "类别", Kind.CATEGORY, allowed=APP_CATEGORIES),
+        _MONTH,
+        Column("mau", "月活", Kind.COUNT, description="Monthly active users, persons."),
+        _SOURCE,
+    ),
+    key=("app", "month"),
+)
+
+APP_AUDIENCE = Dataset(
+    name="app_audience",
+    description="Audience profile: share of an app's users per bucket of one dimension.",
+    columns=(
+        _APP,
+        _MONTH,
+        Column("dimension", "维度", Kind.CATEGORY, allowed=AUDIENCE_DIMENSIONS),
+        Column("bucket", "分组", Kind.TEXT, description="The source's bucket label."),
+        Column("share_pct", "占比", Kind.PERCENT, description="Percent of the app's users."),
+        _SOURCE,
+    ),
+    key=("app", "month", "dimension", "bucket"),
+)
+
+ACCOUNT_SNAPSHOTS = Dataset(
+    name="account_snapshots",
+    description="Official-account figures (followers, notes, likes, collects) as of a date.",
+    columns=(
+        _PLATFORM,
+        _ACCOUNT,
+        Column("snapshot_date", "日期", Kind.DATE, description="As-of date of the figures."),
+        Column("followers", "粉丝数", Kind.COUNT),
+        Column("notes", "笔记数", Kind.COUNT),
+        Column("likes", "点赞数", Kind.COUNT, required=False),
+        Column("collects", "收藏数", Kind.COUNT, required=False),
+        Column("likes_and_collects", "获赞与收藏", Kind.COUNT, required=False),
+        Column("comments", "评论数", Kind.COUNT, required=False),
+        Column("shares", "分享数", Kind.COUNT, required=False),
+        _SOURCE,
+    ),
+    key=("platform", "account_name", "snapshot_date"),
+    one_of=(("likes", "collects"), ("likes_and_collects",)),
+)
+
+ACCOUNTS = Dataset(
+    name="accounts",
+    description="Registry of official accounts and the banks that run them.",
+    columns=(
+        _PLATFORM,
+        _ACCOUNT,
+        Column("bank", "银行", Kind.TEXT, description="The bank that runs the account."),
+        Column("bank_type", "银行类型", Kind.CATEGORY, allowed=BANK_TYPES),
+        Column("account_role", "账号类型", Kind.CATEGORY, required=False, allowed=ACCOUNT_ROLES),
+    ),
+    key=("platform", "account_name"),
+)
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d for d in (APP_ACTIVITY, APP_AUDIENCE, ACCOUNT_SNAPSHOTS, ACCOUNTS)
+}

@@ -1,0 +1,9 @@
+import dagster as dg
+
+from orchestration.warehouse import Warehouse
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    # Folders come from CARDREACH_LANDING / CARDREACH_WAREHOUSE, read when a run starts.
+    return dg.Definitions(resources={"warehouse": Warehouse()})

@@ -1,0 +1,261 @@
+"""Reading delivered files: which dataset a file belongs to, its encoding, and its records as text.
+
+Everything is read as text here; parsing values is the validator's job, so one set of rules
+applies whatever the format. A file that cannot be read at all raises `UnreadableFile` with a
+reason a person can act on; the caller quarantines it whole.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestration.datasets import DATASETS, Dataset
+
+FORMATS = (".csv", ".jsonl", ".parquet")
+# Files still being written by a copy tool, editor backups and hidden files are not deliveries.
+_IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~")
+
+
+class UnreadableFile(Exception):
+    """The whole file cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class DeliveredFile:
+    path: Path
+    name: str  # the file name as delivered, relative to the landing folder
+    dataset_name: str  # the part of the name before the first "__" or the extension
+    extension: str
+    sha256: str
+    size_bytes: int
+
+    @property
+    def dataset(self) -> Dataset | None:
+        return DATASETS.get(self.dataset_name)
+
+
+@dataclass
+class Records:
+    """A readable file's header and its records, each with its line number (1 = first data row)."""
+
+    header: list[str]
+    rows: Iterator[tuple[int, dict[str, str | None]]]
+    encoding: str | None  # for text formats
+    # Row-level problems found while reading (a bad JSON line, a ragged CSV row).
+    unreadable_rows: list[tuple[int, str, str]]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def dataset_name_of(file_name: str) -> str:
+    """`account_snapshots__2025-04-17.csv` -> `account_snapshots`; `accounts.csv` -> `accounts`."""
+    stem = Path(file_name).name
+    for extension in FORMATS:
+        if stem.lower().endswith(extension):
+            stem = stem[: -len(extension)]
+            break
+    else:
+        stem = stem.split(".", 1)[0]
+    return stem.split("__", 1)[0].strip().lower()
+
+
+def is_delivery(path: Path) -> bool:
+    name = path.name
+    return (
+        path.is_file()
+        and not path.is_symlink()
+        and not name.startswith((".", "~$"))
+        and not name.lower().endswith(_IGNORED_SUFFIXES)
+    )
+
+
+def discover(landing: Path) -> list[DeliveredFile]:
+    """Every delivery in the landing folder (recursively), oldest first so later ones supersede."""
+    if not landing.is_dir():
+        return []
+    paths = [p for p in landing.rglob("*") if is_delivery(p)]
+    # Modification time orders deliveries; the name breaks ties so the order is reproducible.
+    paths.sort(key=lambda p: (p.stat().st_mtime_ns, p.relative_to(landing).as_posix()))
+    files = []
+    for path in paths:
+        name = path.relative_to(landing).as_posix()
+        files.append(
+            DeliveredFile(
+                path=path,
+                name=name,
+                dataset_name=dataset_name_of(name),
+                extension=path.suffix.lower(),
+                sha256=file_sha256(path),
+                size_bytes=path.stat().st_size,
+            )
+        )
+    return files
+
+
+def read_records(delivered: DeliveredFile) -> Records:
+    readers = {".csv": _read_csv, ".jsonl": _read_jsonl, ".parquet": _read_parquet}
+    reader = readers.get(delivered.extension)
+    if reader is None:
+        raise UnreadableFile(
+            f"unsupported file type '{delivered.extension or '(none)'}': deliver .csv, .jsonl "
+            "or .parquet"
+        )
+    return reader(delivered.path)
+
+
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """UTF-8 (with or without BOM) first, then GB18030, the superset of GBK that Chinese Excel saves."""
+    if b"\x00" in raw:
+        raise UnreadableFile("the file holds binary data (NUL bytes), not text")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(
+            f"the text is neither UTF-8 nor GB18030/GBK (undecodable byte at offset {error.start});"
+            " save it as UTF-8 and deliver it again"
+        ) from error
+
+
+def _blank(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _read_csv(path: Path) -> Records:
+    text, encoding = decode_text(path.read_bytes())
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise UnreadableFile("the file is empty: a CSV needs a header row") from None
+    except csv.Error as error:
+        raise UnreadableFile(f"not a readable CSV: {error}") from None
+    header = [h.strip() for h in header]
+    if not any(header):
+        raise UnreadableFile("the first line is empty: a CSV needs a header row")
+    problems: list[tuple[int, str, str]] = []
+
+    def rows() -> Iterator[tuple[int, dict[str, str | None]]]:
+        header_lines = reader.line_num
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                problems.append(
+                    (reader.line_num - header_lines, "", f"not a readable CSV row: {error}")
+                )
+                continue
+            line_number = reader.line_num - header_lines
+            if not fields or not any(f.strip() for f in fields):
+                continue  # blank line
+            if len(fields) > len(header):
+                problems.append(
+                    (
+                        line_number,
+                        "",
+                        f"the row has {len(fields)} fields but the header has {len(header)}: "
+                        "quote values that contain commas",
+                    )
+                )
+                continue
+            yield line_number, {h: _blank(v) for h, v in zip(header, fields, strict=False)}
+
+    return Records(header=header, rows=rows(), encoding=encoding, unreadable_rows=problems)
+
+
+def _as_text(value: object) -> str | None:
+    """A typed value (JSON or Parquet) as the text the validator reads."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _blank(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        # Exporters write counts as floats (127000.0); the validator accepts trailing zeros.
+        text = repr(value)
+        return format(value, "f") if "e" in text else text
+    if isinstance(value, int):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _read_jsonl(path: Path) -> Records:
+    text, encoding = decode_text(path.read_bytes())
+    lines = text.splitlines()
+    parsed: list[tuple[int, dict]] = []
+    problems: list[tuple[int, str, str]] = []
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as error:
+            problems.append(
+                (line_number, "", f"not a JSON object: {error.msg} at column {error.colno}")
+            )
+            continue
+        if not isinstance(obj, dict):
+            problems.append((line_number, "", "each line must be one JSON object {...}"))
+            continue
+        parsed.append((line_number, obj))
+    if not parsed:
+        if problems:
+            raise UnreadableFile(
+                "not JSON Lines: no line is a JSON object (one object per line, e.g. "
+                '{"platform": "小红书", ...})'
+            )
+        raise UnreadableFile("the file is empty: JSON Lines needs one object per line")
+    header: dict[str, None] = {}
+    for _, obj in parsed:
+        header.update(dict.fromkeys(k.strip() for k in obj))
+    rows = (
+        (line_number, {k.strip(): _as_text(v) for k, v in obj.items()})
+        for line_number, obj in parsed
+    )
+    return Records(header=list(header), rows=rows, encoding=encoding, unreadable_rows=problems)
+
+
+def _read_parquet(path: Path) -> Records:
+    import pyarrow.parquet as pq  # only Parquet deliveries pay for the import
+
+    try:
+        table = pq.read_table(path)
+    except Exception as error:  # pyarrow raises several types for a file that is not Parquet
+        raise UnreadableFile(f"not a readable Parquet file: {error}") from None
+    header = [name.strip() for name in table.column_names]
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+
+    def rows() -> Iterator[tuple[int, dict[str, str | None]]]:
+        for index in range(table.num_rows):
+            yield (
+                index + 1,
+                {h: _as_text(col[index]) for h, col in zip(header, columns, strict=True)},
+            )
+
+    return Records(header=header, rows=rows(), encoding=None, unreadable_rows=[])

@@ -1,0 +1,166 @@
+"""Checking a delivered record against its dataset: typed values, or reasons a person can act on.
+
+A row with any problem is rejected whole (every problem of it is reported, one per column), so
+a raw table never holds half a row; a file whose header lacks a required column is rejected whole.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from orchestration.datasets import Column, Dataset, Kind
+from orchestration.landing import UnreadableFile
+from orchestration.parsing import ParseError, parse_count, parse_date, parse_month, parse_percent
+
+
+@dataclass(frozen=True)
+class Problem:
+    line_number: int | None
+    column_name: str | None
+    raw_value: str | None
+    reason: str
+
+
+def _normalise_header(name: str) -> str:
+    return name.replace("\ufeff", "").strip().lower()
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    """Which delivered header names mean which contract column, and which are extra."""
+
+    columns: dict[str, Column]  # delivered name -> contract column
+    extras: tuple[str, ...]  # delivered names the contract does not know: kept in raw only
+
+    @classmethod
+    def of(cls, dataset: Dataset, header: list[str]) -> "HeaderMap":
+        by_label: dict[str, Column] = {}
+        for column in dataset.columns:
+            by_label[column.name.lower()] = column
+            by_label[column.alias.lower()] = column
+        columns: dict[str, Column] = {}
+        seen: dict[str, str] = {}
+        extras: list[str] = []
+        for delivered in header:
+            column = by_label.get(_normalise_header(delivered))
+            if column is None:
+                if delivered.strip():
+                    extras.append(delivered)
+                continue
+            if column.name in seen:
+                raise UnreadableFile(
+                    f"columns '{seen[column.name]}' and '{delivered}' both mean '{column.name}':"
+                    " keep one of them"
+                )
+            seen[column.name] = delivered
+            columns[delivered] = column
+        present = set(seen)
+        missing = [c for c in dataset.required_columns if c.name not in present]
+        if missing:
+            names = ", ".join(f"{c.name} [{c.alias}]" for c in missing)
+            raise UnreadableFile(
+                f"missing required column(s) {names} for dataset '{dataset.name}'; the header has: "
+                f"{', '.join(header) or '(nothing)'}"
+            )
+        if dataset.one_of and not any(present.issuperset(group) for group in dataset.one_of):
+            options = " or ".join("+".join(group) for group in dataset.one_of)
+            raise UnreadableFile(f"dataset '{dataset.name}' needs the column(s) {options}")
+        return cls(columns=columns, extras=tuple(extras))
+
+
+def raw_columns(dataset: Dataset) -> list[tuple[str, str]]:
+    """The typed columns a raw table holds for a dataset: (name, DuckDB type)."""
+    out: list[tuple[str, str]] = []
+    for column in dataset.columns:
+        match column.kind:
+            case Kind.COUNT:
+                out += [
+                    (column.name, "BIGINT"),
+                    (f"{column.name}_raw", "VARCHAR"),
+                    (f"{column.name}_step", "BIGINT"),
+                    (f"{column.name}_censored", "BOOLEAN"),
+                ]
+            case Kind.PERCENT:
+                out += [(column.name, "DOUBLE"), (f"{column.name}_raw", "VARCHAR")]
+            case Kind.MONTH | Kind.DATE:
+                out.append((column.name, "DATE"))
+            case _:
+                out.append((column.name, "VARCHAR"))
+    return out
+
+
+def _typed(column: Column, raw: str, today: date) -> dict[str, object]:
+    """One value's typed columns, or ParseError with the reason."""
+    match column.kind:
+        case Kind.TEXT:
+            return {column.name: raw}
+        case Kind.CATEGORY:
+            code = raw.strip().lower().replace("-", "_").replace(" ", "_")
+            if code not in column.allowed:
+                raise ParseError(
+                    f"'{raw}' is not a known {column.name}: use one of {', '.join(column.allowed)}"
+                )
+            return {column.name: code}
+        case Kind.COUNT:
+            count = parse_count(raw)
+            return {
+                column.name: count.value,
+                f"{column.name}_raw": count.raw,
+                f"{column.name}_step": count.step,
+                f"{column.name}_censored": count.censored,
+            }
+        case Kind.PERCENT:
+            share = parse_percent(raw)
+            if not 0 <= share <= 100:
+                raise ParseError(
+                    f"{column.name} {raw} is outside 0–100: give the percent of the app's users"
+                )
+            return {column.name: share, f"{column.name}_raw": raw}
+        case Kind.MONTH:
+            month = parse_month(raw)
+            if month > today.replace(day=1):
+                raise ParseError(f"month {month:%Y-%m} is in the future (today is {today})")
+            return {column.name: month}
+        case Kind.DATE:
+            day = parse_date(raw)
+            if day > today:
+                raise ParseError(
+                    f"{column.name} {day} is in the future (today is {today}): check the date"
+                    " and its format"
+                )
+            return {column.name: day}
+    raise AssertionError(column.kind)
+
+
+def validate_record(
+    dataset: Dataset,
+    header: HeaderMap,
+    line_number: int,
+    record: dict[str, str | None],
+    today: date,
+) -> tuple[dict[str, object] | None, list[Problem]]:
+    """The row's typed values and its problems; the values are None when there is any problem."""
+    values: dict[str, object] = {}
+    problems: list[Problem] = []
+    for delivered, column in header.columns.items():
+        raw = record.get(delivered)
+        if raw is None:
+            if column.required:
+                problems.append(
+                    Problem(
+                        line_number,
+                        column.name,
+                        None,
+                        f"missing required value for {column.name} [{column.alias}]",
+                    )
+                )
+            continue
+        try:
+            values.update(_typed(column, raw, today))
+        except ParseError as error:
+            problems.append(Problem(line_number, column.name, raw, str(error)))
+    if dataset.one_of and not problems:
+        groups_present = [g for g in dataset.one_of if all(values.get(c) is not None for c in g)]
+        if not groups_present:
+            options = " or ".join("+".join(group) for group in dataset.one_of)
+            problems.append(Problem(line_number, None, None, f"the row needs values for {options}"))
+    return (None if problems else values), problems
