@@ -1,4 +1,4 @@
-"""`make run`: materialize every asset on the landing folder, print what happened, exit non-zero on failure.
+"""`make run`: materialize every asset, print what happened, exit non-zero on any failure.
 
 The run goes through the project's Dagster instance (DAGSTER_HOME), so it also shows in the UI.
 """
@@ -52,7 +52,7 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
         quarantined = sum(f[4] for f in files)
         lines.append(f"  files     {len(files)} new, {known - len(files)} ingested in earlier runs")
         lines.append(f"  rows      {loaded} loaded, {quarantined} quarantined")
-        for name, dataset, status, n_loaded, n_quarantined, message in files:
+        for name, dataset, status, _loaded, _quarantined, message in files:
             flag = "  " if status == "loaded" else "! "
             lines.append(f"   {flag}{name} [{dataset}] {status}: {message}")
         if quarantined or any(f[2] == "quarantined" for f in files):

@@ -1,4 +1,4 @@
-"""The four datasets of the data contract: their columns, Chinese header aliases, value kinds and keys.
+"""The four datasets of the data contract: columns, Chinese header aliases, value kinds, keys.
 
 This is the single description of an input file. The reader matches headers against it, the
 validator parses and checks values by its kinds, and the raw tables' columns are derived from it,

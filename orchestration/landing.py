@@ -115,7 +115,7 @@ def read_records(delivered: DeliveredFile) -> Records:
 
 
 def decode_text(raw: bytes) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) first, then GB18030, the superset of GBK that Chinese Excel saves."""
+    """UTF-8 (with or without BOM) first, then GB18030 (the superset of GBK that Excel saves)."""
     if b"\x00" in raw:
         raise UnreadableFile("the file holds binary data (NUL bytes), not text")
     if raw.startswith(b"\xef\xbb\xbf"):

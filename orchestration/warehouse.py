@@ -20,7 +20,7 @@ class WarehouseLocked(RuntimeError):
 
 
 class Warehouse(dg.ConfigurableResource):
-    """Landing and warehouse folders; by default the CARDREACH_LANDING / CARDREACH_WAREHOUSE settings."""
+    """Landing and warehouse folders; by default CARDREACH_LANDING and CARDREACH_WAREHOUSE."""
 
     landing: str | None = None
     warehouse: str | None = None

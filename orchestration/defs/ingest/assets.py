@@ -20,9 +20,10 @@ def _raw_specs() -> list[dg.AssetSpec]:
         dg.AssetSpec(
             key=["raw", dataset.name],
             description=(
-                f"{dataset.description} Every delivered row that passed the contract's checks, typed,"
-                " with its file, line, load id and delivery time; later deliveries of the same key"
-                f" ({', '.join(dataset.key)}) supersede earlier ones downstream, both stay here."
+                f"{dataset.description} Every delivered row that passed the contract's"
+                " checks, typed, with its file, line, load id and delivery time; later deliveries"
+                f" of the same key ({', '.join(dataset.key)}) supersede earlier ones downstream,"
+                " both stay here."
             ),
             group_name="ingest",
             kinds={"duckdb", "python"},
@@ -37,8 +38,8 @@ def _audit_specs() -> list[dg.AssetSpec]:
     return [
         dg.AssetSpec(
             key=["audit", "file_log"],
-            description="One row per delivered file (name × sha256): dataset, status, rows loaded and"
-            " quarantined, archive path and the run that ingested it.",
+            description="One row per delivered file (name × sha256): dataset, status, rows"
+            " loaded and quarantined, archive path and the run that ingested it.",
             group_name="ingest",
             kinds={"duckdb"},
             owners=OWNERS,
