@@ -1,0 +1,97 @@
+"""Fixtures: small landing folders and warehouses in tmp_path, and real Dagster materializations."""
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration import settings
+from orchestration.warehouse import Warehouse
+
+SAMPLE_LANDING = settings.REPO_ROOT / "data" / "landing"
+
+# No test may phone home or write Dagster state outside tmp_path.
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+
+
+class Landing:
+    """A landing folder a test writes deliveries into, in delivery order."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._clock = 1_700_000_000  # deliveries get increasing modification times
+
+    def _stamp(self, path: Path) -> Path:
+        self._clock += 10
+        os.utime(path, (self._clock, self._clock))
+        return path
+
+    def csv(self, name: str, rows: list[dict] | list[list], encoding: str = "utf-8") -> Path:
+        path = self.path / name
+        with path.open("w", encoding=encoding, newline="") as handle:
+            if rows and isinstance(rows[0], dict):
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+            else:
+                csv.writer(handle).writerows(rows)
+        return self._stamp(path)
+
+    def jsonl(self, name: str, rows: list[dict]) -> Path:
+        path = self.path / name
+        path.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
+        return self._stamp(path)
+
+    def parquet(self, name: str, rows: list[dict]) -> Path:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = self.path / name
+        pq.write_table(pa.Table.from_pylist(rows), path)
+        return self._stamp(path)
+
+    def raw(self, name: str, content: bytes) -> Path:
+        path = self.path / name
+        path.write_bytes(content)
+        return self._stamp(path)
+
+    def copy_sample(self) -> "Landing":
+        for source in sorted(SAMPLE_LANDING.iterdir()):
+            self._stamp(Path(shutil.copy2(source, self.path / source.name)))
+        return self
+
+
+@pytest.fixture
+def landing(tmp_path) -> Landing:
+    return Landing(tmp_path / "landing")
+
+
+@pytest.fixture
+def warehouse(tmp_path, landing, monkeypatch) -> Warehouse:
+    """The warehouse resource on tmp_path; the settings point there too (dbt reads them)."""
+    folder = tmp_path / "warehouse"
+    monkeypatch.setenv(settings.LANDING_ENV, str(landing.path))
+    monkeypatch.setenv(settings.WAREHOUSE_ENV, str(folder))
+    return Warehouse(landing=str(landing.path), warehouse=str(folder), lock_wait_seconds=2)
+
+
+def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:
+    with duckdb.connect(str(warehouse.database_path), read_only=True) as conn:
+        return conn.execute(sql, params or []).fetchall()
+
+
+def materialize_ingest(warehouse: Warehouse) -> dg.ExecuteInProcessResult:
+    from orchestration.defs.ingest.assets import ingest_landing_files
+
+    return dg.materialize([ingest_landing_files], resources={"warehouse": warehouse})

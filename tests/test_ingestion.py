@@ -1,0 +1,346 @@
+"""Ingestion into raw/audit: formats, encodings, bad rows, bad files, re-delivery and the archive."""
+
+import hashlib
+import json
+from datetime import date, timedelta
+
+import dagster as dg
+import pytest
+from conftest import materialize_ingest, query
+
+from orchestration.definitions import defs
+from orchestration.warehouse import Warehouse
+
+HEADER = ["platform", "account_name", "snapshot_date", "followers", "notes", "likes", "collects"]
+
+
+def snapshot(account="中信银行信用卡", day="2025-04-17", followers="12.7万", **more):
+    row = {
+        "platform": "小红书",
+        "account_name": account,
+        "snapshot_date": day,
+        "followers": followers,
+        "notes": "357",
+        "likes": "17.8万",
+        "collects": "12.7万",
+        "source": "test",
+    }
+    return row | more
+
+
+def file_log(warehouse):
+    return {
+        name: (status, loaded, quarantined)
+        for name, status, loaded, quarantined in query(
+            warehouse,
+            "SELECT file_name, status, rows_loaded, rows_quarantined FROM audit.file_log",
+        )
+    }
+
+
+def quarantine(warehouse):
+    return query(
+        warehouse,
+        "SELECT file_name, line_number, column_name, raw_value, reason FROM audit.quarantine"
+        " ORDER BY file_name, line_number, column_name",
+    )
+
+
+def test_sample_landing_loads_everything_and_a_rerun_changes_nothing(landing, warehouse):
+    landing.copy_sample()
+    first = materialize_ingest(warehouse)
+    assert first.success
+    statuses = file_log(warehouse)
+    assert len(statuses) == 7
+    assert all(status == "loaded" and q == 0 for status, _, q in statuses.values())
+    counts = {
+        t: query(warehouse, f"SELECT count(*) FROM raw.{t}")[0][0]
+        for t in ("app_activity", "app_audience", "account_snapshots", "accounts")
+    }
+    assert counts == {"app_activity": 10, "app_audience": 16, "account_snapshots": 9, "accounts": 7}
+    zhongxin = query(
+        warehouse,
+        "SELECT followers, followers_raw, followers_step, collects, likes FROM raw.account_snapshots"
+        " WHERE account_name = '中信银行信用卡'",
+    )
+    assert zhongxin == [(127000, "12.7万", 1000, 127000, 178000)]
+    # The GB18030 file with Chinese headers came through with its text intact.
+    assert query(
+        warehouse,
+        "SELECT share_pct FROM raw.app_audience WHERE app = '小红书' AND bucket = '24岁以下'",
+    ) == [(44.74,)]
+    assert query(
+        warehouse,
+        "SELECT mau FROM raw.app_activity WHERE month = DATE '2025-01-01' AND app = '小红书'",
+    ) == [(232000000,)]
+
+    before = {t: query(warehouse, f"SELECT * FROM raw.{t} ORDER BY ALL") for t in counts}
+    second = materialize_ingest(warehouse)
+    assert second.success
+    assert {t: query(warehouse, f"SELECT * FROM raw.{t} ORDER BY ALL") for t in counts} == before
+    assert query(warehouse, "SELECT count(*) FROM audit.file_log")[0][0] == 7
+    metadata = second.asset_materializations_for_node("ingest_landing_files")
+    by_key = {m.asset_key.to_user_string(): m.metadata for m in metadata}
+    assert by_key["audit/file_log"]["files_unchanged"].value == 7
+    assert by_key["raw/account_snapshots"]["dagster/row_count"].value == 9
+    assert by_key["raw/account_snapshots"]["rows_loaded"].value == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
+def test_csv_encodings_and_chinese_headers(landing, warehouse, encoding):
+    landing.csv(
+        "accounts__registry.csv",
+        [
+            ["平台", "账号", "银行", "银行类型", "账号类型"],
+            ["小红书", "宁波银行信用卡", "宁波银行", "city_commercial", "card_center"],
+        ],
+        encoding=encoding,
+    )
+    assert materialize_ingest(warehouse).success
+    assert query(warehouse, "SELECT account_name, bank, bank_type FROM raw.accounts") == [
+        ("宁波银行信用卡", "宁波银行", "city_commercial")
+    ]
+    assert query(warehouse, "SELECT encoding FROM audit.file_log") == [
+        ({"utf-8-sig": "utf-8-sig", "utf-8": "utf-8"}.get(encoding, "gb18030"),)
+    ]
+
+
+def test_jsonl_and_parquet_with_combined_likes_and_collects(landing, warehouse):
+    landing.jsonl(
+        "account_snapshots__a.jsonl",
+        [
+            {
+                "平台": "小红书",
+                "账号": "招商银行信用卡申请",
+                "日期": "2024年12月31日",
+                "粉丝数": "4.2万",
+                "笔记数": 180,
+                "获赞与收藏": "26万",
+                "来源": "test",
+            },
+        ],
+    )
+    landing.parquet(
+        "account_snapshots__b.parquet",
+        [
+            {
+                "platform": "小红书",
+                "account_name": "北京银行信用卡",
+                "snapshot_date": "2025/4/17",
+                "followers": 12000.0,
+                "notes": 337,
+                "likes": "1.1万",
+                "collects": 5207,
+                "source": "test",
+            },
+        ],
+    )
+    assert materialize_ingest(warehouse).success
+    rows = query(
+        warehouse,
+        "SELECT account_name, snapshot_date, followers, notes, likes, collects, likes_and_collects,"
+        " likes_and_collects_step FROM raw.account_snapshots ORDER BY account_name",
+    )
+    assert rows == [
+        ("北京银行信用卡", date(2025, 4, 17), 12000, 337, 11000, 5207, None, None),
+        ("招商银行信用卡申请", date(2024, 12, 31), 42000, 180, None, None, 260000, 10000),
+    ]
+
+
+def test_bad_rows_are_quarantined_with_reasons_and_good_rows_load(landing, warehouse):
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    landing.csv(
+        "account_snapshots__mixed.csv",
+        [
+            snapshot(),  # line 1: good
+            snapshot(followers="abc"),  # 2: not a number
+            snapshot(followers=""),  # 3: missing required
+            snapshot(notes="-5"),  # 4: negative
+            snapshot(day=tomorrow),  # 5: future date
+            snapshot(account="宁波银行信用卡", followers="4.7万"),  # 6: good
+            snapshot(likes="", collects=""),  # 7: neither likes+collects nor the combined figure
+        ],
+    )
+    landing.csv(
+        "app_audience__bad.csv",
+        [
+            {
+                "app": "小红书",
+                "month": "2025-01",
+                "dimension": "age",
+                "bucket": "24岁以下",
+                "share_pct": "120",
+                "source": "t",
+            },
+            {
+                "app": "小红书",
+                "month": "2025-01",
+                "dimension": "income",
+                "bucket": "高",
+                "share_pct": "10",
+                "source": "t",
+            },
+        ],
+    )
+    assert materialize_ingest(warehouse).success
+    assert file_log(warehouse) == {
+        "account_snapshots__mixed.csv": ("partially_loaded", 2, 5),
+        "app_audience__bad.csv": ("quarantined", 0, 2),
+    }
+    problems = quarantine(warehouse)
+    by_line = {(f, line): (col, raw, reason) for f, line, col, raw, reason in problems}
+    snapshots = "account_snapshots__mixed.csv"
+    assert by_line[(snapshots, 2)][:2] == ("followers", "abc")
+    assert "'abc' is not a count" in by_line[(snapshots, 2)][2]
+    assert by_line[(snapshots, 3)] == (
+        "followers",
+        None,
+        "missing required value for followers [粉丝数]",
+    )
+    assert (
+        by_line[(snapshots, 4)][:2] == ("notes", "-5") and "negative" in by_line[(snapshots, 4)][2]
+    )
+    assert by_line[(snapshots, 5)][0] == "snapshot_date" and "future" in by_line[(snapshots, 5)][2]
+    assert by_line[(snapshots, 7)][0] is None and "likes+collects" in by_line[(snapshots, 7)][2]
+    audience = "app_audience__bad.csv"
+    assert by_line[(audience, 1)][:2] == ("share_pct", "120")
+    assert "outside 0–100" in by_line[(audience, 1)][2]
+    assert by_line[(audience, 2)][:2] == ("dimension", "income")
+    assert "use one of age, gender" in by_line[(audience, 2)][2]
+    assert query(
+        warehouse,
+        "SELECT line_number, account_name FROM raw.account_snapshots ORDER BY line_number",
+    ) == [(1, "中信银行信用卡"), (6, "宁波银行信用卡")]
+    # Every quarantine row names the file's content hash.
+    digest = hashlib.sha256((landing.path / snapshots).read_bytes()).hexdigest()
+    assert {
+        s
+        for (s,) in query(
+            warehouse,
+            "SELECT DISTINCT sha256 FROM audit.quarantine WHERE file_name = ?",
+            [snapshots],
+        )
+    } == {digest}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("prices__2025.csv", b"a,b\n1,2\n", "unknown dataset 'prices'"),
+        ("accounts.csv", "platform,bank\n小红书,中信银行\n".encode(), "missing required column"),
+        ("accounts.parquet", b"this is not parquet", "not a readable Parquet file"),
+        ("accounts.csv", b"\x00\x01\x02binary", "binary data"),
+        ("accounts.csv", b"", "the file is empty"),
+        ("accounts.jsonl", b"not json\nalso not\n", "not JSON Lines"),
+        ("accounts.xlsx", b"PK\x03\x04", "unsupported file type '.xlsx'"),
+    ],
+)
+def test_unreadable_files_are_quarantined_whole_and_archived(
+    landing, warehouse, name, content, reason
+):
+    landing.raw(name, content)
+    assert materialize_ingest(warehouse).success
+    [(file_name, status, loaded, message, archive_path)] = query(
+        warehouse,
+        "SELECT file_name, status, rows_loaded, message, archive_path FROM audit.file_log",
+    )
+    assert (file_name, status, loaded) == (name, "quarantined", 0)
+    assert reason in message
+    [(line_number, problem)] = query(warehouse, "SELECT line_number, reason FROM audit.quarantine")
+    assert line_number is None and reason in problem
+    assert (warehouse.warehouse_dir / archive_path).read_bytes() == content
+
+
+def test_redelivery_duplicate_and_supersession_keep_everything(landing, warehouse):
+    first = landing.csv("account_snapshots__0417.csv", [snapshot()])
+    assert materialize_ingest(warehouse).success
+    # The same bytes under another name: logged as a duplicate, nothing loaded twice.
+    landing.raw("account_snapshots__0417_copy.csv", first.read_bytes())
+    # The same name with corrected content: a new delivery that supersedes downstream.
+    landing.csv("account_snapshots__0417.csv", [snapshot(followers="12.8万")])
+    assert materialize_ingest(warehouse).success
+    log = query(warehouse, "SELECT load_id, file_name, status FROM audit.file_log ORDER BY load_id")
+    assert log == [
+        (1, "account_snapshots__0417.csv", "loaded"),
+        (2, "account_snapshots__0417_copy.csv", "duplicate"),
+        (3, "account_snapshots__0417.csv", "loaded"),
+    ]
+    assert query(warehouse, "SELECT load_id, followers FROM raw.account_snapshots ORDER BY 1") == [
+        (1, 127000),
+        (3, 128000),
+    ]
+    # Every version ever delivered is in the archive, by content.
+    archived = {p.name.split(".")[0] for p in warehouse.archive_dir.rglob("*.csv")}
+    assert len(archived) == 2
+    for sha, path in query(warehouse, "SELECT sha256, archive_path FROM audit.file_log"):
+        assert hashlib.sha256((warehouse.warehouse_dir / path).read_bytes()).hexdigest() == sha
+
+
+def test_unknown_columns_are_kept_in_raw(landing, warehouse):
+    landing.csv(
+        "accounts.csv",
+        [
+            {
+                "platform": "小红书",
+                "account_name": "兴业银行信用卡",
+                "bank": "兴业银行",
+                "bank_type": "joint_stock",
+                "备注": "官方",
+            }
+        ],
+    )
+    assert materialize_ingest(warehouse).success
+    [(extra,)] = query(warehouse, "SELECT extra_columns FROM raw.accounts")
+    assert json.loads(extra) == {"备注": "官方"}
+
+
+def test_messy_folder_every_row_loaded_or_quarantined(landing, warehouse):
+    rows = [snapshot(followers=v) for v in ("1万", "12,700", "１２万", "10万+", "n/a", "", "3.4w")]
+    landing.csv("account_snapshots__messy.csv", rows, encoding="gb18030")
+    landing.raw("account_snapshots__broken.csv", b"platform,account_name\n\x00\x00")
+    landing.jsonl("accounts.jsonl", [{"platform": "小红书"}])  # header lacks required columns
+    result = materialize_ingest(warehouse)
+    assert result.success
+    [(loaded, rejected)] = query(
+        warehouse,
+        "SELECT sum(rows_loaded), sum(rows_quarantined) FROM audit.file_log"
+        " WHERE file_name = 'account_snapshots__messy.csv'",
+    )
+    assert (loaded, rejected) == (5, 2)
+    assert loaded + rejected == len(rows)
+    assert query(
+        warehouse,
+        "SELECT followers, followers_censored FROM raw.account_snapshots ORDER BY line_number",
+    ) == [(10000, False), (12700, False), (120000, False), (100000, True), (34000, False)]
+    assert len(list(warehouse.archive_dir.rglob("*.*"))) == 3
+    assert {s for (s,) in query(warehouse, "SELECT status FROM audit.file_log")} == {
+        "partially_loaded",
+        "quarantined",
+    }
+
+
+def test_missing_landing_folder_fails_with_a_clear_error(tmp_path, warehouse):
+    missing = Warehouse(landing=str(tmp_path / "nowhere"), warehouse=warehouse.warehouse)
+    assert "does not exist" in materialize_ingest_raising(missing)
+
+
+def materialize_ingest_raising(warehouse) -> str:
+    from orchestration.defs.ingest.assets import ingest_landing_files
+
+    with pytest.raises(dg.Failure) as failure:
+        dg.materialize([ingest_landing_files], resources={"warehouse": warehouse})
+    return str(failure.value)
+
+
+def test_definitions_load_with_every_ingest_asset():
+    definitions = defs()
+    keys = {k.to_user_string() for k in definitions.resolve_all_asset_keys()}
+    assert {
+        "raw/app_activity",
+        "raw/app_audience",
+        "raw/account_snapshots",
+        "raw/accounts",
+        "audit/file_log",
+        "audit/quarantine",
+    } <= keys
+    assert definitions.resolve_job_def("cardreach_daily") is not None
