@@ -1,0 +1,65 @@
+"""The dbt project as Dagster sees it: where it is, how to run it, and its prepared manifest.
+
+The manifest is prepared by `make` (or here, once, when it is missing), never at every
+definitions load: `dbt parse` takes seconds and `dagster dev` reloads often.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
+
+from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_ENV
+
+MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+# The venv's own dbt, so Dagster never picks up another dbt from the PATH.
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+OWNERS = ["team:cardreach-data"]
+
+# dbt folder -> Dagster group, one rule for every model (seeds are reference data for staging).
+_GROUPS = {"staging": "staging", "intermediate": "marts", "marts": "marts", "seeds": "staging"}
+
+
+def prepared_manifest() -> Path:
+    """The manifest.json, parsed now only when no build has prepared it yet."""
+    if not MANIFEST_PATH.exists():
+        subprocess.run(
+            [str(DBT_EXECUTABLE), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+            cwd=DBT_PROJECT_DIR,
+            check=True,
+            env={**os.environ, WAREHOUSE_ENV: os.environ.get(WAREHOUSE_ENV, "data/warehouse")},
+        )
+    return MANIFEST_PATH
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=os.fspath(DBT_PROJECT_DIR),
+        profiles_dir=os.fspath(DBT_PROJECT_DIR),
+        dbt_executable=os.fspath(DBT_EXECUTABLE),
+    )
+
+
+class CardreachTranslator(DagsterDbtTranslator):
+    """Asset key = [schema, name] (raw sources keep ["raw", table]); group from the dbt folder."""
+
+    def __init__(self):
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_asset_key(self, dbt_resource_props):
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return super().get_asset_key(dbt_resource_props).with_prefix(
+                dbt_resource_props["schema"]
+            )
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props):
+        if dbt_resource_props["resource_type"] == "seed":
+            return _GROUPS["seeds"]
+        folder = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else ""
+        return _GROUPS.get(folder, "marts")
+
+    def get_owners(self, dbt_resource_props):
+        return OWNERS
