@@ -34,7 +34,12 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp $< $@
 
-env: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
+# The dbt manifest Dagster reads, prepared here rather than at every definitions load.
+$(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+	@touch $@
+
+env: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml $(MANIFEST)
 
 run: env
 	$(BIN)/python -m orchestration.cli run

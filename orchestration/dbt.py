@@ -43,17 +43,11 @@ def dbt_resource() -> DbtCliResource:
 
 
 class CardreachTranslator(DagsterDbtTranslator):
-    """Asset key = [schema, name] (raw sources keep ["raw", table]); group from the dbt folder."""
+    """Keys stay dagster-dbt's ([schema, model]; sources [raw, table], matching the ingest assets);
+    the group follows the dbt folder."""
 
     def __init__(self):
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
-
-    def get_asset_key(self, dbt_resource_props):
-        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
-            return super().get_asset_key(dbt_resource_props).with_prefix(
-                dbt_resource_props["schema"]
-            )
-        return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props):
         if dbt_resource_props["resource_type"] == "seed":

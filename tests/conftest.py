@@ -77,13 +77,29 @@ def landing(tmp_path) -> Landing:
     return Landing(tmp_path / "landing")
 
 
-@pytest.fixture
-def warehouse(tmp_path, landing, monkeypatch) -> Warehouse:
-    """The warehouse resource on tmp_path; the settings point there too (dbt reads them)."""
-    folder = tmp_path / "warehouse"
+def point_settings_at(monkeypatch, landing: Landing, folder: Path) -> Warehouse:
+    """The warehouse resource on a test folder; the settings point there too (dbt reads them)."""
     monkeypatch.setenv(settings.LANDING_ENV, str(landing.path))
     monkeypatch.setenv(settings.WAREHOUSE_ENV, str(folder))
     return Warehouse(landing=str(landing.path), warehouse=str(folder), lock_wait_seconds=2)
+
+
+@pytest.fixture
+def warehouse(tmp_path, landing, monkeypatch) -> Warehouse:
+    return point_settings_at(monkeypatch, landing, tmp_path / "warehouse")
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    """One pipeline run on the shipped sample, shared by a module's read-only tests."""
+    root = tmp_path_factory.mktemp("sample")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        warehouse = point_settings_at(
+            monkeypatch, Landing(root / "landing").copy_sample(), root / "warehouse"
+        )
+        result = run_pipeline()
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        yield warehouse
 
 
 def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:
@@ -95,3 +111,15 @@ def materialize_ingest(warehouse: Warehouse) -> dg.ExecuteInProcessResult:
     from orchestration.defs.ingest.assets import ingest_landing_files
 
     return dg.materialize([ingest_landing_files], resources={"warehouse": warehouse})
+
+
+def run_pipeline(selection: str | None = None) -> dg.ExecuteInProcessResult:
+    """The whole `cardreach_daily` job, as `make run` launches it, on the folders the settings name."""
+    from orchestration.definitions import defs
+
+    job = defs().resolve_job_def("cardreach_daily")
+    return job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        **({"asset_selection": selection} if selection else {}),
+    )

@@ -1,11 +1,11 @@
-"""dbt: raw tables -> staging -> intermediate -> marts, each dbt model an asset, each dbt test a check."""
+"""dbt: raw -> staging -> intermediate -> marts; each dbt model an asset, each dbt test a check."""
 
 import os
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.dbt import CardreachTranslator, dbt_resource, prepared_manifest
+from orchestration.dbt import CardreachTranslator, prepared_manifest
 from orchestration.settings import WAREHOUSE_ENV
 from orchestration.warehouse import Warehouse
 
@@ -15,12 +15,9 @@ from orchestration.warehouse import Warehouse
     dagster_dbt_translator=CardreachTranslator(),
     name="cardreach_dbt_models",
 )
-def cardreach_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+def cardreach_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+):
     # dbt's profile reads the same setting as the warehouse resource: hand it the resolved folder.
     os.environ[WAREHOUSE_ENV] = str(warehouse.warehouse_dir)
     yield from dbt.cli(["build"], context=context).stream()
-
-
-@dg.definitions
-def dbt_resources() -> dg.Definitions:
-    return dg.Definitions(resources={"dbt": dbt_resource()})

@@ -1,0 +1,116 @@
+-- Platform × account × snapshot date: the account's figures, its ratios, its change since its
+-- previous snapshot, its tier and its rank among the platform's accounts on that date.
+with
+
+snapshot_changes as (
+
+    select * from {{ ref('int_account_snapshot_changes') }}
+
+),
+
+registry as (
+
+    select * from {{ ref('stg_accounts') }}
+
+),
+
+follower_tiers as (
+
+    select * from {{ ref('follower_tiers') }}
+
+),
+
+measured as (
+
+    select
+        snapshot_changes.platform,
+        snapshot_changes.account_name,
+        snapshot_changes.snapshot_date,
+
+        -- a snapshot of an account missing from the registry is kept, with no bank
+        registry.bank,
+        registry.bank_type,
+        registry.account_role,
+        registry.account_name is not null as is_registered,
+
+        snapshot_changes.followers,
+        snapshot_changes.followers_step,
+        snapshot_changes.followers_censored,
+        snapshot_changes.notes,
+        snapshot_changes.notes_step,
+        snapshot_changes.likes,
+        snapshot_changes.likes_step,
+        snapshot_changes.collects,
+        snapshot_changes.collects_step,
+        snapshot_changes.likes_and_collects,
+        snapshot_changes.likes_and_collects_step,
+        snapshot_changes.likes_and_collects_censored,
+        snapshot_changes.likes_and_collects_is_computed,
+        snapshot_changes.comments,
+        snapshot_changes.shares,
+        snapshot_changes.source,
+        snapshot_changes.file_name,
+
+        -- ratios on the snapshot date (null instead of a division by zero)
+        snapshot_changes.likes_and_collects / nullif(snapshot_changes.notes, 0)
+            as likes_and_collects_per_note,
+        snapshot_changes.likes_and_collects / nullif(snapshot_changes.followers, 0)
+            as likes_and_collects_per_follower,
+        snapshot_changes.collects / nullif(snapshot_changes.likes, 0) as collects_per_like,
+
+        -- change since the account's previous snapshot
+        snapshot_changes.previous_snapshot_date,
+        snapshot_changes.days_since_previous,
+        snapshot_changes.previous_followers,
+        snapshot_changes.followers - snapshot_changes.previous_followers as followers_change,
+        (snapshot_changes.followers / nullif(snapshot_changes.previous_followers, 0) - 1) * 100
+            as followers_change_pct,
+        -- snapshots are unevenly spaced: compound the change to a weekly rate so that gaps of
+        -- different length compare
+        (
+            power(
+                snapshot_changes.followers / nullif(snapshot_changes.previous_followers, 0),
+                7.0 / nullif(snapshot_changes.days_since_previous, 0)
+            ) - 1
+        ) * 100 as follower_growth_weekly_pct,
+        -- 12.7万 → 12.8万 may be no change at all: within the coarser rounding step it is noise
+        abs(snapshot_changes.followers - snapshot_changes.previous_followers)
+            <= greatest(snapshot_changes.followers_step, snapshot_changes.previous_followers_step)
+            as followers_change_within_rounding,
+        (snapshot_changes.notes - snapshot_changes.previous_notes)
+            / nullif(snapshot_changes.days_since_previous, 0) * 7 as notes_per_week,
+
+        follower_tiers.tier_code as follower_tier,
+        follower_tiers.tier_label as follower_tier_label
+
+    from snapshot_changes
+    left join registry
+        on snapshot_changes.platform = registry.platform
+        and snapshot_changes.account_name = registry.account_name
+    left join follower_tiers
+        on snapshot_changes.followers >= follower_tiers.min_followers
+        and (
+            snapshot_changes.followers < follower_tiers.max_followers
+            or follower_tiers.max_followers is null
+        )
+
+),
+
+ranked as (
+
+    -- among all of the platform's accounts with a snapshot on the same date (registered or not)
+    select
+        *,
+        rank() over (
+            partition by platform, snapshot_date
+            order by followers desc
+        ) as follower_rank,
+        count(*) over platform_date as accounts_on_date,
+        followers / sum(followers) over platform_date * 100 as followers_share_pct
+
+    from measured
+    window platform_date as (partition by platform, snapshot_date)
+
+)
+
+select * from ranked

@@ -1,0 +1,45 @@
+-- The registry of official accounts, the latest delivery of each (platform, account_name).
+with
+
+source as (
+
+    select * from {{ source('raw', 'accounts') }}
+
+),
+
+renamed as (
+
+    select
+        -- key
+        cast(platform as varchar) as platform,
+        cast(account_name as varchar) as account_name,
+
+        -- attributes
+        cast(bank as varchar) as bank,
+        cast(bank_type as varchar) as bank_type,
+        cast(account_role as varchar) as account_role,
+
+        -- provenance
+        load_id,
+        file_name,
+        sha256,
+        line_number,
+        delivered_at
+
+    from source
+
+),
+
+latest_delivery as (
+
+    -- A later delivery of the same key supersedes earlier ones (both stay in raw).
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by platform, account_name
+        order by load_id desc, line_number desc
+    ) = 1
+
+)
+
+select * from latest_delivery

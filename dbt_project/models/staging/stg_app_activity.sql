@@ -1,0 +1,49 @@
+-- Monthly active users per app and month, the latest delivery of each (app, month).
+with
+
+source as (
+
+    select * from {{ source('raw', 'app_activity') }}
+
+),
+
+renamed as (
+
+    select
+        -- key
+        cast(app as varchar) as app,
+        cast(month as date) as month,
+
+        -- figures
+        cast(app_category as varchar) as app_category,
+        cast(mau as bigint) as mau,
+        cast(mau_raw as varchar) as mau_raw,
+        cast(mau_step as bigint) as mau_step,
+        cast(mau_censored as boolean) as mau_censored,
+
+        -- provenance
+        cast(source as varchar) as source,
+        load_id,
+        file_name,
+        sha256,
+        line_number,
+        delivered_at
+
+    from source
+
+),
+
+latest_delivery as (
+
+    -- A later delivery of the same key supersedes earlier ones (both stay in raw); within one
+    -- file, the later line wins.
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by app, month
+        order by load_id desc, line_number desc
+    ) = 1
+
+)
+
+select * from latest_delivery

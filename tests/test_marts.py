@@ -1,0 +1,135 @@
+"""The marts on the shipped sample and on small landing folders: real ingestion and dbt builds."""
+
+from datetime import date
+
+import pytest
+from conftest import query, run_pipeline
+
+
+def test_platform_audience_fit_answers_the_reports_figures(sample_run):
+    [row] = query(
+        sample_run,
+        "SELECT mau, share_under_35_pct, share_mid_plus_consumption_pct, mau_mom_pct, mau_yoy_pct,"
+        " target_fit_index, est_target_reach, mau_vs_card_industry"
+        " FROM marts.platform_audience_fit WHERE app = '小红书' AND month = DATE '2025-01-01'",
+    )
+    mau, under_35, mid_plus, mom, yoy, fit, reach, vs_industry = row
+    assert mau == 232_000_000
+    assert under_35 == pytest.approx(86.80, abs=0.005)
+    assert mid_plus == pytest.approx(81.32, abs=0.005)
+    assert mom == pytest.approx(8.65, abs=0.01)
+    assert yoy == pytest.approx(9.88, abs=0.01)
+    # Independence of age and consumption: 0.868 × 0.8132.
+    assert fit == pytest.approx(0.8680 * 0.8132, abs=1e-4)
+    assert reach == pytest.approx(232_000_000 * 0.8680 * 0.8132, rel=1e-4)
+    assert vs_industry == pytest.approx(2.32 / 1.18, rel=1e-6)  # illustrative 2025-01 industry MAU
+
+
+def test_growth_is_null_where_the_earlier_month_is_missing(sample_run):
+    rows = dict(
+        query(
+            sample_run,
+            "SELECT month, mau_mom_pct FROM marts.platform_audience_fit WHERE app = '小红书'",
+        )
+    )
+    assert rows[date(2024, 1, 1)] is None  # no 2023-12 in the sample: never extrapolated
+    assert rows[date(2025, 2, 1)] == pytest.approx((2.28 / 2.32 - 1) * 100)
+
+
+def test_account_latest_ranks_the_seven_accounts_over_ten_thousand(sample_run):
+    rows = query(
+        sample_run,
+        "SELECT account_name, followers, bank, bank_type FROM marts.account_latest"
+        " WHERE platform = '小红书' AND followers >= 10000 ORDER BY followers DESC",
+    )
+    assert len(rows) == 7
+    assert rows[0] == ("中信银行信用卡", 127000, "中信银行", "joint_stock")
+
+
+def test_account_performance_growth_over_uneven_gaps(sample_run):
+    rows = query(
+        sample_run,
+        "SELECT snapshot_date, followers, days_since_previous, followers_change,"
+        " follower_growth_weekly_pct, followers_change_within_rounding"
+        " FROM marts.account_performance WHERE account_name = '招商银行信用卡申请'"
+        " ORDER BY snapshot_date",
+    )
+    assert [r[:4] for r in rows] == [
+        (date(2024, 6, 30), 35000, None, None),
+        (date(2024, 12, 31), 42000, 184, 7000),
+        (date(2025, 4, 17), 43000, 107, 1000),
+    ]
+    assert rows[1][4] == pytest.approx(((42000 / 35000) ** (7 / 184) - 1) * 100)
+    # 4.2万 -> 4.3万 is one rounding step of 万 with one decimal: it could be noise.
+    assert rows[2][5] is True and rows[1][5] is False
+
+
+def test_audience_profile_tgi_against_the_named_baseline(sample_run):
+    rows = {
+        bucket: (share, base, tgi, baseline)
+        for bucket, share, base, tgi, baseline in query(
+            sample_run,
+            "SELECT bucket, share_pct, baseline_share_pct, tgi, baseline"
+            " FROM marts.audience_profile WHERE app = '小红书' AND month = DATE '2025-01-01'"
+            " AND dimension = 'age'",
+        )
+    }
+    share, base, tgi, baseline = rows["24岁以下"]
+    assert (share, base) == (pytest.approx(44.74), pytest.approx(30.10))
+    assert tgi == pytest.approx(44.74 / 30.10 * 100)
+    assert baseline == "card_app_industry"
+
+
+def test_a_later_delivery_supersedes_in_the_marts_and_both_stay_in_raw(landing, warehouse):
+    landing.copy_sample()
+    landing.csv(
+        "account_snapshots__2025-04-17_fix.csv",
+        [
+            {
+                "platform": "小红书",
+                "account_name": "中信银行信用卡",
+                "snapshot_date": "2025-04-17",
+                "followers": "12.5万",
+                "notes": "357",
+                "likes": "17.8万",
+                "collects": "12.7万",
+                "source": "another publication",
+            },
+        ],
+    )
+    assert run_pipeline().success
+    assert query(
+        warehouse,
+        "SELECT followers, source FROM marts.account_performance"
+        " WHERE account_name = '中信银行信用卡' AND snapshot_date = DATE '2025-04-17'",
+    ) == [(125000, "another publication")]
+    assert query(
+        warehouse,
+        "SELECT count(*) FROM raw.account_snapshots WHERE account_name = '中信银行信用卡'",
+    ) == [(2,)]
+
+
+def test_an_unregistered_account_is_kept_and_reported(landing, warehouse):
+    landing.copy_sample()
+    landing.csv(
+        "account_snapshots__new.csv",
+        [
+            {
+                "platform": "小红书",
+                "account_name": "上海银行信用卡",
+                "snapshot_date": "2025-04-17",
+                "followers": "8千",
+                "notes": "50",
+                "likes_and_collects": "3000",
+                "source": "test",
+            },
+        ],
+    )
+    result = run_pipeline()
+    assert query(
+        warehouse,
+        "SELECT bank, is_registered, followers, follower_tier FROM marts.account_performance"
+        " WHERE account_name = '上海银行信用卡'",
+    ) == [(None, False, 8000, "small")]
+    warnings = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    assert any("relationships" in c.check_name for c in warnings)

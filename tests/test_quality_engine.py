@@ -1,0 +1,604 @@
+"""The quality engine: real Great Expectations validations of suite files against DataFrames."""
+
+import dataclasses
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration import settings
+from orchestration.quality import (
+    ExpectationRunError,
+    FailedExpectation,
+    SuiteError,
+    SuiteResult,
+    check_suite,
+    load_suite,
+    validate_dataframe,
+)
+
+CARD_SUITE = {
+    "name": "cards",
+    "expectations": [
+        {
+            "type": "expect_table_columns_to_match_set",
+            "kwargs": {"column_set": ["card_id", "bank", "fee", "launched_on"]},
+        },
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "card_id"},
+            "meta": {"notes": "Every card has an id."},
+        },
+        {
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {"column_list": ["card_id", "bank"]},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "fee", "min_value": 0, "max_value": 1000},
+            "meta": {"notes": "An annual fee is never negative nor absurd."},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "bank", "value_set": ["CMB", "ICBC", "BOC"]},
+        },
+        {
+            "type": "expect_column_values_to_be_in_type_list",
+            "kwargs": {"column": "bank", "type_list": ["str"]},
+        },
+        {
+            "type": "expect_table_row_count_to_be_between",
+            "kwargs": {"min_value": 1, "max_value": 100},
+        },
+        {
+            "type": "expect_column_max_to_be_between",
+            "kwargs": {
+                "column": "launched_on",
+                "min_value": "2020-01-01",
+                "max_value": "2025-12-31",
+            },
+        },
+    ],
+    "meta": {"owner": "tests"},
+}
+
+GOOD_SQL = """
+    select * from (values
+        ('c1', 'CMB', 0, date '2021-03-01'),
+        ('c2', 'ICBC', 300, date '2023-07-15'),
+        ('c3', 'BOC', 1000, date '2025-12-31')
+    ) t(card_id, bank, fee, launched_on)
+"""
+BAD_SQL = """
+    select * from (values
+        ('c1', 'CMB', -5, date '2021-03-01'),
+        ('c2', 'HSBC', 300, date '2023-07-15'),
+        ('c3', 'Citi', 5000, date '2026-01-02'),
+        (null, 'BOC', -1, date '2022-01-01')
+    ) t(card_id, bank, fee, launched_on)
+"""
+
+
+def frame(sql: str) -> pd.DataFrame:
+    """A DataFrame as the asset checks get it: read from DuckDB."""
+    return duckdb.sql(sql).df()
+
+
+def write_suite(tmp_path, suite: dict, name: str | None = None):
+    path = tmp_path / f"{name or suite['name']}.json"
+    path.write_text(json.dumps(suite, indent=2), encoding="utf-8")
+    return path
+
+
+def suite_of(*expectations: dict, name: str = "checks") -> dict:
+    return {"name": name, "expectations": list(expectations)}
+
+
+def only_failure(result: SuiteResult, expectation_type: str) -> FailedExpectation:
+    matches = [f for f in result.failed if f.expectation_type == expectation_type]
+    assert len(matches) == 1, result.failed
+    return matches[0]
+
+
+# -- pass and fail ---------------------------------------------------------------------------
+
+
+def test_suite_passes_on_good_data(tmp_path):
+    result = validate_dataframe(write_suite(tmp_path, CARD_SUITE), frame(GOOD_SQL))
+
+    assert result.success
+    assert result.suite_name == "cards"
+    assert result.evaluated == len(CARD_SUITE["expectations"])
+    assert result.failed == [] and result.errors == [] and result.warnings == []
+    assert result.docs_path is None
+
+
+def test_suite_fails_on_bad_data_with_counts_and_samples(tmp_path):
+    df = frame(BAD_SQL)
+    result = validate_dataframe(write_suite(tmp_path, CARD_SUITE), df)
+
+    assert not result.success
+    assert result.evaluated == len(CARD_SUITE["expectations"])
+    failed_types = [f.expectation_type for f in result.failed]
+    # Listed in the suite's order, every one of them an error.
+    assert failed_types == [
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
+        "expect_column_max_to_be_between",
+    ]
+    assert result.errors == result.failed
+
+    fee = only_failure(result, "expect_column_values_to_be_between")
+    assert fee.column == "fee"
+    assert fee.kwargs == {"column": "fee", "min_value": 0, "max_value": 1000}
+    assert fee.unexpected_count == 3
+    assert fee.unexpected_percent == pytest.approx(75.0)
+    assert sorted(fee.sample_unexpected) == [-5, -1, 5000]
+    assert fee.severity == "error"
+    assert fee.notes == "An annual fee is never negative nor absurd."
+
+    bank = only_failure(result, "expect_column_values_to_be_in_set")
+    assert (bank.column, bank.unexpected_count) == ("bank", 2)
+    assert sorted(bank.sample_unexpected) == ["Citi", "HSBC"]
+
+    # For missing values the sample is the rows that miss them.
+    card_id = only_failure(result, "expect_column_values_to_not_be_null")
+    assert card_id.unexpected_count == 1
+    assert card_id.sample_unexpected == [
+        {"card_id": None, "bank": "BOC", "fee": -1, "launched_on": "2022-01-01"}
+    ]
+    assert card_id.notes == "Every card has an id."
+
+    latest = only_failure(result, "expect_column_max_to_be_between")
+    assert latest.unexpected_count is None
+    assert latest.observed_value == "2026-01-02"
+
+    # The caller's DataFrame is left as it was.
+    assert df.equals(frame(BAD_SQL))
+    # Everything reported can go into Dagster metadata as JSON.
+    json.dumps([dataclasses.asdict(f) for f in result.failed])
+
+
+def test_warning_failure_leaves_success_true(tmp_path):
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "fee", "max_value": 500},
+            "meta": {"severity": "warning", "notes": "Fees above 500 are rare; look twice."},
+        },
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "bank"},
+            "meta": {"severity": "error"},
+        },
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), frame(GOOD_SQL))
+
+    assert result.success
+    assert result.errors == []
+    [warning] = result.warnings
+    assert warning.severity == "warning"
+    assert warning.sample_unexpected == [1000]
+    assert warning.notes == "Fees above 500 are rare; look twice."
+    assert result.failed == [warning]
+
+
+def test_error_and_warning_together_fail(tmp_path):
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "fee", "max_value": 500},
+            "meta": {"severity": "warning"},
+        },
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 10}},
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), frame(GOOD_SQL))
+
+    assert not result.success
+    assert [f.expectation_type for f in result.errors] == ["expect_table_row_count_to_be_between"]
+    assert result.errors[0].observed_value == 3
+    assert [f.expectation_type for f in result.warnings] == ["expect_column_values_to_be_between"]
+
+
+def test_ge_native_severity_counts_when_meta_has_none(tmp_path):
+    suite = suite_of(
+        {
+            "type": "expect_table_row_count_to_be_between",
+            "kwargs": {"min_value": 10},
+            "severity": "warning",
+        }
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), frame(GOOD_SQL))
+
+    assert result.success
+    assert [f.severity for f in result.warnings] == ["warning"]
+
+
+# -- the built-ins the marts use, on DuckDB frames -------------------------------------------
+
+
+def test_table_columns_to_match_set_reports_missing_and_extra_columns(tmp_path):
+    suite = suite_of(
+        {
+            "type": "expect_table_columns_to_match_set",
+            "kwargs": {"column_set": ["card_id", "bank", "fee", "issuer"]},
+        }
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), frame(GOOD_SQL))
+
+    [failure] = result.failed
+    assert failure.sample_unexpected == [{"unexpected": ["launched_on"], "missing": ["issuer"]}]
+
+
+def test_compound_uniqueness_samples_the_duplicate_keys(tmp_path):
+    suite = suite_of(
+        {
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {"column_list": ["card_id", "bank"]},
+        }
+    )
+    df = frame(GOOD_SQL + " union all select 'c2', 'ICBC', 1, date '2024-01-01'")
+    result = validate_dataframe(write_suite(tmp_path, suite), df)
+
+    [failure] = result.failed
+    assert failure.column is None
+    assert failure.unexpected_count == 2
+    assert failure.sample_unexpected == [
+        {"card_id": "c2", "bank": "ICBC"},
+        {"card_id": "c2", "bank": "ICBC"},
+    ]
+
+
+def test_multicolumn_sum(tmp_path):
+    suite = suite_of(
+        {
+            "type": "expect_multicolumn_sum_to_equal",
+            "kwargs": {"column_list": ["male_pct", "female_pct"], "sum_total": 100},
+        }
+    )
+    df = frame(
+        "select * from (values (40.0, 60.0), (55.5, 44.5), (70.0, 20.0)) t(male_pct, female_pct)"
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), df)
+
+    [failure] = result.failed
+    assert failure.unexpected_count == 1
+    assert failure.sample_unexpected == [{"male_pct": 70.0, "female_pct": 20.0}]
+
+
+def test_nullable_integer_columns(tmp_path):
+    """DuckDB hands integer columns with nulls over as pandas' nullable Int32/Int64."""
+    df = frame("select * from (values (1, 10), (2, null), (3, 99)) t(a, b)")
+    assert str(df["b"].dtype) == "Int32"
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_in_type_list",
+            "kwargs": {"column": "b", "type_list": ["Int32", "Int64"]},
+        },
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "b", "max_value": 50}},
+        {
+            "type": "expect_multicolumn_sum_to_equal",
+            "kwargs": {
+                "column_list": ["a", "b"],
+                "sum_total": 11,
+                "ignore_row_if": "any_value_is_missing",
+            },
+        },
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), df)
+
+    assert [(f.expectation_type, f.sample_unexpected) for f in result.failed] == [
+        ("expect_column_values_to_be_between", [99]),
+        ("expect_multicolumn_sum_to_equal", [{"a": 3, "b": 99}]),
+    ]
+
+
+# -- pandas 3 text columns -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_name", ["str", "string", "object", "StringDtype"])
+@pytest.mark.parametrize("dtype", ["str", "object", "string"])
+def test_text_type_list_accepts_str_and_object_columns(tmp_path, type_name, dtype):
+    df = pd.DataFrame({"bank": pd.Series(["CMB", None, "BOC"], dtype=dtype)})
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_in_type_list",
+            "kwargs": {"column": "bank", "type_list": [type_name]},
+        },
+        {
+            "type": "expect_column_values_to_be_of_type",
+            "kwargs": {"column": "bank", "type_": type_name},
+        },
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), df)
+
+    assert result.success, result.as_markdown()
+    assert str(df["bank"].dtype) == str(pd.Series(["x"], dtype=dtype).dtype)  # left untouched
+
+
+def test_duckdb_text_columns_are_pandas_str_and_validate(tmp_path):
+    df = frame("select * from (values ('CMB'), ('BOC'), (null)) t(bank)")
+    assert df["bank"].dtype == pd.Series(["x"]).dtype  # `str` on pandas 3, object before
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_in_type_list",
+            "kwargs": {"column": "bank", "type_list": ["str", "object"]},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "bank", "value_set": ["CMB"]},
+        },
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), df)
+
+    [failure] = result.failed
+    assert (failure.expectation_type, failure.sample_unexpected) == (
+        "expect_column_values_to_be_in_set",
+        ["BOC"],
+    )
+
+
+def test_text_type_list_rejects_a_number_column(tmp_path):
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_in_type_list",
+            "kwargs": {"column": "fee", "type_list": ["str"]},
+        }
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), frame(GOOD_SQL))
+
+    [failure] = result.failed
+    assert failure.column == "fee"
+    assert failure.observed_value == "int32"
+
+
+# -- dates -----------------------------------------------------------------------------------
+
+DATE_BOUNDS = [
+    ("2021-01-01", "2024-12-31"),
+    ("2021-01-01T00:00:00", "2024-12-31 00:00:00"),
+]
+
+
+@pytest.mark.parametrize(("low", "high"), DATE_BOUNDS)
+def test_date_bounds_on_duckdb_dates(tmp_path, low, high):
+    df = frame(
+        "select * from (values (date '2021-01-01'), (date '2023-05-06'), (date '2025-01-01'),"
+        " (null)) t(launched_on)"
+    )
+    assert pd.api.types.is_datetime64_any_dtype(df["launched_on"])
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "launched_on", "min_value": low, "max_value": high},
+        },
+        {
+            "type": "expect_column_max_to_be_between",
+            "kwargs": {"column": "launched_on", "max_value": high},
+        },
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), df)
+
+    values, latest = result.failed
+    assert values.unexpected_count == 1
+    assert values.sample_unexpected == ["2025-01-01"]
+    assert values.kwargs["min_value"] == low  # reported as the suite says it
+    assert latest.observed_value == "2025-01-01"
+
+
+def test_date_bounds_on_python_dates_and_timestamps(tmp_path):
+    df = pd.DataFrame(
+        {
+            "day": [dt.date(2024, 1, 1), dt.date(2024, 2, 1), None],
+            "at": pd.to_datetime(["2024-01-01 10:00", "2024-03-01 23:59", None]).tz_localize("UTC"),
+        }
+    )
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "day", "min_value": "2024-01-01", "max_value": "2024-01-31"},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {
+                "column": "at",
+                "min_value": "2024-01-01",
+                "max_value": "2024-02-29T23:00:00Z",
+            },
+        },
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), df)
+
+    day, at = result.failed
+    assert (day.column, day.sample_unexpected) == ("day", ["2024-02-01"])
+    assert (at.column, at.sample_unexpected) == ("at", ["2024-03-01T23:59:00+00:00"])
+
+
+# -- errors surface --------------------------------------------------------------------------
+
+
+def test_expectation_ge_cannot_evaluate_raises(tmp_path):
+    suite = suite_of(
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "no_such_column"}}
+    )
+    with pytest.raises(ExpectationRunError, match="no_such_column"):
+        validate_dataframe(write_suite(tmp_path, suite), frame(GOOD_SQL))
+
+
+def test_nulls_in_row_wise_checks_raise_with_a_hint(tmp_path):
+    df = frame("select * from (values (1, 10), (2, null)) t(a, b)")
+    suite = suite_of(
+        {
+            "type": "expect_multicolumn_sum_to_equal",
+            "kwargs": {"column_list": ["a", "b"], "sum_total": 11},
+        }
+    )
+    with pytest.raises(ExpectationRunError, match="ignore_row_if"):
+        validate_dataframe(write_suite(tmp_path, suite), df)
+
+
+def test_text_compared_with_a_date_bound_raises(tmp_path):
+    df = pd.DataFrame({"month": ["2024-01", "2024-02"]})
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "month", "min_value": "2024-01-01"},
+        }
+    )
+    with pytest.raises(ExpectationRunError, match="month"):
+        validate_dataframe(write_suite(tmp_path, suite), df)
+
+
+MALFORMED = {
+    "not json": ("{'name': 'x'", "not valid JSON"),
+    "a list": ("[]", "JSON object"),
+    "no name": (json.dumps({"expectations": []}), "'name'"),
+    "no expectations": (json.dumps({"name": "x"}), "'expectations' list"),
+    "unknown suite key": (json.dumps({"name": "x", "expectations": [], "checks": []}), "checks"),
+    "no type": (json.dumps(suite_of({"kwargs": {}})), "'type'"),
+    "unknown type": (
+        json.dumps(suite_of({"type": "expect_the_unexpected", "kwargs": {}})),
+        "expect_the_unexpected",
+    ),
+    "bad kwargs": (
+        json.dumps(
+            suite_of({"type": "expect_column_values_to_be_between", "kwargs": {"column": "a"}})
+        ),
+        "min_value and max_value cannot both be None",
+    ),
+    "unknown kwarg": (
+        json.dumps(
+            suite_of(
+                {
+                    "type": "expect_column_values_to_not_be_null",
+                    "kwargs": {"column": "a", "colour": "red"},
+                }
+            )
+        ),
+        "colour",
+    ),
+    "bad severity": (
+        json.dumps(
+            suite_of(
+                {
+                    "type": "expect_column_values_to_not_be_null",
+                    "kwargs": {"column": "a"},
+                    "meta": {"severity": "fatal"},
+                }
+            )
+        ),
+        "meta.severity",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_suite_raises_a_clear_error(tmp_path, case):
+    text, message = MALFORMED[case]
+    path = tmp_path / "broken.json"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(SuiteError, match="broken.json") as raised:
+        validate_dataframe(path, frame(GOOD_SQL))
+    assert message in str(raised.value)
+    with pytest.raises(SuiteError):
+        check_suite(path)
+
+
+def test_missing_suite_file_raises(tmp_path):
+    with pytest.raises(SuiteError, match="cannot read"):
+        load_suite(tmp_path / "absent.json")
+
+
+def test_load_suite_returns_the_file(tmp_path):
+    path = write_suite(tmp_path, CARD_SUITE)
+    assert load_suite(path) == CARD_SUITE
+    assert check_suite(path) == len(CARD_SUITE["expectations"])
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def test_as_markdown_lists_failures(tmp_path):
+    result = validate_dataframe(write_suite(tmp_path, CARD_SUITE), frame(BAD_SQL))
+    markdown = result.as_markdown()
+
+    assert "| expectation | column | unexpected | sample | severity |" in markdown
+    assert "`expect_column_values_to_be_in_set`" in markdown
+    assert "`expect_column_values_to_be_between` | fee | 3 (75.0%)" in markdown
+    assert '"HSBC"' in markdown
+    assert "An annual fee is never negative nor absurd." in markdown
+    assert markdown.count("\n| `expect_") == len(result.failed)
+
+    passed = validate_dataframe(write_suite(tmp_path, CARD_SUITE), frame(GOOD_SQL))
+    assert passed.as_markdown() == "All 8 expectations of suite `cards` passed."
+
+
+def test_markdown_cells_escape_pipes(tmp_path):
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "bank", "value_set": ["CMB"]},
+            "meta": {"notes": "Banks | not others"},
+        }
+    )
+    df = pd.DataFrame({"bank": ["A|B"]})
+    markdown = validate_dataframe(write_suite(tmp_path, suite), df).as_markdown()
+
+    row = markdown.splitlines()[-1]
+    assert "A\\|B" in row and "Banks \\| not others" in row
+    assert row.count(" | ") == 5
+
+
+# -- Data Docs -------------------------------------------------------------------------------
+
+
+def test_data_docs_written_and_accumulated(tmp_path):
+    docs = tmp_path / "docs"
+    path = write_suite(tmp_path, CARD_SUITE)
+
+    first = validate_dataframe(path, frame(GOOD_SQL), docs_dir=docs, data_asset_name="cards_mart")
+    second = validate_dataframe(path, frame(BAD_SQL), docs_dir=docs)
+
+    for result in (first, second):
+        assert result.docs_path is not None and result.docs_path.is_file()
+        assert result.docs_path.suffix == ".html"
+        assert docs in result.docs_path.parents
+    assert first.docs_path != second.docs_path
+    assert "cards_mart" in first.docs_path.name
+    page = second.docs_path.read_text(encoding="utf-8")
+    assert "expect_column_values_to_be_in_set" in page or "values must belong to this set" in page
+
+    index = docs / "site" / "index.html"
+    html = index.read_text(encoding="utf-8")
+    for result in (first, second):
+        assert result.docs_path.relative_to(index.parent).as_posix() in html
+    assert (docs / "site" / "expectations" / "cards.html").is_file()
+    # The logo is the site's own copy, not a request to GE's server carrying an id.
+    for text in (html, page):
+        assert "dataContextId" not in text
+    assert (docs / "site" / "static" / "images" / "logo-long.png").is_file()
+
+
+# -- the suites of the repository, and import cost -------------------------------------------
+
+
+def test_repository_suites_load():
+    """Every suite in expectations/ is well formed and known to GE (none yet is fine)."""
+    for path in sorted(settings.EXPECTATIONS_DIR.glob("*.json")):
+        assert check_suite(path) >= 0, path
+        assert load_suite(path)["name"], path
+
+
+def test_module_does_not_import_great_expectations():
+    code = (
+        "import sys, orchestration.quality; "
+        "sys.exit(1 if 'great_expectations' in sys.modules else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=settings.REPO_ROOT, check=False)
+    assert done.returncode == 0
