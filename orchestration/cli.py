@@ -33,6 +33,36 @@ def _check_results(result: dg.ExecuteInProcessResult) -> list[dg.AssetCheckEvalu
     ]
 
 
+def _check_lines(result: dg.ExecuteInProcessResult) -> list[str]:
+    checks = _check_results(result)
+    errors = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+    warnings = [c for c in checks if not c.passed and c.severity != dg.AssetCheckSeverity.ERROR]
+    passed = len(checks) - len(errors) - len(warnings)
+    lines = [f"  checks    {passed} passed, {len(errors)} failed, {len(warnings)} warnings"]
+    for level, group in (("failed", errors), ("warning", warnings)):
+        for check in group:
+            lines.append(
+                f"   ! {level}: {check.asset_key.to_user_string()} {check.check_name}"
+                + (f": {check.description}" if check.description else "")
+            )
+    return lines
+
+
+def _asset_lines(result: dg.ExecuteInProcessResult) -> list[str]:
+    """What was materialized, what was not (blocked by a failure upstream) and why steps failed."""
+    planned = result.job_def.asset_layer.executable_asset_keys
+    done = {e.asset_key for e in result.get_asset_materialization_events()}
+    missing = sorted(k.to_user_string() for k in planned - done)
+    lines = [f"  assets    {len(done)} materialized, {len(missing)} not materialized"]
+    if missing:
+        lines.append(f"   ! not materialized: {', '.join(missing)}")
+    for failure in result.get_step_failure_events():
+        message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
+        detail = [m.strip() for m in message.strip().splitlines() if m.strip()][:8]
+        lines.append(f"   ! step {failure.step_key} failed: " + "\n       ".join(detail))
+    return lines
+
+
 def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
     """The run's summary for a person, and whether anything failed."""
     lines = []
@@ -59,21 +89,14 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
             lines.append(
                 "            reasons: SELECT * FROM audit.quarantine ORDER BY load_id DESC"
             )
-    checks = _check_results(result)
-    failed_checks = [c for c in checks if not c.passed]
-    blocking = [c for c in failed_checks if c.severity == dg.AssetCheckSeverity.ERROR]
-    lines.append(
-        f"  checks    {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed"
-    )
-    for check in failed_checks:
-        level = "error" if check.severity == dg.AssetCheckSeverity.ERROR else "warning"
-        lines.append(
-            f"   ! {check.asset_key.to_user_string()} {check.check_name} ({level})"
-            + (f": {check.description}" if check.description else "")
-        )
-    for step in result.get_failed_step_keys() if hasattr(result, "get_failed_step_keys") else []:
-        lines.append(f"   ! step failed: {step}")
+    lines += _check_lines(result)
+    lines += _asset_lines(result)
     lines.append(f"  database  {_rel(database)}")
+    blocking = [
+        c
+        for c in _check_results(result)
+        if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR
+    ]
     return "\n".join(lines), failed or bool(blocking)
 
 

@@ -19,7 +19,15 @@ DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 OWNERS = ["team:cardreach-data"]
 
 # dbt folder -> Dagster group, one rule for every model (seeds are reference data for staging).
-_GROUPS = {"staging": "staging", "intermediate": "marts", "marts": "marts", "seeds": "staging"}
+_GROUPS = {
+    "staging": "staging",
+    "intermediate": "marts",
+    "marts": "marts",
+    "scoring": "scoring",
+    "seeds": "staging",
+}
+# dbt models tagged `scoring` run in a step of their own, after the quality gate.
+SCORING_SELECTOR = "tag:scoring"
 
 
 def prepared_manifest() -> Path:
@@ -32,6 +40,13 @@ def prepared_manifest() -> Path:
             env={**os.environ, WAREHOUSE_ENV: os.environ.get(WAREHOUSE_ENV, "data/warehouse")},
         )
     return MANIFEST_PATH
+
+
+def build_selected(context, dbt: DbtCliResource, warehouse_dir: Path):
+    """`dbt build` of the models this asset step owns (and their tests), events streamed."""
+    # dbt's profile reads the same setting as the warehouse resource: hand it the resolved folder.
+    os.environ[WAREHOUSE_ENV] = str(warehouse_dir)
+    yield from dbt.cli(["build"], context=context).stream()
 
 
 def dbt_resource() -> DbtCliResource:

@@ -114,7 +114,7 @@ def materialize_ingest(warehouse: Warehouse) -> dg.ExecuteInProcessResult:
 
 
 def run_pipeline(selection: str | None = None) -> dg.ExecuteInProcessResult:
-    """The whole `cardreach_daily` job, as `make run` launches it, on the folders the settings name."""
+    """The `cardreach_daily` job as `make run` launches it, on the folders the settings name."""
     from orchestration.definitions import defs
 
     job = defs().resolve_job_def("cardreach_daily")

@@ -1,4 +1,4 @@
-"""Ingestion into raw/audit: formats, encodings, bad rows, bad files, re-delivery and the archive."""
+"""Ingestion into raw/audit: formats, encodings, bad rows and files, re-delivery, the archive."""
 
 import hashlib
 import json
@@ -60,8 +60,8 @@ def test_sample_landing_loads_everything_and_a_rerun_changes_nothing(landing, wa
     assert counts == {"app_activity": 10, "app_audience": 16, "account_snapshots": 9, "accounts": 7}
     zhongxin = query(
         warehouse,
-        "SELECT followers, followers_raw, followers_step, collects, likes FROM raw.account_snapshots"
-        " WHERE account_name = '中信银行信用卡'",
+        "SELECT followers, followers_raw, followers_step, collects, likes"
+        " FROM raw.account_snapshots WHERE account_name = '中信银行信用卡'",
     )
     assert zhongxin == [(127000, "12.7万", 1000, 127000, 178000)]
     # The GB18030 file with Chinese headers came through with its text intact.

@@ -6,5 +6,9 @@ from orchestration.warehouse import Warehouse
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    # Folders come from CARDREACH_LANDING / CARDREACH_WAREHOUSE, read when a run starts.
-    return dg.Definitions(resources={"warehouse": Warehouse(), "dbt": dbt_resource()})
+    return dg.Definitions(
+        # Folders come from CARDREACH_LANDING / CARDREACH_WAREHOUSE, read when a run starts.
+        resources={"warehouse": Warehouse(), "dbt": dbt_resource()},
+        # DuckDB takes one writer at a time: a run's steps go one after another in one process.
+        executor=dg.in_process_executor,
+    )

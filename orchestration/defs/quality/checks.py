@@ -1,0 +1,89 @@
+"""The data-quality gate: every suite in `expectations/` is a blocking Dagster asset check.
+
+A suite names the asset it checks and the SQL that reads it (`meta.asset`, `meta.query`), so
+adding a suite file adds a check. Failed *error* expectations fail the check with ERROR severity,
+which blocks everything downstream in the run (scoring, publishing); failed *warning*
+expectations fail it with WARN severity, which blocks nothing. A check that cannot be evaluated
+is a failed check with the error in its metadata, never a silent pass.
+"""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.settings import EXPECTATIONS_DIR
+from orchestration.warehouse import Warehouse
+
+DOCS_FOLDER = "quality_docs"
+
+
+def _suite_files() -> list[Path]:
+    return sorted(EXPECTATIONS_DIR.glob("*.json"))
+
+
+def _suite_check(path: Path) -> dg.AssetChecksDefinition:
+    suite = json.loads(path.read_text(encoding="utf-8"))
+    meta = suite.get("meta", {})
+    asset_key = dg.AssetKey(meta["asset"].split("/"))
+    query = meta["query"]
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=f"ge_{suite['name']}",
+        description=(
+            f"{meta.get('description', '')} Great Expectations suite expectations/{path.name}"
+            f" ({len(suite['expectations'])} expectations)."
+        ).strip(),
+        blocking=True,
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        docs_dir = warehouse.warehouse_dir / DOCS_FOLDER
+        try:
+            from orchestration.quality import validate_dataframe  # GE loads only when checking
+
+            with warehouse.connect() as conn:
+                frame = conn.execute(query).df()
+            result = validate_dataframe(
+                path, frame, docs_dir=docs_dir, data_asset_name=".".join(asset_key.path)
+            )
+        except Exception as error:  # an unevaluated check is a failed check, with the reason
+            context.log.error(f"suite {path.name} could not be evaluated: {error}")
+            return dg.AssetCheckResult(
+                passed=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=f"could not be evaluated: {error}",
+                metadata={"error": dg.MetadataValue.text(f"{type(error).__name__}: {error}")},
+            )
+        worst = dg.AssetCheckSeverity.ERROR if result.errors else dg.AssetCheckSeverity.WARN
+        failed_names = ", ".join(
+            f"{f.expectation_type}({f.column or ', '.join(f.columns)})" for f in result.failed
+        )
+        metadata = {
+            "rows_validated": dg.MetadataValue.int(len(frame)),
+            "expectations_evaluated": dg.MetadataValue.int(result.evaluated),
+            "expectations_failed": dg.MetadataValue.int(len(result.failed)),
+            "failed_errors": dg.MetadataValue.int(len(result.errors)),
+            "failed_warnings": dg.MetadataValue.int(len(result.warnings)),
+            "failed_expectations": dg.MetadataValue.md(result.as_markdown()),
+            "suite": dg.MetadataValue.path(str(path)),
+        }
+        if result.docs_path is not None:
+            metadata["data_docs"] = dg.MetadataValue.url(result.docs_path.resolve().as_uri())
+        return dg.AssetCheckResult(
+            passed=not result.failed,
+            severity=worst,
+            description=f"failed: {failed_names}" if result.failed else None,
+            metadata=metadata,
+        )
+
+    return _check
+
+
+def quality_checks() -> list[dg.AssetChecksDefinition]:
+    return [_suite_check(path) for path in _suite_files()]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(asset_checks=quality_checks())

@@ -1,0 +1,222 @@
+"""The Great Expectations gate: each suite catches its defect, and a failed gate stops scoring."""
+
+import json
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+from conftest import query, run_pipeline
+
+from orchestration import settings
+from orchestration.defs.ingest.assets import ingest_landing_files
+from orchestration.defs.quality.checks import _suite_check
+
+SCORES = {dg.AssetKey(["marts", "account_scores"]), dg.AssetKey(["marts", "platform_scores"])}
+
+
+def failed_checks(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {c.check_name: c for c in result.get_asset_check_evaluations() if not c.passed}
+
+
+def materialized(result) -> set[dg.AssetKey]:
+    return {e.asset_key for e in result.get_asset_materialization_events()}
+
+
+def audience(app: str, month: str, shares: dict[str, str]) -> list[dict]:
+    return [
+        {
+            "app": app,
+            "month": month,
+            "dimension": "age",
+            "bucket": bucket,
+            "share_pct": share,
+            "source": "test",
+        }
+        for bucket, share in shares.items()
+    ]
+
+
+def test_sample_passes_every_blocking_check_and_is_scored(sample_run):
+    top = query(
+        sample_run,
+        "SELECT account_name, scale_component, score, components_used FROM marts.account_scores"
+        " WHERE platform = '小红书' AND snapshot_date = DATE '2025-04-17'"
+        " ORDER BY scale_component DESC",
+    )
+    assert len(top) == 7
+    assert top[0][0] == "中信银行信用卡"
+    assert all(0 <= score <= 100 for _, _, score, _ in top)
+    # Growth and activity need an earlier snapshot: only 招商银行信用卡申请 has one; the rest
+    # are re-weighted over scale and the two engagement components.
+    assert {name: used for name, _, _, used in top}["招商银行信用卡申请"] == 5
+    assert {name: used for name, _, _, used in top}["中信银行信用卡"] == 3
+    [(platform_score,)] = query(
+        sample_run,
+        "SELECT score FROM marts.platform_scores"
+        " WHERE app = '小红书' AND month = DATE '2025-01-01'",
+    )
+    assert 0 <= platform_score <= 100
+
+
+def test_shares_over_100_stop_scoring_and_leave_the_scores_as_they_were(landing, warehouse):
+    landing.copy_sample()
+    assert run_pipeline().success
+    scores_before = query(warehouse, "SELECT * FROM marts.platform_scores ORDER BY ALL")
+    # A new platform whose age shares add up to 120: scoring it would add rows to the scores.
+    landing.csv(
+        "app_activity__douyin.csv",
+        [
+            {
+                "app": "抖音",
+                "app_category": "content_platform",
+                "month": "2025-01",
+                "mau": "7.5亿",
+                "source": "test",
+            }
+        ],
+    )
+    landing.csv(
+        "app_audience__douyin.csv",
+        audience(
+            "抖音",
+            "2025-01",
+            {"24岁以下": "50", "25-30岁": "30", "31-35岁": "20", "36岁及以上": "20"},
+        ),
+    )
+    result = run_pipeline()
+    assert not result.success
+    failed = failed_checks(result)
+    assert failed["ge_audience_share_totals"].severity == dg.AssetCheckSeverity.ERROR
+    assert "expect_column_values_to_be_between(share_total_pct)" in (
+        failed["ge_audience_share_totals"].description
+    )
+    assert not SCORES & materialized(result)
+    assert query(warehouse, "SELECT * FROM marts.platform_scores ORDER BY ALL") == scores_before
+    # A corrected delivery of the same buckets supersedes the bad one: the next run scores.
+    landing.csv(
+        "app_audience__douyin_fixed.csv",
+        audience(
+            "抖音",
+            "2025-01",
+            {"24岁以下": "40", "25-30岁": "25", "31-35岁": "20", "36岁及以上": "15"},
+        ),
+    )
+    assert run_pipeline().success
+    assert query(warehouse, "SELECT count(*) FROM marts.platform_scores WHERE app = '抖音'") == [
+        (1,)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("defect", "check_name"),
+    [
+        ("mau_in_wrong_unit", "ge_raw_app_activity"),
+        ("follower_collapse", "ge_account_performance"),
+        ("truncated_feed", "ge_account_snapshot_feed"),
+    ],
+)
+def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name):
+    landing.copy_sample()
+    snapshot = {
+        "platform": "小红书",
+        "snapshot_date": "2025-05-01",
+        "notes": "360",
+        "likes": "18万",
+        "collects": "13万",
+        "source": "test",
+    }
+    if defect == "mau_in_wrong_unit":  # 23.2亿: a 万 read as 亿 or a digit too many
+        landing.csv(
+            "app_activity__x.csv",
+            [
+                {
+                    "app": "小红书",
+                    "app_category": "content_platform",
+                    "month": "2025-04",
+                    "mau": "23.2亿",
+                    "source": "t",
+                }
+            ],
+        )
+    elif defect == "follower_collapse":  # 12.7万 -> 5万 in two weeks
+        landing.csv(
+            "account_snapshots__x.csv",
+            [
+                snapshot | {"account_name": name, "followers": followers}
+                for name, followers in [
+                    ("中信银行信用卡", "5万"),
+                    ("宁波银行信用卡", "4.7万"),
+                    ("招商银行信用卡申请", "4.3万"),
+                    ("平安银行信用卡中心", "3.6万"),
+                ]
+            ],
+        )
+    elif defect == "truncated_feed":  # the next day's file holds one account of seven
+        landing.csv(
+            "account_snapshots__x.csv",
+            [snapshot | {"account_name": "宁波银行信用卡", "followers": "4.8万"}],
+        )
+    result = run_pipeline()
+    assert not result.success
+    failed = failed_checks(result)
+    assert check_name in failed, sorted(failed)
+    assert failed[check_name].severity == dg.AssetCheckSeverity.ERROR
+    metadata = failed[check_name].metadata
+    assert metadata["failed_errors"].value >= 1
+    assert os.path.exists(metadata["data_docs"].value.removeprefix("file://"))
+    assert not SCORES & materialized(result)
+
+
+def test_a_check_that_raises_is_reported_failed(tmp_path, landing, warehouse):
+    suite = tmp_path / "broken.json"
+    suite.write_text(
+        json.dumps(
+            {
+                "name": "broken",
+                "meta": {
+                    "asset": "raw/accounts",
+                    "query": "SELECT no_such_column FROM raw.accounts",
+                },
+                "expectations": [
+                    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "bank"}}
+                ],
+            }
+        )
+    )
+    landing.copy_sample()
+    result = dg.materialize(
+        [ingest_landing_files, _suite_check(suite)],
+        resources={"warehouse": warehouse},
+        raise_on_error=False,
+    )
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert "no_such_column" in evaluation.metadata["error"].value
+
+
+def test_make_run_exits_non_zero_and_names_the_failed_expectation(landing, warehouse, tmp_path):
+    landing.copy_sample()
+    landing.csv(
+        "app_audience__bad.csv", audience("小红书", "2025-02", {"24岁以下": "60", "25-30岁": "60"})
+    )
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    (tmp_path / "dagster_home").mkdir()
+    (tmp_path / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run"],
+        cwd=settings.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    summary = done.stdout
+    assert "FAILED" in summary
+    assert "ge_audience_share_totals" in summary
+    assert "expect_column_values_to_be_between(share_total_pct)" in summary
+    assert "marts/platform_scores" in summary  # listed among what was not materialized
+    assert str(warehouse.database_path) in summary or "cardreach.duckdb" in summary
