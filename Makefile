@@ -16,13 +16,14 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 DBT_SOURCES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -not -path 'dbt_project/target/*' -not -path 'dbt_project/logs/*' 2>/dev/null)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test ui lint lock clean help
+.PHONY: run test ui rebuild lint lock clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make run    ingest data/landing (or CARDREACH_LANDING), build marts, check, score, publish"
 	@echo "make test   run the whole test suite"
 	@echo "make ui     start the Dagster UI on http://$(UI_HOST):$(UI_PORT)"
+	@echo "make rebuild  rebuild the pipeline database from the archive, then run"
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ env: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml $(MANIFEST)
 
 run: env
 	$(BIN)/python -m orchestration.cli run
+
+# Rebuild cardreach.duckdb from archive/ (the broken file is moved aside), then run everything.
+rebuild: env
+	$(BIN)/python -m orchestration.cli rebuild
 
 test: env
 	$(BIN)/python -m pytest

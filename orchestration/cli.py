@@ -5,11 +5,12 @@ The run goes through the project's Dagster instance (DAGSTER_HOME), so it also s
 
 import argparse
 import sys
+from datetime import datetime
 
 import dagster as dg
-import duckdb
 
 from orchestration import settings
+from orchestration.warehouse import Warehouse, WarehouseCorrupt, open_database
 
 
 def _definitions() -> dg.Definitions:
@@ -71,7 +72,12 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
     lines.append(f"cardreach run {result.run_id[:8]}: {'FAILED' if failed else 'succeeded'}")
     lines.append(f"  landing   {_rel(settings.landing_dir())}")
     if database.exists():
-        with duckdb.connect(str(database), read_only=True) as conn:
+        try:
+            conn = open_database(database, read_only=True)
+        except WarehouseCorrupt as error:
+            lines.append(f"  ! {error}")
+            return "\n".join(lines), True
+        with conn:
             files = conn.execute(
                 "SELECT file_name, dataset, status, rows_loaded, rows_quarantined, message"
                 " FROM audit.file_log WHERE run_id = ? ORDER BY load_id",
@@ -91,7 +97,10 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
             )
     lines += _check_lines(result)
     lines += _asset_lines(result)
-    lines.append(f"  database  {_rel(database)}")
+    lines.append(f"  database  {_rel(database)} (the pipeline's)")
+    published = settings.analytics_database()
+    if published.exists():
+        lines.append(f"  analysts  {_rel(published)} (read-only copy, published after checks pass)")
     blocking = [
         c
         for c in _check_results(result)
@@ -115,14 +124,35 @@ def run() -> int:
     return 1 if failed else 0
 
 
+def rebuild() -> int:
+    """Rebuild the pipeline database from the archive, then run everything on it."""
+    from orchestration.ingestion import replay_archive
+
+    warehouse = Warehouse()
+    database = warehouse.database_path
+    if database.exists():
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+        for path in (database, database.with_name(database.name + ".wal")):
+            if path.exists():
+                aside = path.with_name(f"{path.name}.broken-{stamp}")
+                path.rename(aside)
+                print(f"moved {_rel(path)} aside to {_rel(aside)}")
+    with warehouse.connect() as conn:
+        report = replay_archive(conn, warehouse.archive_dir, run_id="rebuild")
+    print(
+        f"replayed {len(report.outcomes)} archived deliveries from {_rel(warehouse.archive_dir)}:"
+        f" {report.rows_loaded()} rows loaded, {report.rows_quarantined()} rows quarantined"
+    )
+    return run()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cardreach")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="materialize every asset on the landing folder")
+    commands.add_parser("rebuild", help="rebuild the pipeline database from the archive, then run")
     args = parser.parse_args(argv)
-    if args.command == "run":
-        return run()
-    return 2
+    return {"run": run, "rebuild": rebuild}[args.command]()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ supersede earlier ones downstream (in dbt staging), while both stay here.
 """
 
 import json
+import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +24,13 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.datasets import DATASETS, Dataset
-from orchestration.landing import DeliveredFile, UnreadableFile, discover, read_records
+from orchestration.landing import (
+    DeliveredFile,
+    UnreadableFile,
+    dataset_name_of,
+    discover,
+    read_records,
+)
 from orchestration.validation import HeaderMap, Problem, raw_columns, validate_record
 
 _ARROW_TYPES = {
@@ -145,6 +152,34 @@ class IngestReport:
         return Counter(o.status for o in self.outcomes)
 
 
+# The archive's own record of deliveries, in order, outside the database: what `make rebuild`
+# replays when the database is lost. Append-only JSON lines; a line written twice is harmless.
+LEDGER_NAME = "deliveries.jsonl"
+
+
+def record_delivery(archive: Path, delivered: DeliveredFile, archived: str, now: datetime):
+    line = json.dumps(
+        {
+            "file_name": delivered.name,
+            "sha256": delivered.sha256,
+            "archive_path": archived,
+            "delivered_at": now.isoformat(),
+        },
+        ensure_ascii=False,
+    )
+    with (archive / LEDGER_NAME).open("a", encoding="utf-8") as ledger:
+        ledger.write(line + "\n")
+        ledger.flush()
+        os.fsync(ledger.fileno())
+
+
+def read_ledger(archive: Path) -> list[dict]:
+    path = archive / LEDGER_NAME
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
 def archive_copy(delivered: DeliveredFile, archive: Path) -> Path:
     """Copy into the content-addressed archive; written under a temporary name, then renamed."""
     target = archive / delivered.sha256[:2] / f"{delivered.sha256}{delivered.extension}"
@@ -215,6 +250,7 @@ def ingest_file(
     today: date,
     now: datetime,
     run_id: str | None = None,
+    replay: bool = False,
 ) -> FileOutcome | None:
     """Ingest one delivered file; None when this exact file was ingested before."""
     already = conn.execute(
@@ -224,6 +260,8 @@ def ingest_file(
     if any(name == delivered.name for (name,) in already):
         return None
     archived = archive_copy(delivered, archive).relative_to(archive.parent).as_posix()
+    if not replay:
+        record_delivery(archive, delivered, archived, now)
     load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.file_log").fetchone()[0]
     log = {
         "load_id": load_id,
@@ -313,6 +351,34 @@ def ingest_landing(
         # Each file has its own delivery time, in delivery order, so supersession is total.
         delivered_at = now or datetime.now(UTC).replace(tzinfo=None)
         outcome = ingest_file(conn, delivered, archive, today, delivered_at, run_id)
+        if outcome is None:
+            report.files_unchanged += 1
+        else:
+            report.outcomes.append(outcome)
+    return report
+
+
+def replay_archive(
+    conn: duckdb.DuckDBPyConnection, archive: Path, today: date | None = None, run_id=None
+) -> IngestReport:
+    """Re-ingest every archived delivery in its original order, under its original name and
+    delivery time: how a lost or corrupt database is rebuilt without the landing folder."""
+    today = today or date.today()
+    ensure_schemas(conn)
+    report = IngestReport(landing=archive)
+    for entry in read_ledger(archive):
+        path = archive.parent / entry["archive_path"]
+        delivered = DeliveredFile(
+            path=path,
+            name=entry["file_name"],
+            dataset_name=dataset_name_of(entry["file_name"]),
+            extension=path.suffix.lower(),
+            sha256=entry["sha256"],
+            size_bytes=path.stat().st_size,
+        )
+        report.files_seen += 1
+        delivered_at = datetime.fromisoformat(entry["delivered_at"])
+        outcome = ingest_file(conn, delivered, archive, today, delivered_at, run_id, replay=True)
         if outcome is None:
             report.files_unchanged += 1
         else:

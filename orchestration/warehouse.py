@@ -4,6 +4,7 @@ Connections are short-lived: open, do one step's work, close, so the file is hel
 time as possible. Analysts never open this database; they read the published copy.
 """
 
+import fcntl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,28 @@ from orchestration import settings
 
 class WarehouseLocked(RuntimeError):
     """Another process holds the pipeline database."""
+
+
+class WarehouseCorrupt(RuntimeError):
+    """The pipeline database cannot be opened; it can be rebuilt from the archive."""
+
+
+def _is_lock_error(error: Exception) -> bool:
+    return "lock" in str(error).lower()
+
+
+def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the pipeline database, turning an unreadable file into an error that says what to do."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as error:
+        if _is_lock_error(error):
+            raise
+        raise WarehouseCorrupt(
+            f"cannot open the pipeline database {path}: {error}. Every delivered file is kept in"
+            f" {path.parent / 'archive'}; rebuild the database from it with `make rebuild` (the"
+            " broken file is moved aside, not deleted)."
+        ) from error
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -47,16 +70,40 @@ class Warehouse(dg.ConfigurableResource):
     def archive_dir(self) -> Path:
         return self.warehouse_dir / "archive"
 
+    # One writer at a time across processes: `make run`, runs launched from the UI and `make
+    # rebuild` all hold this lock for the whole run, so a second run waits instead of failing
+    # on DuckDB's file lock halfway through.
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.warehouse_dir.mkdir(parents=True, exist_ok=True)
+        handle = (self.warehouse_dir / ".writer.lock").open("a+")
+        waited = 0.0
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if waited % 30 == 0 and context.log:
+                    context.log.info(f"another run is writing {self.warehouse_dir}: waiting")
+                time.sleep(1)
+                waited += 1
+        self._writer_lock = handle
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        handle = getattr(self, "_writer_lock", None)
+        if handle is not None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.warehouse_dir.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_wait_seconds
         while True:
             try:
-                conn = duckdb.connect(str(self.database_path), read_only=read_only)
+                conn = open_database(self.database_path, read_only=read_only)
                 break
-            except duckdb.IOException as error:
-                if "lock" not in str(error).lower() or time.monotonic() > deadline:
+            except duckdb.Error as error:  # only a lock: open_database explains the rest
+                if time.monotonic() > deadline:
                     raise WarehouseLocked(
                         f"cannot open {self.database_path}: {error}. Another process holds it;"
                         " analysts should open analytics.duckdb instead."

@@ -117,9 +117,11 @@ final as (
         baseline_app,
         month,
         dimension,
-        sum(overlap) as histogram_intersection,
+        -- rounded to 6 decimals: a float sum depends on the order DuckDB's threads add in, and
+        -- the same inputs must give the same mart on every run (a 1e-6 difference means nothing)
+        round(sum(overlap), 6) as histogram_intersection,
         -- greatest(…, 0): float noise can make a zero divergence a tiny negative number
-        sqrt(greatest(0.5 * sum(p_term) + 0.5 * sum(q_term), 0)) as js_distance,
+        round(sqrt(greatest(0.5 * sum(p_term) + 0.5 * sum(q_term), 0)), 6) as js_distance,
         count(*) as buckets_compared,
         count(*) filter (where is_in_both) as buckets_in_both
 

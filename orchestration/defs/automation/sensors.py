@@ -1,0 +1,151 @@
+"""New files flow in by themselves: a sensor that launches `cardreach_daily` when deliveries land.
+
+The cursor is JSON of every delivery seen, by relative file name:
+`{"name": {"sha256": ..., "size": ..., "mtime_ns": ...}}`. A file whose size and mtime match its
+entry is not read again, so a tick over a large folder costs one `stat` per file. A file still
+being written carries `"settling": true` (and the sha256 of its last delivered content, or null)
+until a later tick sees it unchanged or it has aged past the settle period.
+"""
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.landing import file_sha256, is_delivery
+from orchestration.warehouse import Warehouse
+
+# A copy tool or an export writes a file over seconds: one whose mtime is younger than this is
+# taken as fully written only once a later tick sees the same size and mtime again.
+SETTLE_SECONDS = 10
+TICK_SECONDS = 30
+
+
+def _observe(landing: Path) -> dict[str, os.stat_result]:
+    """Every delivery in the landing folder (recursively, like `discover`), by relative name."""
+    observed = {}
+    for path in landing.rglob("*"):
+        if not is_delivery(path):
+            continue
+        try:
+            observed[path.relative_to(landing).as_posix()] = path.stat()
+        except FileNotFoundError:  # removed between listing and stat
+            continue
+    return observed
+
+
+def _load_cursor(cursor: str | None) -> dict[str, dict]:
+    if not cursor:
+        return {}
+    try:
+        seen = json.loads(cursor)
+    except json.JSONDecodeError:
+        return {}  # an unreadable cursor means starting over; ingestion skips known files
+    return seen if isinstance(seen, dict) else {}
+
+
+def _entry(sha256: str | None, size: int, mtime_ns: int, settling: bool = False) -> dict:
+    entry = {"sha256": sha256, "size": size, "mtime_ns": mtime_ns}
+    return {**entry, "settling": True} if settling else entry
+
+
+def _run_key(changed: dict[str, str]) -> str:
+    """The same set of (file, content) pairs always gives the same key, so it never runs twice."""
+    pairs = sorted(changed.items())
+    return hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _names(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def evaluate_landing(
+    landing: Path, seen: dict[str, dict], now_ns: int
+) -> tuple[dict[str, dict], dict[str, str], list[str]]:
+    """One look at the folder: the new cursor, the changed files {name: sha256}, those settling."""
+    cursor: dict[str, dict] = {}
+    changed: dict[str, str] = {}
+    settling: list[str] = []
+    settle_ns = SETTLE_SECONDS * 1_000_000_000
+    for name, stat in sorted(_observe(landing).items()):
+        size, mtime_ns = stat.st_size, stat.st_mtime_ns
+        previous = seen.get(name) or {}
+        same_stat = previous.get("size") == size and previous.get("mtime_ns") == mtime_ns
+        if same_stat and not previous.get("settling"):
+            cursor[name] = previous  # unchanged since delivered: not read again
+            continue
+        delivered_sha = previous.get("sha256")
+        # Settled: the previous tick saw this very size and mtime, or nothing touched it lately.
+        if not (same_stat or now_ns - mtime_ns >= settle_ns):
+            cursor[name] = _entry(delivered_sha, size, mtime_ns, settling=True)
+            settling.append(name)
+            continue
+        path = landing / name
+        try:
+            sha256 = file_sha256(path)
+            after = path.stat()
+        except FileNotFoundError:
+            continue  # gone before it could be read; a later tick sees what replaced it
+        if (after.st_size, after.st_mtime_ns) != (size, mtime_ns):
+            # Written to while being read: wait for it to be still.
+            cursor[name] = _entry(delivered_sha, after.st_size, after.st_mtime_ns, settling=True)
+            settling.append(name)
+            continue
+        cursor[name] = _entry(sha256, size, mtime_ns)
+        if sha256 != delivered_sha:  # a touched file with the same content is no delivery
+            changed[name] = sha256
+    return cursor, changed, settling
+
+
+@dg.sensor(
+    name="landing_files_sensor",
+    job_name="cardreach_daily",
+    minimum_interval_seconds=TICK_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Watches the landing folder (CARDREACH_LANDING) and launches cardreach_daily when a"
+        " delivery is new or its content changed (by sha256). A file still being written is"
+        f" picked up once its size and mtime hold still for a tick or it is {SETTLE_SECONDS}s"
+        " old; temporary, partial and hidden files are ignored. The same change never launches"
+        " twice."
+    ),
+)
+def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    # Resolved at every tick, so the daemon follows CARDREACH_LANDING as the runs do.
+    landing = Warehouse().landing_dir
+    if not landing.is_dir():
+        return dg.SensorResult(
+            skip_reason=f"the landing folder {landing} does not exist: create it or set"
+            " CARDREACH_LANDING",
+            cursor=context.cursor,
+        )
+    cursor, changed, settling = evaluate_landing(
+        landing, _load_cursor(context.cursor), time.time_ns()
+    )
+    new_cursor = json.dumps(cursor, ensure_ascii=False, sort_keys=True)
+    if settling:
+        context.log.info(f"{len(settling)} files still being written: {_names(settling)}")
+    if not changed:
+        if settling:
+            reason = f"{len(settling)} files still being written: {_names(settling)}"
+        else:
+            reason = f"no new or changed files in {landing} ({len(cursor)} files seen)"
+        return dg.SensorResult(skip_reason=reason, cursor=new_cursor)
+    names = sorted(changed)
+    context.log.info(f"{len(names)} new or changed files in {landing}: {_names(names)}")
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=_run_key(changed),
+                tags={
+                    "cardreach/trigger": "landing_files",
+                    "cardreach/changed_files": str(len(names)),
+                },
+            )
+        ],
+        cursor=new_cursor,
+    )

@@ -1,0 +1,231 @@
+"""Automation: the landing sensor over real folders, the daily schedule, and the instance queue."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration import settings
+from orchestration.defs.automation.schedules import cardreach_daily_schedule
+from orchestration.defs.automation.sensors import SETTLE_SECONDS, landing_files_sensor
+
+INSTANCE_YAML = settings.REPO_ROOT / "orchestration" / "dagster.yaml"
+OLD = time.time() - 3600  # an mtime well past the settle period
+
+
+@pytest.fixture
+def landing_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    monkeypatch.setenv(settings.LANDING_ENV, str(folder))
+    return folder
+
+
+def deliver(folder: Path, name: str, content: str, mtime: float | None = OLD) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tick(cursor: str | None = None):
+    """One evaluation as the daemon does it: the run requests, skip message and new cursor."""
+    context = dg.build_sensor_context(cursor=cursor, instance=dg.DagsterInstance.ephemeral())
+    return landing_files_sensor.evaluate_tick(context)
+
+
+def test_empty_folder_skips(landing_dir):
+    result = tick()
+    assert result.run_requests == []
+    assert result.skip_message == f"no new or changed files in {landing_dir} (0 files seen)"
+
+
+def test_missing_folder_skips_saying_so(tmp_path, monkeypatch):
+    monkeypatch.setenv(settings.LANDING_ENV, str(tmp_path / "nowhere"))
+    result = tick()
+    assert result.run_requests == []
+    assert "does not exist" in result.skip_message
+
+
+def test_new_file_requests_one_run_then_nothing(landing_dir):
+    path = deliver(landing_dir, "accounts.csv", "platform,account_name\n小红书,中信银行信用卡\n")
+    first = tick()
+    assert len(first.run_requests) == 1
+    request = first.run_requests[0]
+    assert request.run_key
+    assert request.tags["cardreach/changed_files"] == "1"
+    seen = json.loads(first.cursor)
+    assert seen == {
+        "accounts.csv": {
+            "sha256": sha256_of(path),
+            "size": path.stat().st_size,
+            "mtime_ns": path.stat().st_mtime_ns,
+        }
+    }
+
+    again = tick(first.cursor)
+    assert again.run_requests == []
+    assert again.skip_message == f"no new or changed files in {landing_dir} (1 files seen)"
+    assert json.loads(again.cursor) == seen
+
+
+def test_changed_content_requests_a_new_run_key(landing_dir):
+    deliver(landing_dir, "accounts.csv", "platform,account_name\n小红书,中信银行信用卡\n")
+    first = tick()
+    deliver(landing_dir, "accounts.csv", "platform,account_name\n小红书,招商银行信用卡\n", OLD + 60)
+    second = tick(first.cursor)
+    assert len(second.run_requests) == 1
+    assert second.run_requests[0].run_key != first.run_requests[0].run_key
+    before, after = json.loads(first.cursor), json.loads(second.cursor)
+    assert after["accounts.csv"]["sha256"] != before["accounts.csv"]["sha256"]
+
+
+def test_unchanged_files_are_not_read_again(landing_dir):
+    deliver(landing_dir, "accounts.csv", "platform\n")
+    seen = json.loads(tick().cursor)
+    seen["accounts.csv"]["sha256"] = "recorded-earlier"  # kept only if the file is not re-hashed
+    result = tick(json.dumps(seen))
+    assert result.run_requests == []
+    assert json.loads(result.cursor)["accounts.csv"]["sha256"] == "recorded-earlier"
+
+
+def test_touched_file_with_same_content_is_not_a_delivery(landing_dir):
+    path = deliver(landing_dir, "accounts.csv", "platform,account_name\n")
+    first = tick()
+    os.utime(path, (OLD + 60, OLD + 60))
+    second = tick(first.cursor)
+    assert second.run_requests == []
+    # The new mtime is remembered, so the file is not read again on the next tick.
+    assert json.loads(second.cursor)["accounts.csv"]["mtime_ns"] == path.stat().st_mtime_ns
+
+
+def test_same_change_gives_the_same_run_key(landing_dir, tmp_path, monkeypatch):
+    deliver(landing_dir, "a.csv", "x\n1\n")
+    deliver(landing_dir, "b.csv", "x\n2\n")
+    first = tick()
+    assert first.run_requests[0].tags["cardreach/changed_files"] == "2"
+    copy = tmp_path / "copy"
+    shutil.copytree(landing_dir, copy)
+    monkeypatch.setenv(settings.LANDING_ENV, str(copy))
+    assert tick().run_requests[0].run_key == first.run_requests[0].run_key
+
+
+def test_file_being_written_waits_for_the_next_tick(landing_dir):
+    deliver(landing_dir, "done.csv", "x\n1\n")
+    first = tick()
+    deliver(landing_dir, "app_activity__2025-04.csv", "app,month\n", mtime=None)
+    deliver(landing_dir, "sub/accounts.csv", "platform\n", mtime=time.time())
+    writing = tick(first.cursor)
+    assert writing.run_requests == []
+    assert writing.skip_message == (
+        "2 files still being written: app_activity__2025-04.csv, sub/accounts.csv"
+    )
+    # Unchanged since the previous tick: settled, although younger than the settle period.
+    settled = tick(writing.cursor)
+    assert len(settled.run_requests) == 1
+    assert settled.run_requests[0].tags["cardreach/changed_files"] == "2"
+    assert set(json.loads(settled.cursor)) == {
+        "done.csv",
+        "app_activity__2025-04.csv",
+        "sub/accounts.csv",
+    }
+    assert not any(entry.get("settling") for entry in json.loads(settled.cursor).values())
+    assert tick(settled.cursor).run_requests == []
+
+
+def test_file_still_growing_is_not_picked_up_half(landing_dir):
+    path = deliver(landing_dir, "accounts.csv", "platform\n", mtime=None)
+    first = tick()
+    assert first.run_requests == []
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("小红书\n")
+    os.utime(path, ns=(time.time_ns() + 1_000_000, time.time_ns() + 1_000_000))
+    second = tick(first.cursor)
+    assert second.run_requests == []
+    assert "still being written: accounts.csv" in second.skip_message
+    third = tick(second.cursor)
+    assert len(third.run_requests) == 1
+    assert json.loads(third.cursor)["accounts.csv"]["size"] == path.stat().st_size
+
+
+def test_old_file_is_settled_at_once(landing_dir):
+    deliver(landing_dir, "accounts.csv", "platform\n", mtime=time.time() - SETTLE_SECONDS - 1)
+    assert len(tick().run_requests) == 1
+
+
+def test_ignored_files_never_trigger(landing_dir):
+    deliver(landing_dir, "accounts.csv.part", "platform\n")
+    deliver(landing_dir, ".accounts.csv", "platform\n")
+    deliver(landing_dir, "accounts.csv.tmp", "platform\n", mtime=None)
+    deliver(landing_dir, "~$accounts.csv", "platform\n")
+    for cursor in (None, tick().cursor):
+        result = tick(cursor)
+        assert result.run_requests == []
+        assert result.skip_message == f"no new or changed files in {landing_dir} (0 files seen)"
+
+
+def test_sensor_runs_by_default_against_the_daily_job():
+    assert landing_files_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert landing_files_sensor.job_name == "cardreach_daily"
+    assert 20 <= landing_files_sensor.minimum_interval_seconds <= 60
+    assert landing_files_sensor.description
+
+
+def test_schedule_requests_the_daily_job():
+    schedule = cardreach_daily_schedule
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    assert schedule.job_name == "cardreach_daily"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    context = dg.build_schedule_context(instance=dg.DagsterInstance.ephemeral())
+    result = schedule.evaluate_tick(context)
+    assert len(result.run_requests) == 1
+
+
+def test_instance_queues_runs_one_at_a_time(tmp_path, monkeypatch):
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    shutil.copy(INSTANCE_YAML, tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        # What the daemon's run queue (and the UI) read: `concurrency: runs:` of the instance.
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+        assert instance.get_settings("telemetry") == {"enabled": False}
+
+
+def test_definitions_validate_and_list_the_automation(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+    dagster = Path(sys.executable).parent / "dagster"
+    completed = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "orchestration.definitions"],
+        cwd=settings.REPO_ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+    from orchestration.definitions import defs
+
+    definitions = defs()
+    sensor = definitions.resolve_sensor_def("landing_files_sensor")
+    schedule = definitions.resolve_schedule_def("cardreach_daily_schedule")
+    assert sensor.job_name == schedule.job_name == "cardreach_daily"
+    assert definitions.resolve_job_def("cardreach_daily")

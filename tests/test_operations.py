@@ -1,0 +1,281 @@
+"""Operations with real processes: analysts reading while runs write, killed runs, rebuilds."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import Landing, point_settings_at, query, run_pipeline
+
+from orchestration import settings
+
+# The next day's drop: every account of the sample, two weeks on (a partial drop would rightly
+# fail the feed check).
+NEXT_DROP = [
+    {
+        "platform": "小红书",
+        "account_name": name,
+        "snapshot_date": "2025-05-01",
+        "followers": followers,
+        "notes": notes,
+        "likes": "5万",
+        "collects": "2万",
+        "source": "test",
+    }
+    for name, followers, notes in [
+        ("中信银行信用卡", "12.9万", "362"),
+        ("宁波银行信用卡", "4.7万", "88"),
+        ("招商银行信用卡申请", "4.4万", "212"),
+        ("平安银行信用卡中心", "3.6万", "233"),
+        ("交通银行信用卡买单吧", "3.4万", "310"),
+        ("兴业银行信用卡", "2.9万", "116"),
+        ("北京银行信用卡", "1.2万", "338"),
+    ]
+]
+
+
+def mart_tables(database: Path) -> dict[str, list[tuple]]:
+    """Every mart table's rows, sorted, without timestamp columns (when things ran differs)."""
+    with duckdb.connect(str(database), read_only=True) as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
+        ).fetchall()
+        contents = {}
+        for (table,) in tables:
+            columns = [
+                name
+                for name, type_ in conn.execute(
+                    "SELECT column_name, data_type FROM duckdb_columns()"
+                    " WHERE schema_name = 'marts' AND table_name = ? ORDER BY column_index",
+                    [table],
+                ).fetchall()
+                if not type_.startswith("TIMESTAMP")
+            ]
+            select = ", ".join(f'"{c}"' for c in columns)
+            contents[table] = conn.execute(
+                f"SELECT {select} FROM marts.{table} ORDER BY ALL"
+            ).fetchall()
+    return contents
+
+
+def cli(*args: str, env_extra: dict | None = None, dagster_home: Path) -> subprocess.Popen:
+    dagster_home.mkdir(exist_ok=True)
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), **(env_extra or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        cwd=settings.REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: a kill reaches dbt too
+    )
+
+
+READER = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    path, stop = sys.argv[1], sys.argv[2]
+    conn = duckdb.connect(path, read_only=True)  # held open for the whole run
+    queries = 0
+    import os
+    while not os.path.exists(stop):
+        conn.execute("SELECT count(*), max(followers) FROM marts.account_performance").fetchall()
+        queries += 1
+        time.sleep(0.05)
+    print(queries)
+    """
+)
+
+
+def test_a_reader_holding_the_published_copy_never_blocks_a_run(landing, warehouse, tmp_path):
+    landing.copy_sample()
+    assert run_pipeline().success
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(warehouse.analytics_path), str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1)
+        landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
+        result = run_pipeline()
+        assert result.success
+    finally:
+        stop.touch()
+        out, err = reader.communicate(timeout=60)
+    assert reader.returncode == 0, err
+    assert int(out) > 10  # it kept querying throughout the run
+    assert query(warehouse, "SELECT count(*) FROM marts.account_performance") == [
+        (16,)
+    ]  # the pipeline's own database has the new rows...
+    with duckdb.connect(str(warehouse.analytics_path), read_only=True) as fresh:
+        assert fresh.execute(
+            "SELECT followers FROM marts.account_latest WHERE account_name = '中信银行信用卡'"
+        ).fetchall() == [(129000,)]  # ...and so does a fresh connection to the published copy
+
+
+def test_a_failed_gate_leaves_the_previous_publication(landing, warehouse):
+    landing.copy_sample()
+    assert run_pipeline().success
+    published = hashlib.sha256(warehouse.analytics_path.read_bytes()).hexdigest()
+    landing.csv(
+        "app_audience__bad.csv",
+        [
+            {
+                "app": "小红书",
+                "month": "2025-02",
+                "dimension": "age",
+                "bucket": b,
+                "share_pct": "70",
+                "source": "t",
+            }
+            for b in ("24岁以下", "25-30岁")
+        ],
+    )
+    assert not run_pipeline().success
+    assert hashlib.sha256(warehouse.analytics_path.read_bytes()).hexdigest() == published
+
+
+def test_running_twice_on_the_same_landing_leaves_every_mart_identical(landing, warehouse):
+    landing.copy_sample()
+    assert run_pipeline().success
+    first = mart_tables(warehouse.database_path)
+    assert run_pipeline().success
+    assert mart_tables(warehouse.database_path) == first
+    assert mart_tables(warehouse.analytics_path) == first
+
+
+def _dbt_running_under(pid: int) -> bool:
+    """Whether a `dbt build` process runs in the process group of `pid`."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            if (
+                os.getpgid(int(proc.name)) == pid
+                and b"build" in cmdline
+                and any(part.endswith(b"dbt") for part in cmdline)
+            ):
+                return True
+        except (OSError, ProcessLookupError):
+            continue
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="finds the dbt process through /proc")
+def test_a_run_killed_during_dbt_then_rerun_equals_an_uninterrupted_run(tmp_path):
+    killed = tmp_path / "killed"
+    landing = Landing(killed / "landing").copy_sample()
+    env = {
+        settings.LANDING_ENV: str(landing.path),
+        settings.WAREHOUSE_ENV: str(killed / "warehouse"),
+    }
+    run = cli("run", env_extra=env, dagster_home=tmp_path / "home")
+    deadline = time.monotonic() + 300
+    while not _dbt_running_under(run.pid):
+        assert run.poll() is None, run.stdout.read()[-2000:]
+        assert time.monotonic() < deadline, "dbt never started"
+        time.sleep(0.2)
+    time.sleep(2)  # well inside dbt build
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait(timeout=60)
+    assert run.returncode == -signal.SIGKILL
+
+    rerun = cli("run", env_extra=env, dagster_home=tmp_path / "home")
+    output, _ = rerun.communicate(timeout=900)
+    assert rerun.returncode == 0, output[-3000:]
+
+    clean = tmp_path / "clean"
+    Landing(clean / "landing").copy_sample()
+    uninterrupted = cli(
+        "run",
+        env_extra={
+            settings.LANDING_ENV: str(clean / "landing"),
+            settings.WAREHOUSE_ENV: str(clean / "warehouse"),
+        },
+        dagster_home=tmp_path / "home2",
+    )
+    output, _ = uninterrupted.communicate(timeout=900)
+    assert uninterrupted.returncode == 0, output[-3000:]
+    assert mart_tables(killed / "warehouse" / "cardreach.duckdb") == mart_tables(
+        clean / "warehouse" / "cardreach.duckdb"
+    )
+    # Nothing doubled: each file was loaded once.
+    with duckdb.connect(str(killed / "warehouse" / "cardreach.duckdb"), read_only=True) as conn:
+        assert conn.execute(
+            "SELECT count(*), count(DISTINCT sha256) FROM audit.file_log"
+        ).fetchone() == (7, 7)
+
+
+def test_a_corrupt_database_says_how_to_rebuild_and_make_rebuild_does(tmp_path, monkeypatch):
+    landing = Landing(tmp_path / "landing").copy_sample()
+    warehouse = point_settings_at(monkeypatch, landing, tmp_path / "warehouse")
+    assert run_pipeline().success
+    before = mart_tables(warehouse.database_path)
+    # The landing folder is gone too: the archive alone must be enough.
+    for path in landing.path.iterdir():
+        path.unlink()
+    warehouse.database_path.write_bytes(b"this is not a duckdb file" * 1000)
+    env = {
+        settings.LANDING_ENV: str(landing.path),
+        settings.WAREHOUSE_ENV: str(tmp_path / "warehouse"),
+    }
+    broken = cli("run", env_extra=env, dagster_home=tmp_path / "home")
+    output, _ = broken.communicate(timeout=600)
+    assert broken.returncode == 1
+    assert "make rebuild" in output and "archive" in output
+    rebuild = cli("rebuild", env_extra=env, dagster_home=tmp_path / "home")
+    output, _ = rebuild.communicate(timeout=900)
+    assert rebuild.returncode == 0, output[-3000:]
+    assert "replayed 7 archived deliveries" in output
+    assert list(warehouse.warehouse_dir.glob("cardreach.duckdb.broken-*"))
+    assert mart_tables(warehouse.database_path) == before
+
+
+HOLDER = textwrap.dedent(
+    """
+    import fcntl, sys, time
+    with open(sys.argv[1], "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        print("held", flush=True)
+        time.sleep(3)
+        open(sys.argv[2], "w").write(repr(time.time()))
+    """
+)
+
+
+def test_a_second_writer_waits_for_the_first_instead_of_failing(landing, warehouse, tmp_path):
+    from conftest import materialize_ingest
+
+    landing.copy_sample()
+    warehouse.warehouse_dir.mkdir(parents=True)
+    released = tmp_path / "released"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            HOLDER,
+            str(warehouse.warehouse_dir / ".writer.lock"),
+            str(released),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    result = materialize_ingest(warehouse)
+    holder.wait(timeout=30)
+    assert result.success
+    release_time = float(released.read_text())
+    [(first_delivery,)] = query(warehouse, "SELECT min(epoch(delivered_at)) FROM audit.file_log")
+    assert first_delivery >= release_time - 1  # it ingested only after the other writer let go
