@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
+from pydantic import Field
 
 from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_ENV
 
@@ -42,11 +44,23 @@ def prepared_manifest() -> Path:
     return MANIFEST_PATH
 
 
-def build_selected(context, dbt: DbtCliResource, warehouse_dir: Path):
+class DbtBuildConfig(dg.Config):
+    """Launchpad options of the dbt steps."""
+
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild the incremental models (account_performance, account_scores) from"
+        " scratch instead of only the dates new deliveries touched. Needed after changing a seed"
+        " they use, such as follower tiers or score weights.",
+    )
+
+
+def build_selected(context, dbt: DbtCliResource, warehouse_dir: Path, config: DbtBuildConfig):
     """`dbt build` of the models this asset step owns (and their tests), events streamed."""
     # dbt's profile reads the same setting as the warehouse resource: hand it the resolved folder.
     os.environ[WAREHOUSE_ENV] = str(warehouse_dir)
-    yield from dbt.cli(["build"], context=context).stream()
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    yield from dbt.cli(args, context=context).stream()
 
 
 def dbt_resource() -> DbtCliResource:

@@ -113,7 +113,7 @@ def materialize_ingest(warehouse: Warehouse) -> dg.ExecuteInProcessResult:
     return dg.materialize([ingest_landing_files], resources={"warehouse": warehouse})
 
 
-def run_pipeline(selection: str | None = None) -> dg.ExecuteInProcessResult:
+def run_pipeline(full_refresh: bool = False) -> dg.ExecuteInProcessResult:
     """The `cardreach_daily` job as `make run` launches it, on the folders the settings name."""
     from orchestration.definitions import defs
 
@@ -121,5 +121,12 @@ def run_pipeline(selection: str | None = None) -> dg.ExecuteInProcessResult:
     return job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
-        **({"asset_selection": selection} if selection else {}),
+        run_config={
+            "ops": {
+                step: {"config": {"full_refresh": True}}
+                for step in ("cardreach_dbt_models", "cardreach_scores")
+            }
+        }
+        if full_refresh
+        else None,
     )

@@ -133,3 +133,86 @@ def test_an_unregistered_account_is_kept_and_reported(landing, warehouse):
     ) == [(None, False, 8000, "small")]
     warnings = [c for c in result.get_asset_check_evaluations() if not c.passed]
     assert any("relationships" in c.check_name for c in warnings)
+
+
+def test_incremental_builds_touch_only_affected_dates_and_equal_a_full_refresh(landing, warehouse):
+    landing.copy_sample()
+    assert run_pipeline().success
+    [(first_build,)] = query(
+        warehouse, "SELECT max(refreshed_through_load_id) FROM marts.account_performance"
+    )
+    drop = [
+        {
+            "platform": "小红书",
+            "account_name": name,
+            "snapshot_date": "2025-05-01",
+            "followers": followers,
+            "notes": "400",
+            "likes": "5万",
+            "collects": "2万",
+            "source": "t",
+        }
+        for name, followers in [
+            ("中信银行信用卡", "12.9万"),
+            ("宁波银行信用卡", "4.8万"),
+            ("招商银行信用卡申请", "4.4万"),
+            ("平安银行信用卡中心", "3.7万"),
+            ("交通银行信用卡买单吧", "3.5万"),
+            ("兴业银行信用卡", "3.0万"),
+            ("北京银行信用卡", "1.3万"),
+        ]
+    ]
+    landing.csv("account_snapshots__2025-05-01.csv", drop)
+    assert run_pipeline().success
+    rewritten = dict(
+        query(
+            warehouse,
+            "SELECT snapshot_date, max(refreshed_through_load_id) > ? FROM"
+            " marts.account_performance GROUP BY ALL",
+            [first_build],
+        )
+    )
+    # Only the new date was recomputed: the history kept the first build's rows.
+    assert rewritten == {
+        date(2024, 6, 30): False,
+        date(2024, 12, 31): False,
+        date(2025, 4, 17): False,
+        date(2025, 5, 1): True,
+    }
+    # A correction of an old date, and a registry change, then the incremental result must equal
+    # a full rebuild.
+    landing.csv(
+        "account_snapshots__fix.csv",
+        [drop[1] | {"snapshot_date": "2025-04-17", "followers": "4.6万"}],
+    )
+    landing.csv(
+        "accounts__update.csv",
+        [
+            {
+                "platform": "小红书",
+                "account_name": "北京银行信用卡",
+                "bank": "北京银行",
+                "bank_type": "city_commercial",
+                "account_role": "main",
+            }
+        ],
+    )
+    assert run_pipeline().success
+    columns = {
+        "account_performance": "* EXCLUDE (refreshed_through_load_id)",
+        "account_scores": "* EXCLUDE (refreshed_through_load_id)",
+    }
+    incremental = {
+        t: query(warehouse, f"SELECT {c} FROM marts.{t} ORDER BY ALL") for t, c in columns.items()
+    }
+    assert query(
+        warehouse,
+        "SELECT followers, account_role FROM marts.account_performance"
+        " WHERE account_name = '宁波银行信用卡' AND snapshot_date = '2025-04-17'"
+        " UNION ALL SELECT followers, account_role FROM marts.account_performance"
+        " WHERE account_name = '北京银行信用卡' AND snapshot_date = '2025-05-01'",
+    ) == [(46000, "card_center"), (13000, "main")]
+    assert run_pipeline(full_refresh=True).success
+    assert {
+        t: query(warehouse, f"SELECT {c} FROM marts.{t} ORDER BY ALL") for t, c in columns.items()
+    } == incremental

@@ -1,5 +1,21 @@
 -- Platform × account × snapshot date: the account's figures, its ratios, its change since its
 -- previous snapshot, its tier and its rank among the platform's accounts on that date.
+--
+-- Incremental: a new daily drop costs in proportion to the drop. A build recomputes only the
+-- (platform, snapshot_date) partitions a delivery since the last build touched: the dates it
+-- delivered, the next snapshot of each account it delivered (whose change since the previous
+-- snapshot moved), and every date of an account whose registry entry changed. Whole partitions,
+-- because ranks and shares compare all accounts on a date. A change to a seed (follower tiers)
+-- needs a full refresh: `dbt build --full-refresh`, or "full_refresh" in the Dagster launchpad.
+{{
+    config(
+        materialized='incremental',
+        unique_key=['platform', 'account_name', 'snapshot_date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 snapshot_changes as (
@@ -17,6 +33,74 @@ registry as (
 follower_tiers as (
 
     select * from {{ ref('follower_tiers') }}
+
+),
+
+-- the newest delivery this build has seen, stored on every row it writes (the next build's
+-- watermark)
+build_watermark as (
+
+    select greatest(
+        (select coalesce(max(load_id), 0) from snapshot_changes),
+        (select coalesce(max(load_id), 0) from registry)
+    ) as load_id
+
+),
+
+{% if is_incremental() %}
+
+previous_watermark as (
+
+    select coalesce(max(refreshed_through_load_id), 0) as load_id from {{ this }}
+
+),
+
+delivered_keys as (
+
+    select platform, account_name, snapshot_date
+    from snapshot_changes
+    where load_id > (select load_id from previous_watermark)
+
+),
+
+affected_dates as (
+
+    select platform, snapshot_date from delivered_keys
+
+    union
+
+    -- the account's next snapshot: its previous snapshot is new or changed
+    select next_snapshot.platform, next_snapshot.snapshot_date
+    from snapshot_changes as next_snapshot
+    inner join delivered_keys
+        on next_snapshot.platform = delivered_keys.platform
+        and next_snapshot.account_name = delivered_keys.account_name
+        and next_snapshot.previous_snapshot_date = delivered_keys.snapshot_date
+
+    union
+
+    -- every snapshot of an account whose bank or bank type was (re)delivered
+    select snapshot_changes.platform, snapshot_changes.snapshot_date
+    from snapshot_changes
+    inner join registry
+        on snapshot_changes.platform = registry.platform
+        and snapshot_changes.account_name = registry.account_name
+    where registry.load_id > (select load_id from previous_watermark)
+
+),
+
+{% endif %}
+
+in_scope as (
+
+    select * from snapshot_changes
+    {% if is_incremental() %}
+    where exists (
+        select 1 from affected_dates
+        where affected_dates.platform = snapshot_changes.platform
+            and affected_dates.snapshot_date = snapshot_changes.snapshot_date
+    )
+    {% endif %}
 
 ),
 
@@ -83,7 +167,7 @@ measured as (
         follower_tiers.tier_code as follower_tier,
         follower_tiers.tier_label as follower_tier_label
 
-    from snapshot_changes
+    from in_scope as snapshot_changes
     left join registry
         on snapshot_changes.platform = registry.platform
         and snapshot_changes.account_name = registry.account_name
@@ -113,4 +197,9 @@ ranked as (
 
 )
 
-select * from ranked
+select
+    ranked.*,
+    build_watermark.load_id as refreshed_through_load_id
+
+from ranked
+cross join build_watermark

@@ -3,14 +3,36 @@
 -- component is the account's percentile among those peers on one metric (macro
 -- percentile_among_peers); the score is the weighted mean of the components that can be computed,
 -- with the weights of seeds/score_weights.csv.
+--
+-- Incremental: peers are the accounts of one (platform, snapshot_date), so a build recomputes
+-- only the dates whose account_performance rows were rewritten since the last build. A change of
+-- weights (seeds/score_weights.csv) needs a full refresh.
+{{
+    config(
+        materialized='incremental',
+        unique_key=['platform', 'account_name', 'snapshot_date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 performance as (
 
     -- Unregistered accounts are not scored, nor counted as peers: they are not known to be a
     -- bank's, and ranking against them would move the banks' percentiles.
-    select * from {{ ref('account_performance') }}
+    select * from {{ ref('account_performance') }} as all_performance
     where is_registered
+    {% if is_incremental() %}
+        and exists (
+            select 1 from {{ ref('account_performance') }} as rewritten
+            where rewritten.refreshed_through_load_id
+                > (select coalesce(max(refreshed_through_load_id), 0) from {{ this }})
+                and rewritten.platform = all_performance.platform
+                and rewritten.snapshot_date = all_performance.snapshot_date
+        )
+    {% endif %}
 
 ),
 
@@ -120,7 +142,10 @@ final as (
         components_used,
         weight_used,
         -- null when nothing weighs: no component present (or only zero-weight ones)
-        round(weighted_sum / nullif(weight_used, 0), 1) as score
+        round(weighted_sum / nullif(weight_used, 0), 1) as score,
+        -- the next incremental build's watermark: account_performance as this build saw it
+        (select max(refreshed_through_load_id) from {{ ref('account_performance') }})
+            as refreshed_through_load_id
 
     from weighted
 

@@ -11,6 +11,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.dbt import (
     SCORING_SELECTOR,
     CardreachTranslator,
+    DbtBuildConfig,
     build_selected,
     prepared_manifest,
 )
@@ -23,5 +24,10 @@ from orchestration.warehouse import Warehouse
     select=SCORING_SELECTOR,
     name="cardreach_scores",
 )
-def cardreach_scores(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    yield from build_selected(context, dbt, warehouse.warehouse_dir)
+def cardreach_scores(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+    config: DbtBuildConfig,
+):
+    yield from build_selected(context, dbt, warehouse.warehouse_dir, config)

@@ -6,6 +6,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.dbt import (
     SCORING_SELECTOR,
     CardreachTranslator,
+    DbtBuildConfig,
     build_selected,
     prepared_manifest,
 )
@@ -19,6 +20,9 @@ from orchestration.warehouse import Warehouse
     name="cardreach_dbt_models",
 )
 def cardreach_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+    config: DbtBuildConfig,
 ):
-    yield from build_selected(context, dbt, warehouse.warehouse_dir)
+    yield from build_selected(context, dbt, warehouse.warehouse_dir, config)
