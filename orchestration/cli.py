@@ -34,6 +34,15 @@ def _check_results(result: dg.ExecuteInProcessResult) -> list[dg.AssetCheckEvalu
     ]
 
 
+def _unsettled_files(result: dg.ExecuteInProcessResult) -> int:
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        if materialization.asset_key == dg.AssetKey(["audit", "file_log"]):
+            value = materialization.metadata.get("files_still_being_written")
+            return value.value if value is not None else 0
+    return 0
+
+
 def _check_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     checks = _check_results(result)
     errors = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
@@ -88,6 +97,9 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
         quarantined = sum(f[4] for f in files)
         lines.append(f"  files     {len(files)} new, {known - len(files)} ingested in earlier runs")
         lines.append(f"  rows      {loaded} loaded, {quarantined} quarantined")
+        unsettled = _unsettled_files(result)
+        if unsettled:
+            lines.append(f"   ! {unsettled} files still being written: left for the next run")
         for name, dataset, status, _loaded, _quarantined, message in files:
             flag = "  " if status == "loaded" else "! "
             lines.append(f"   {flag}{name} [{dataset}] {status}: {message}")

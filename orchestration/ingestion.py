@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from orchestration.datasets import DATASETS, Dataset
 from orchestration.landing import (
+    SETTLE_SECONDS,
     DeliveredFile,
     UnreadableFile,
     dataset_name_of,
@@ -68,6 +69,7 @@ FILE_LOG_COLUMNS = [
     ("archive_path", "VARCHAR"),
     ("message", "VARCHAR"),
     ("run_id", "VARCHAR"),  # the Dagster run that ingested it
+    ("mtime_ns", "BIGINT"),  # with name and size: how a later run knows it without reading it
 ]
 
 QUARANTINE_COLUMNS = [
@@ -140,6 +142,7 @@ class IngestReport:
     landing: Path
     files_seen: int = 0
     files_unchanged: int = 0  # already ingested in an earlier run: nothing to do
+    files_unsettled: list[str] = field(default_factory=list)  # still being written: next run
     outcomes: list[FileOutcome] = field(default_factory=list)
 
     def rows_loaded(self, dataset: str | None = None) -> int:
@@ -276,6 +279,7 @@ def ingest_file(
         "delivered_at": now,
         "archive_path": archived,
         "run_id": run_id,
+        "mtime_ns": delivered.mtime_ns,
     }
     dataset = delivered.dataset
     good: list[dict] = []
@@ -341,12 +345,22 @@ def ingest_landing(
     today: date | None = None,
     now: datetime | None = None,
     run_id: str | None = None,
+    settle_seconds: float = SETTLE_SECONDS,
 ) -> IngestReport:
     """Ingest every new delivery in the landing folder; safe to run any number of times."""
     today = today or date.today()
     ensure_schemas(conn)
     report = IngestReport(landing=landing)
-    for delivered in discover(landing):
+    known = {
+        (name, size, mtime_ns): sha256
+        for name, size, mtime_ns, sha256 in conn.execute(
+            "SELECT file_name, size_bytes, mtime_ns, sha256 FROM audit.file_log"
+            " WHERE mtime_ns IS NOT NULL"
+        ).fetchall()
+    }
+    scan = discover(landing, known, settle_seconds)
+    report.files_unsettled = scan.unsettled
+    for delivered in scan.files:
         report.files_seen += 1
         # Each file has its own delivery time, in delivery order, so supersession is total.
         delivered_at = now or datetime.now(UTC).replace(tzinfo=None)

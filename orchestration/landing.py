@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,9 @@ from pathlib import Path
 from orchestration.datasets import DATASETS, Dataset
 
 FORMATS = (".csv", ".jsonl", ".parquet")
+# A copy tool or an export writes a file over seconds: a file modified more recently than this
+# is taken as still being written and left for a later run (the sensor waits the same way).
+SETTLE_SECONDS = 10
 # Files still being written by a copy tool, editor backups and hidden files are not deliveries.
 _IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~")
 
@@ -33,10 +37,17 @@ class DeliveredFile:
     extension: str
     sha256: str
     size_bytes: int
+    mtime_ns: int = 0
 
     @property
     def dataset(self) -> Dataset | None:
         return DATASETS.get(self.dataset_name)
+
+
+@dataclass
+class LandingScan:
+    files: list[DeliveredFile]  # settled deliveries, oldest first
+    unsettled: list[str]  # still being written: left for a later run
 
 
 @dataclass
@@ -80,27 +91,46 @@ def is_delivery(path: Path) -> bool:
     )
 
 
-def discover(landing: Path) -> list[DeliveredFile]:
-    """Every delivery in the landing folder (recursively), oldest first so later ones supersede."""
+def discover(
+    landing: Path,
+    known: dict[tuple[str, int, int], str] | None = None,
+    settle_seconds: float = SETTLE_SECONDS,
+) -> LandingScan:
+    """Every settled delivery in the landing folder (recursively), oldest first so later ones
+    supersede. `known` maps (name, size, mtime_ns) of files ingested before to their sha256, so
+    an unchanged file is not read again: a run costs in proportion to what is new."""
+    known = known or {}
+    scan = LandingScan(files=[], unsettled=[])
     if not landing.is_dir():
-        return []
-    paths = [p for p in landing.rglob("*") if is_delivery(p)]
+        return scan
+    stats = []
+    for path in landing.rglob("*"):
+        if is_delivery(path):
+            try:
+                stats.append((path, path.stat()))
+            except FileNotFoundError:  # removed between listing and stat
+                continue
     # Modification time orders deliveries; the name breaks ties so the order is reproducible.
-    paths.sort(key=lambda p: (p.stat().st_mtime_ns, p.relative_to(landing).as_posix()))
-    files = []
-    for path in paths:
+    stats.sort(key=lambda item: (item[1].st_mtime_ns, item[0].relative_to(landing).as_posix()))
+    settled_before = time.time_ns() - int(settle_seconds * 1e9)
+    for path, stat in stats:
         name = path.relative_to(landing).as_posix()
-        files.append(
+        if stat.st_mtime_ns > settled_before:
+            scan.unsettled.append(name)
+            continue
+        sha256 = known.get((name, stat.st_size, stat.st_mtime_ns)) or file_sha256(path)
+        scan.files.append(
             DeliveredFile(
                 path=path,
                 name=name,
                 dataset_name=dataset_name_of(name),
                 extension=path.suffix.lower(),
-                sha256=file_sha256(path),
-                size_bytes=path.stat().st_size,
+                sha256=sha256,
+                size_bytes=stat.st_size,
+                mtime_ns=stat.st_mtime_ns,
             )
         )
-    return files
+    return scan
 
 
 def read_records(delivered: DeliveredFile) -> Records:

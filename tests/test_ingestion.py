@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import os
+import time
 from datetime import date, timedelta
 
 import dagster as dg
@@ -344,3 +346,51 @@ def test_definitions_load_with_every_ingest_asset():
         "audit/quarantine",
     } <= keys
     assert definitions.resolve_job_def("cardreach_daily") is not None
+
+
+def test_a_file_still_being_written_is_left_for_the_next_run(landing, warehouse):
+    landing.csv(
+        "accounts.csv",
+        [
+            {
+                "platform": "小红书",
+                "account_name": "兴业银行信用卡",
+                "bank": "兴业银行",
+                "bank_type": "joint_stock",
+            }
+        ],
+    )
+    fresh = landing.path / "account_snapshots__now.csv"
+    fresh.write_text(
+        "platform,account_name,snapshot_date,followers,notes,likes_and_collects,source\n"
+        "小红书,兴业银行信用卡,2025-04-17,2.9万,115",
+        encoding="utf-8",
+    )  # half written
+    result = materialize_ingest(warehouse)
+    [file_log] = [
+        m
+        for m in result.asset_materializations_for_node("ingest_landing_files")
+        if m.asset_key.to_user_string() == "audit/file_log"
+    ]
+    assert file_log.metadata["files_still_being_written"].value == 1
+    assert query(warehouse, "SELECT file_name FROM audit.file_log") == [("accounts.csv",)]
+    # Once written and settled it is ingested, whole.
+    fresh.write_text(fresh.read_text(encoding="utf-8") + ",4.5万,test\n", encoding="utf-8")
+    settled = time.time() - 60
+    os.utime(fresh, (settled, settled))
+    assert materialize_ingest(warehouse).success
+    assert query(warehouse, "SELECT followers, likes_and_collects FROM raw.account_snapshots") == [
+        (29000, 45000)
+    ]
+
+
+def test_an_unchanged_file_is_not_read_again(landing, warehouse, monkeypatch):
+    landing.copy_sample()
+    assert materialize_ingest(warehouse).success
+    import orchestration.landing
+
+    def fail(path):
+        raise AssertionError(f"{path} was read again")
+
+    monkeypatch.setattr(orchestration.landing, "file_sha256", fail)
+    assert materialize_ingest(warehouse).success  # every file known by name, size and mtime

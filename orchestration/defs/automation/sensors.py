@@ -15,12 +15,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.landing import file_sha256, is_delivery
+from orchestration.landing import SETTLE_SECONDS, file_sha256, is_delivery
 from orchestration.warehouse import Warehouse
 
-# A copy tool or an export writes a file over seconds: one whose mtime is younger than this is
-# taken as fully written only once a later tick sees the same size and mtime again.
-SETTLE_SECONDS = 10
 TICK_SECONDS = 30
 
 

@@ -70,6 +70,11 @@ def ingest_landing_files(context: dg.AssetExecutionContext, warehouse: Warehouse
         )
     with warehouse.connect() as conn:
         report = ingest_landing(conn, landing, warehouse.archive_dir, run_id=context.run_id)
+        if report.files_unsettled:
+            context.log.warning(
+                f"{len(report.files_unsettled)} files still being written, left for the next run:"
+                f" {', '.join(report.files_unsettled)}"
+            )
         for outcome in report.outcomes:
             log = (
                 context.log.warning
@@ -107,6 +112,7 @@ def ingest_landing_files(context: dg.AssetExecutionContext, warehouse: Warehouse
                 "files_seen": dg.MetadataValue.int(report.files_seen),
                 "files_new": dg.MetadataValue.int(len(report.outcomes)),
                 "files_unchanged": dg.MetadataValue.int(report.files_unchanged),
+                "files_still_being_written": dg.MetadataValue.int(len(report.files_unsettled)),
                 **{
                     f"files_{status}": dg.MetadataValue.int(count)
                     for status, count in sorted(report.status_counts().items())
