@@ -13,12 +13,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
 from pydantic import Field
 
+from orchestration.metadata import OWNERS
 from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_ENV
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # The venv's own dbt, so Dagster never picks up another dbt from the PATH.
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
-OWNERS = ["team:cardreach-data"]
 
 # dbt folder -> Dagster group, one rule for every model (seeds are reference data for staging).
 _GROUPS = {

@@ -3,6 +3,9 @@
 import dagster as dg
 import duckdb
 
+# Who answers for cardreach's assets in the UI.
+OWNERS = ["team:cardreach-data"]
+
 
 def column_schema(conn: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
     schema, name = table.split(".")

@@ -9,10 +9,8 @@ import dagster as dg
 
 from orchestration.datasets import DATASETS
 from orchestration.ingestion import ingest_landing
-from orchestration.metadata import markdown_preview, table_metadata
+from orchestration.metadata import OWNERS, markdown_preview, table_metadata
 from orchestration.warehouse import Warehouse
-
-OWNERS = ["team:cardreach-data"]
 
 
 def _raw_specs() -> list[dg.AssetSpec]:

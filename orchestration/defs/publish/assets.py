@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.metadata import OWNERS
 from orchestration.publish import publish_marts
 from orchestration.warehouse import Warehouse
 
@@ -25,7 +26,7 @@ MART_KEYS = [
     deps=MART_KEYS,
     group_name="publish",
     kinds={"duckdb"},
-    owners=["team:cardreach-data"],
+    owners=OWNERS,
     description="The marts, scores and reference tables with their column docs, published to"
     " $CARDREACH_WAREHOUSE/analytics.duckdb (built as a new file, then renamed over the old one)."
     " Downstream of the scores, so a run whose quality gate failed leaves the previous copy.",
