@@ -10,11 +10,17 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 from pydantic import Field
 
 from orchestration.metadata import OWNERS
 from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_ENV
+from orchestration.warehouse import Warehouse
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # The venv's own dbt, so Dagster never picks up another dbt from the PATH.
@@ -55,12 +61,28 @@ class DbtBuildConfig(dg.Config):
     )
 
 
-def build_selected(context, dbt: DbtCliResource, warehouse_dir: Path, config: DbtBuildConfig):
-    """`dbt build` of the models this asset step owns (and their tests), events streamed."""
-    # dbt's profile reads the same setting as the warehouse resource: hand it the resolved folder.
-    os.environ[WAREHOUSE_ENV] = str(warehouse_dir)
-    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-    yield from dbt.cli(args, context=context).stream()
+def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None):
+    """An asset step that runs `dbt build` on the selected models (and their tests as checks)."""
+
+    @dbt_assets(
+        manifest=prepared_manifest(),
+        dagster_dbt_translator=CardreachTranslator(),
+        select=select,
+        exclude=exclude,
+        name=name,
+    )
+    def _build(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: Warehouse,
+        config: DbtBuildConfig,
+    ):
+        # dbt's profile reads the same setting as the warehouse resource: hand it the folder.
+        os.environ[WAREHOUSE_ENV] = str(warehouse.warehouse_dir)
+        args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+        yield from dbt.cli(args, context=context).stream()
+
+    return _build
 
 
 def dbt_resource() -> DbtCliResource:

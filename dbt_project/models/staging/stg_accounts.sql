@@ -35,10 +35,7 @@ latest_delivery as (
     -- A later delivery of the same key supersedes earlier ones (both stay in raw).
     select *
     from renamed
-    qualify row_number() over (
-        partition by platform, account_name
-        order by load_id desc, line_number desc
-    ) = 1
+    {{ latest_delivery(['platform', 'account_name']) }}
 
 )
 

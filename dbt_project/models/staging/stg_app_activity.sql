@@ -39,10 +39,7 @@ latest_delivery as (
     -- file, the later line wins.
     select *
     from renamed
-    qualify row_number() over (
-        partition by app, month
-        order by load_id desc, line_number desc
-    ) = 1
+    {{ latest_delivery(['app', 'month']) }}
 
 )
 

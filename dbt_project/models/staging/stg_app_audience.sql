@@ -45,10 +45,7 @@ latest_delivery as (
     -- A later delivery of the same key supersedes earlier ones (both stay in raw).
     select *
     from renamed
-    qualify row_number() over (
-        partition by app, month, dimension, vendor_bucket
-        order by load_id desc, line_number desc
-    ) = 1
+    {{ latest_delivery(['app', 'month', 'dimension', 'vendor_bucket']) }}
 
 ),
 
