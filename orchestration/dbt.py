@@ -19,7 +19,7 @@ from dagster_dbt import (
 from pydantic import Field
 
 from orchestration.metadata import OWNERS
-from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_ENV
+from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_ENV, warehouse_dir
 from orchestration.warehouse import Warehouse
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -45,7 +45,8 @@ def prepared_manifest() -> Path:
             [str(DBT_EXECUTABLE), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
             cwd=DBT_PROJECT_DIR,
             check=True,
-            env={**os.environ, WAREHOUSE_ENV: os.environ.get(WAREHOUSE_ENV, "data/warehouse")},
+            # the absolute path the runs hand dbt: a different profile defeats partial parsing
+            env={**os.environ, WAREHOUSE_ENV: str(warehouse_dir())},
         )
     return MANIFEST_PATH
 
