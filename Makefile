@@ -16,7 +16,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 DBT_SOURCES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -not -path 'dbt_project/target/*' -not -path 'dbt_project/logs/*' 2>/dev/null)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test ui rebuild lint lock clean help
+.PHONY: run test ui rebuild lint lock clean help bench-data bench browser-deps docs
 .DEFAULT_GOAL := help
 
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make test   run the whole test suite"
 	@echo "make ui     start the Dagster UI on http://$(UI_HOST):$(UI_PORT)"
 	@echo "make rebuild  rebuild the pipeline database from the archive, then run"
+	@echo "make docs   dbt docs as one offline page, and where the Great Expectations Data Docs are"
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,9 +36,11 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp $< $@
 
-# The dbt manifest Dagster reads, prepared here rather than at every definitions load.
+# The dbt manifest Dagster reads, prepared here rather than at every definitions load; parsed
+# with the absolute warehouse path runs hand dbt, so that dbt's partial parsing holds at run time.
+WAREHOUSE_ABS = $(abspath $(or $(CARDREACH_WAREHOUSE),data/warehouse))
 $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
-	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+	cd dbt_project && CARDREACH_WAREHOUSE=$(WAREHOUSE_ABS) ../$(BIN)/dbt parse --quiet --profiles-dir .
 	@touch $@
 
 env: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml $(MANIFEST)
@@ -49,11 +52,37 @@ run: env
 rebuild: env
 	$(BIN)/python -m orchestration.cli rebuild
 
-test: env
+test: env browser-deps
 	$(BIN)/python -m pytest
 
 ui: env
 	$(BIN)/dagster dev -m orchestration.definitions -h $(UI_HOST) -p $(UI_PORT)
+
+# The browser test (tests/test_ui_browser.py) drives Debian's chromium, with CJK fonts so that
+# Chinese renders; apt-get installs them when missing (its package lists are refreshed only when
+# an install from the current ones fails). Playwright comes from requirements.lock and never
+# downloads a browser of its own.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends
+
+browser-deps:
+	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  exit 0; fi; \
+	echo "installing $(BROWSER_PACKAGES) with apt-get"; \
+	$(APT_INSTALL) $(BROWSER_PACKAGES) \
+	  || { $(SUDO) apt-get update -q && $(APT_INSTALL) $(BROWSER_PACKAGES); }
+
+# Documentation that opens offline: dbt's docs as one self-contained page (column types from the
+# pipeline's database, so after `make run`, and not while a run writes), and the Great
+# Expectations Data Docs that the checks of every run write.
+DOCS_WAREHOUSE := $(or $(CARDREACH_WAREHOUSE),data/warehouse)
+
+docs: env
+	cd dbt_project && ../$(BIN)/dbt docs generate --static --quiet --profiles-dir .
+	@echo "dbt docs:              dbt_project/target/static_index.html"
+	@echo "Great Expectations:    $(DOCS_WAREHOUSE)/quality_docs/site/index.html (after a run)"
+	@echo "report:                $(DOCS_WAREHOUSE)/report/cardreach_report.html (after a run)"
 
 lint: env
 	$(BIN)/ruff check orchestration tests
@@ -69,3 +98,16 @@ lock:
 
 clean:
 	rm -rf $(VENV) $(DAGSTER_HOME) dbt_project/target dbt_project/logs
+
+# The benchmark (docs/performance.md): the pipeline against a hand-written DuckDB baseline.
+# `make bench` runs the default size (10,000 accounts x 365 days, long: see the doc);
+# `make bench BENCH_ARGS="--accounts 100 --days 10"` for another size. `make bench-data` only
+# writes the synthetic landing folder (BENCH_DATA), e.g. to point CARDREACH_LANDING at it.
+BENCH_ARGS ?=
+BENCH_DATA ?= $(or $(CARDREACH_WAREHOUSE),data/warehouse)/bench-data
+
+bench-data: env
+	$(BIN)/python -m orchestration.bench.generate --out $(BENCH_DATA) $(BENCH_ARGS)
+
+bench: env
+	$(BIN)/python -m orchestration.bench.run $(BENCH_ARGS)

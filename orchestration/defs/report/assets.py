@@ -1,0 +1,125 @@
+"""The report: one self-contained HTML page of the published marts, for marketing teams.
+
+Downstream of the published copy, so it shows what analysts see: a run whose quality gate failed
+leaves the previous report. It reads `analytics.duckdb` read-only and the Dagster instance (the
+check results of the run, the quarantine counts); never the pipeline's own database.
+"""
+
+import base64
+
+import dagster as dg
+
+from orchestration.defs.quality.checks import DOCS_FOLDER
+from orchestration.report import (
+    REPORT_FILE,
+    REPORT_FOLDER,
+    CheckOutcome,
+    QualitySummary,
+    build_report,
+    write_atomically,
+)
+from orchestration.warehouse import Warehouse
+
+QUARANTINE_KEY = dg.AssetKey(["audit", "quarantine"])
+
+
+def _asset_graph(context: dg.AssetExecutionContext):
+    try:
+        return context.repository_def.asset_graph
+    except Exception:  # no code location (dg.materialize in a test): the run's own job
+        return context.job_def.asset_layer.asset_graph
+
+
+def _outcome(evaluation: dg.AssetCheckEvaluation, graph) -> CheckOutcome:
+    key = dg.AssetCheckKey(evaluation.asset_key, evaluation.check_name)
+    spec = graph.get_check_spec(key) if key in graph.asset_check_keys else None
+    return CheckOutcome(
+        asset=evaluation.asset_key.to_user_string(),
+        name=evaluation.check_name,
+        passed=evaluation.passed,
+        severity=evaluation.severity.value,
+        description=evaluation.description,
+        purpose=spec.description if spec else None,
+    )
+
+
+def quality_summary(context: dg.AssetExecutionContext, warehouse: Warehouse) -> QualitySummary:
+    """The check results of this run; when it ran none (the report alone), each check's latest."""
+    instance, graph = context.instance, _asset_graph(context)
+    records = instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    evaluations = [r.dagster_event.asset_check_evaluation_data for r in records]
+    scope = f"Checks evaluated in run {context.run_id[:8]}, the run that wrote this report"
+    if not evaluations:
+        keys = list(graph.asset_check_keys)
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+        evaluations = [
+            record.event.dagster_event.asset_check_evaluation_data
+            for record in latest.values()
+            if record.event is not None
+            and record.event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ]
+        scope = (
+            f"No check ran in run {context.run_id[:8]}: the latest evaluation of each of the"
+            f" {len(keys)} checks"
+        )
+    quarantine = instance.get_latest_materialization_event(QUARANTINE_KEY)
+    metadata = quarantine.asset_materialization.metadata if quarantine else {}
+    docs = warehouse.warehouse_dir / DOCS_FOLDER / "site" / "index.html"
+    return QualitySummary(
+        scope=scope,
+        checks=sorted(
+            (_outcome(e, graph) for e in evaluations), key=lambda c: (c.passed, c.asset, c.name)
+        ),
+        rows_quarantined_last_ingest=(
+            metadata["rows_quarantined"].value if "rows_quarantined" in metadata else None
+        ),
+        rows_in_quarantine=(
+            metadata["dagster/row_count"].value if "dagster/row_count" in metadata else None
+        ),
+        quarantine_run=quarantine.run_id if quarantine else None,
+        data_docs=docs if docs.exists() else None,
+    )
+
+
+def _image(title: str, svg: str) -> dg.MetadataValue:
+    """A chart as markdown with the SVG inline as a data URI: the UI's markdown shows it."""
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    alt = title.replace("[", "(").replace("]", ")")
+    return dg.MetadataValue.md(f"![{alt}](data:image/svg+xml;base64,{encoded})")
+
+
+@dg.asset(
+    key=["publish", "report"],
+    deps=[dg.AssetKey(["publish", "analytics_database"])],
+    group_name="publish",
+    kinds={"html", "python"},
+    owners=["team:cardreach-data"],
+    description="The marketing teams' report, one self-contained HTML file at"
+    " $CARDREACH_WAREHOUSE/report/cardreach_report.html: MAU of the content platforms against"
+    " the card-app industry, audience profiles and TGI against the baseline, the account"
+    " leaderboard and follower growth, score components, and the run's data quality. Charts are"
+    " inline SVG (also shown here as metadata); it opens with no network.",
+)
+def report(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    analytics = warehouse.analytics_path
+    if not analytics.exists():
+        raise dg.Failure(
+            f"{analytics} is not published yet: materialize publish/analytics_database"
+        )
+    target = warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE
+    summary = quality_summary(context, warehouse)
+    document = build_report(analytics, summary, target.parent)
+    write_atomically(document.html, target)
+    context.log.info(f"report written to {target} ({len(document.charts)} charts)")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "url": dg.MetadataValue.url(target.resolve().as_uri()),
+            "size_kb": dg.MetadataValue.float(round(target.stat().st_size / 1024, 1)),
+            "charts": dg.MetadataValue.int(len(document.charts)),
+            "checks_passed": dg.MetadataValue.int(summary.passed),
+            "checks_failed": dg.MetadataValue.int(len(summary.failed)),
+            "checks_warnings": dg.MetadataValue.int(len(summary.warnings)),
+            **{f"chart_{chart.key}": _image(chart.title, chart.svg) for chart in document.charts},
+        }
+    )

@@ -1,0 +1,357 @@
+"""Small SVG charts drawn in Python: a time line chart and a horizontal bar chart.
+
+Each chart is one standalone `<svg>` (with its namespace, title and font stack), so the same text
+works inline in the report and as an image (a data URI) in Dagster's metadata. No script, no
+external font, no stylesheet: it renders the same with the network off.
+"""
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from html import escape
+
+# System fonts first, then CJK faces so that Chinese labels never fall back to empty boxes.
+FONT_STACK = (
+    "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Noto Sans CJK SC',"
+    " 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif"
+)
+# Colour-blind-safe (Okabe–Ito), in the order series are drawn.
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#000000",
+    "#B59F00",
+)
+MUTED = "#9aa4b1"
+INK = "#1f2933"
+GRID = "#e4e7eb"
+HIGHLIGHT = "#fff4d6"
+FONT_SIZE = 12
+
+
+@dataclass(frozen=True)
+class Line:
+    """One series of a line chart: (date, value) points; a lone point shows as a dot."""
+
+    name: str
+    points: Sequence[tuple[date, float]]
+    color: str | None = None
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class Bars:
+    """One series of a bar chart: a value (or None, shown as n/a) per category."""
+
+    name: str
+    values: Sequence[float | None]
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A rendered chart: its title and its standalone SVG text."""
+
+    key: str
+    title: str
+    svg: str
+    notes: list[str] = field(default_factory=list)
+
+
+def text_width(text: str, size: float = FONT_SIZE) -> float:
+    """Approximate rendered width: CJK and full-width characters are square, Latin about half."""
+    return sum(size if ord(ch) > 0x2E80 else size * 0.58 for ch in text)
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values covering [low, high] (1, 2, 2.5 or 5 times a power of ten apart)."""
+    if high <= low:
+        high = low + (abs(low) or 1.0)
+    raw_step = (high - low) / max(count, 1)
+    magnitude = 10 ** math.floor(math.log10(raw_step))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
+    start = math.floor(low / step) * step
+    ticks = []
+    value = start
+    while value < high + step * 0.999:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks
+
+
+def _svg(title: str, width: float, height: float, body: list[str], key: str) -> str:
+    title_id = f"chart-{key}-title"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}"'
+        f' width="{width:.0f}" height="{height:.0f}" role="img" aria-labelledby="{title_id}"'
+        f' data-chart="{escape(key)}" font-family="{FONT_STACK}" font-size="{FONT_SIZE}"'
+        f' fill="{INK}">'
+        f'<title id="{title_id}">{escape(title)}</title>'
+        f'<rect width="100%" height="100%" fill="#ffffff"/>'
+        f'<text x="16" y="24" font-size="15" font-weight="600">{escape(title)}</text>'
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def _text(x: float, y: float, content: str, anchor: str = "start", **attrs) -> str:
+    extra = "".join(f' {k.replace("_", "-")}="{escape(str(v))}"' for k, v in attrs.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(content)}</text>'
+
+
+def _legend(items: list[tuple[str, str, bool]], x: float, y: float, max_width: float) -> list[str]:
+    """Swatch + name per series, wrapping onto further rows; returns SVG pieces."""
+    parts, cx, cy = [], x, y
+    for name, color, dashed in items:
+        width = 26 + text_width(name) + 18
+        if cx + width > x + max_width and cx > x:
+            cx, cy = x, cy + 20
+        if dashed:
+            parts.append(
+                f'<line x1="{cx:.1f}" y1="{cy - 4:.1f}" x2="{cx + 20:.1f}" y2="{cy - 4:.1f}"'
+                f' stroke="{color}" stroke-width="3" stroke-dasharray="6 3"/>'
+            )
+        else:
+            parts.append(
+                f'<rect x="{cx:.1f}" y="{cy - 10:.1f}" width="20" height="11" fill="{color}"'
+                f' stroke="{MUTED}" stroke-width="0.5"/>'
+            )
+        parts.append(_text(cx + 26, cy, name))
+        cx += width
+    return parts
+
+
+def _legend_height(items: list[tuple[str, str, bool]], max_width: float) -> float:
+    rows, used = 1, 0.0
+    for name, _color, _dashed in items:
+        width = 26 + text_width(name) + 18
+        if used + width > max_width and used > 0:
+            rows, used = rows + 1, 0.0
+        used += width
+    return rows * 20
+
+
+def _spread(labels: list[tuple[float, int]], gap: float, low: float, high: float) -> dict:
+    """Move label baselines apart (at least `gap`) keeping their order: {index: y}."""
+    placed: dict[int, float] = {}
+    previous = None
+    for y, index in sorted(labels):
+        y = max(y, low) if previous is None else max(y, previous + gap)
+        placed[index] = previous = y
+    overflow = (previous or 0) - high
+    if overflow > 0:  # pushed past the bottom: shift everything up
+        placed = {i: y - overflow for i, y in placed.items()}
+    return placed
+
+
+def line_chart(
+    key: str,
+    title: str,
+    lines: Sequence[Line],
+    *,
+    y_title: str,
+    y_format: Callable[[float], str],
+    x_format: Callable[[date], str] = lambda d: d.isoformat(),
+    width: float = 760,
+    height: float = 340,
+) -> Chart:
+    """Values over time, x proportional to the date (snapshots come at uneven gaps).
+
+    Every series is labelled at its last point with its value; the y axis starts at zero.
+    """
+    lines = [line for line in lines if line.points]
+    items = [
+        (line.name, line.color or PALETTE[i % len(PALETTE)], line.dashed)
+        for i, line in enumerate(lines)
+    ]
+    legend_height = _legend_height(items, width - 32)
+    all_points = [p for line in lines for p in line.points]
+    if not all_points:
+        body = [_text(16, 60, "no data yet", fill=MUTED)]
+        return Chart(key, title, _svg(title, width, 80, body, key))
+    y_ticks = nice_ticks(0, max(v for _, v in all_points))
+    y_max = y_ticks[-1]
+    dates = sorted({d for d, _ in all_points})
+    label_width = max(text_width(y_format(t)) for t in y_ticks) + 12
+    end_label_width = max(text_width(y_format(line.points[-1][1])) for line in lines) + 14
+    left, right = 16 + label_width, width - 16 - end_label_width
+    top, bottom = 64, height - 44 - legend_height
+    first, last = dates[0].toordinal(), dates[-1].toordinal()
+    span = max(last - first, 1)
+
+    def sx(d: date) -> float:
+        if first == last:
+            return (left + right) / 2
+        return left + (d.toordinal() - first) / span * (right - left)
+
+    def sy(v: float) -> float:
+        return bottom - v / y_max * (bottom - top)
+
+    body = [_text(16, 46, y_title, fill=MUTED)]
+    for tick in y_ticks:
+        y = sy(tick)
+        body.append(
+            f'<line x1="{left:.1f}" y1="{y:.1f}" x2="{right:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
+        )
+        body.append(_text(left - 6, y + 4, y_format(tick), "end", fill=MUTED))
+    # x ticks: every date with data when few, else a thinned set that never overlaps
+    tick_width = max(text_width(x_format(d)) for d in dates) + 10
+    shown: list[float] = []
+    for d in dates:
+        x = sx(d)
+        if all(abs(x - s) >= tick_width for s in shown):
+            shown.append(x)
+            body.append(
+                f'<line x1="{x:.1f}" y1="{bottom:.1f}" x2="{x:.1f}" y2="{bottom + 4:.1f}"'
+                f' stroke="{MUTED}"/>'
+            )
+            body.append(_text(x, bottom + 18, x_format(d), "middle", fill=MUTED))
+    body.append(
+        f'<line x1="{left:.1f}" y1="{bottom:.1f}" x2="{right:.1f}" y2="{bottom:.1f}"'
+        f' stroke="{MUTED}"/>'
+    )
+    end_labels = _spread(
+        [(sy(sorted(line.points)[-1][1]) + 4, i) for i, line in enumerate(lines)],
+        13,
+        top,
+        bottom + 4,
+    )
+    for i, ((name, color, dashed), line) in enumerate(zip(items, lines, strict=True)):
+        points = sorted(line.points)
+        coords = " ".join(f"{sx(d):.1f},{sy(v):.1f}" for d, v in points)
+        dash = ' stroke-dasharray="6 3"' if dashed else ""
+        body.append(f'<g data-series="{escape(name)}">')
+        if len(points) > 1:
+            body.append(
+                f'<polyline points="{coords}" fill="none" stroke="{color}"'
+                f' stroke-width="2.5"{dash}/>'
+            )
+        for d, v in points:
+            body.append(
+                f'<circle cx="{sx(d):.1f}" cy="{sy(v):.1f}" r="3.5" fill="{color}">'
+                f"<title>{escape(f'{name} {x_format(d)}: {y_format(v)}')}</title></circle>"
+            )
+        d, v = points[-1]
+        body.append(_text(sx(d) + 7, end_labels[i], y_format(v), fill=color))
+        body.append("</g>")
+    body += _legend(items, 16, bottom + 42, width - 32)
+    return Chart(key, title, _svg(title, width, height, body, key))
+
+
+def bar_chart(
+    key: str,
+    title: str,
+    categories: Sequence[str],
+    series: Sequence[Bars],
+    *,
+    x_title: str,
+    value_format: Callable[[float], str],
+    tick_format: Callable[[float], str] | None = None,
+    stacked: bool = False,
+    x_max: float | None = None,
+    category_notes: Sequence[str] | None = None,
+    highlighted: Sequence[bool] | None = None,
+    highlight_label: str | None = None,
+    total_format: Callable[[float], str] | None = None,
+    width: float = 760,
+) -> Chart:
+    """Horizontal bars, one row per category: grouped (a bar per series) or stacked.
+
+    `category_notes` writes a note at the right of each row (a TGI); `highlighted` shades rows
+    (buckets inside the target segment). Stacked rows end with their total (`total_format`).
+    """
+    items = [(s.name, s.color or PALETTE[i % len(PALETTE)], False) for i, s in enumerate(series)]
+    bar_height = 14 if stacked or len(series) > 2 else 16
+    group_height = bar_height + 12 if stacked else len(series) * (bar_height + 2) + 12
+    label_width = max((text_width(c) for c in categories), default=0) + 14
+    note_width = max((text_width(n) for n in category_notes or []), default=0) + 16
+    totals = [
+        sum(s.values[i] or 0 for s in series)
+        if stacked
+        else max((s.values[i] or 0 for s in series), default=0)
+        for i in range(len(categories))
+    ]
+    ticks = nice_ticks(0, x_max if x_max is not None else max(totals, default=0) or 1)
+    upper = ticks[-1]
+    value_label_width = (
+        max(
+            [text_width((total_format or value_format)(t)) for t in totals]
+            + [text_width(value_format(upper))]
+        )
+        + 12
+    )
+    left = 16 + label_width
+    right = width - 16 - note_width - value_label_width
+    top = 72
+    legend_items = list(items)
+    if highlight_label:
+        legend_items.append((highlight_label, HIGHLIGHT, False))
+    legend_height = _legend_height(legend_items, width - 32)
+    plot_height = group_height * len(categories)
+    bottom = top + plot_height
+    height = bottom + 40 + legend_height
+
+    def sx(v: float) -> float:
+        return left + v / upper * (right - left)
+
+    body = [_text(16, 46, x_title, fill=MUTED)]
+    for tick in ticks:
+        x = sx(tick)
+        body.append(
+            f'<line x1="{x:.1f}" y1="{top - 6:.1f}" x2="{x:.1f}" y2="{bottom:.1f}"'
+            f' stroke="{GRID}"/>'
+        )
+        body.append(
+            _text(x, bottom + 16, (tick_format or value_format)(tick), "middle", fill=MUTED)
+        )
+    for row, category in enumerate(categories):
+        y0 = top + row * group_height
+        if highlighted and highlighted[row]:
+            body.append(
+                f'<rect x="8" y="{y0 - 3:.1f}" width="{width - 16:.0f}" height="{group_height - 6}"'
+                f' fill="{HIGHLIGHT}" data-highlight="true"/>'
+            )
+        middle = y0 + (group_height - 12) / 2
+        body.append(_text(left - 8, middle + 4, category, "end"))
+        if category_notes:
+            note = category_notes[row]
+            body.append(_text(width - 16, middle + 4, note, "end", font_weight="600"))
+        offset = 0.0
+        for (name, color, _), s in zip(items, series, strict=True):
+            value = s.values[row]
+            y = y0 if stacked else y0 + series.index(s) * (bar_height + 2)
+            if value is None:
+                if not stacked:
+                    body.append(_text(left + 4, y + bar_height - 3, "n/a", fill=MUTED))
+                continue
+            x = sx(offset) if stacked else left
+            w = max(value / upper * (right - left), 0.5)
+            tip = f"{category} · {name}: {value_format(value)}"
+            body.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_height}"'
+                f' fill="{color}"><title>{escape(tip)}</title></rect>'
+            )
+            if stacked:
+                offset += value
+            else:
+                body.append(_text(x + w + 4, y + bar_height - 3, value_format(value)))
+        if stacked:
+            body.append(
+                _text(
+                    sx(offset) + 4,
+                    y0 + bar_height - 3,
+                    (total_format or value_format)(offset),
+                    font_weight="600",
+                )
+            )
+    body.append(
+        f'<line x1="{left:.1f}" y1="{top - 6:.1f}" x2="{left:.1f}" y2="{bottom:.1f}"'
+        f' stroke="{MUTED}"/>'
+    )
+    body += _legend(legend_items, 16, bottom + 44, width - 32)
+    return Chart(key, title, _svg(title, width, height, body, key))

@@ -1,0 +1,621 @@
+"""The cardreach report: one self-contained HTML page from the published marts.
+
+It reads `analytics.duckdb` (read-only, the analysts' copy), never the pipeline's database, and
+writes one file with its CSS and SVG charts inline: it opens from disk or an e-mail attachment
+with no network. Numbers carry their unit; Chinese labels render with the CJK font stack.
+"""
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+
+import duckdb
+
+from orchestration.report.charts import FONT_STACK, Bars, Chart, Line, bar_chart, line_chart
+
+# The two dimensions of the target segment the report compares against the baseline.
+PROFILE_DIMENSIONS = {"age": "age", "consumption": "consumption level"}
+MISSING = "—"
+
+
+# ---- what the pipeline tells the report about its own run (read from the Dagster instance) ----
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    asset: str
+    name: str
+    passed: bool
+    severity: str  # ERROR or WARN: what a failure does (ERROR blocks downstream)
+    description: str | None = None  # what failed, from the evaluation
+    purpose: str | None = None  # what the check guards, from its definition
+
+
+@dataclass(frozen=True)
+class QualitySummary:
+    scope: str  # which evaluations these are, for the reader
+    checks: list[CheckOutcome]
+    rows_quarantined_last_ingest: int | None = None
+    rows_in_quarantine: int | None = None
+    quarantine_run: str | None = None
+    data_docs: Path | None = None
+
+    @property
+    def failed(self) -> list[CheckOutcome]:
+        return [c for c in self.checks if not c.passed and c.severity == "ERROR"]
+
+    @property
+    def warnings(self) -> list[CheckOutcome]:
+        return [c for c in self.checks if not c.passed and c.severity != "ERROR"]
+
+    @property
+    def passed(self) -> int:
+        return sum(c.passed for c in self.checks)
+
+
+@dataclass
+class Report:
+    html: str
+    charts: list[Chart] = field(default_factory=list)
+
+
+# ---- numbers with their units ----
+
+
+def _trim(number: float, decimals: int) -> str:
+    text = f"{number:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def persons(value: float | None) -> str:
+    """A count of people the way the sources write it: 2.32亿, 12.7万, 4,300."""
+    if value is None:
+        return MISSING
+    if abs(value) >= 1e8:
+        return _trim(value / 1e8, 2) + "亿"
+    if abs(value) >= 1e4:
+        return _trim(value / 1e4, 1) + "万"
+    return f"{value:,.0f}"
+
+
+def percent(value: float | None, decimals: int = 1) -> str:
+    return MISSING if value is None else f"{value:.{decimals}f}%"
+
+
+def signed_percent(value: float | None, decimals: int = 2) -> str:
+    return MISSING if value is None else f"{value:+.{decimals}f}%"
+
+
+def number(value: float | None, decimals: int = 1) -> str:
+    return MISSING if value is None else f"{value:,.{decimals}f}"
+
+
+def points(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.1f} pts"
+
+
+# ---- reading the published marts ----
+
+
+def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
+    cursor = conn.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+# ---- HTML pieces ----
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: str) -> str:
+    """A table; `columns` has a letter per column: l text, r number (right-aligned), w wrapping."""
+    classes = [{"l": "", "r": "num", "w": "wrap"}[c] for c in columns]
+    head = "".join(
+        f'<th class="{c}">{escape(h)}</th>' for h, c in zip(headers, classes, strict=True)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{c}">{escape(cell)}</td>' for cell, c in zip(row, classes, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _figure(chart: Chart, caption: str) -> str:
+    return (
+        f'<figure class="chart" id="{escape(chart.key)}">{chart.svg}'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )
+
+
+def _empty(what: str) -> str:
+    return f'<p class="empty">No {escape(what)} published yet.</p>'
+
+
+# ---- the sections ----
+
+
+def _platform_reach(conn) -> tuple[str, list[Chart]]:
+    rows = _rows(
+        conn,
+        "SELECT app, app_category, month, mau FROM marts.platform_audience_fit"
+        " WHERE app_category IN ('content_platform', 'card_app_industry') AND mau IS NOT NULL"
+        " ORDER BY app_category DESC, app, month",
+    )
+    if not rows:
+        return _empty("monthly active users"), []
+    by_app: dict[tuple[str, str], list] = defaultdict(list)
+    for row in rows:
+        by_app[(row["app"], row["app_category"])].append((row["month"], float(row["mau"])))
+    lines = [
+        Line(
+            name=app if category == "content_platform" else f"{app} (card-app industry)",
+            points=points_,
+            dashed=category == "card_app_industry",
+        )
+        for (app, category), points_ in by_app.items()
+    ]
+    chart = line_chart(
+        "mau_vs_card_industry",
+        "Monthly active users: content platforms vs the card-app industry",
+        lines,
+        y_title="MAU, persons (万 = 10 thousand, 亿 = 100 million)",
+        y_format=persons,
+        x_format=lambda d: d.strftime("%Y-%m"),
+    )
+    fit = _rows(
+        conn,
+        "SELECT app, month, mau, mau_mom_pct, mau_yoy_pct, mau_vs_card_industry,"
+        " share_under_35_pct, share_mid_plus_consumption_pct, target_fit_index,"
+        " est_target_reach FROM marts.platform_audience_fit"
+        " WHERE app_category = 'content_platform' ORDER BY app, month DESC",
+    )
+    table = _table(
+        [
+            "app",
+            "month",
+            "MAU (persons)",
+            "MoM (%)",
+            "YoY (%)",
+            "vs card-app industry (× its MAU)",
+            "aged ≤35 (% of users)",
+            "mid+ consumption (% of users)",
+            "target fit (% of users in segment)",
+            "est. target reach (persons)",
+        ],
+        [
+            [
+                r["app"],
+                r["month"].strftime("%Y-%m"),
+                persons(r["mau"]),
+                signed_percent(r["mau_mom_pct"]),
+                signed_percent(r["mau_yoy_pct"]),
+                MISSING
+                if r["mau_vs_card_industry"] is None
+                else f"{r['mau_vs_card_industry']:.2f}×",
+                percent(r["share_under_35_pct"], 2),
+                percent(r["share_mid_plus_consumption_pct"], 2),
+                MISSING
+                if r["target_fit_index"] is None
+                else percent(float(r["target_fit_index"]) * 100),
+                persons(r["est_target_reach"]),
+            ]
+            for r in fit
+        ],
+        "ll" + "r" * 8,
+    )
+    caption = (
+        "x: month (proportional to time; months without a delivery have no point);"
+        " y: monthly active users, persons. The dashed line is the aggregate of all card apps."
+    )
+    return _figure(chart, caption) + table, [chart]
+
+
+def _audience_profiles(conn) -> tuple[str, list[Chart]]:
+    profiled = _rows(
+        conn,
+        "SELECT app, max(month) AS month FROM marts.audience_profile"
+        " WHERE app <> baseline_app AND dimension IN ? GROUP BY app ORDER BY app",
+        [list(PROFILE_DIMENSIONS)],
+    )
+    if not profiled:
+        return _empty("audience profile"), []
+    parts, charts = [], []
+    for profile in profiled:
+        app, month = profile["app"], profile["month"]
+        parts.append(f"<h3>{escape(app)}, {month:%Y-%m}</h3>")
+        for dimension, label in PROFILE_DIMENSIONS.items():
+            buckets = _rows(
+                conn,
+                "SELECT bucket, share_pct, baseline_share_pct, tgi, in_target_segment,"
+                " baseline_app, target_segment FROM marts.audience_profile"
+                " WHERE app = ? AND month = ? AND dimension = ? ORDER BY bucket_order, bucket",
+                [app, month, dimension],
+            )
+            if not buckets:
+                continue
+            baseline_app = buckets[0]["baseline_app"]
+            segment = buckets[0]["target_segment"]
+            key = f"audience_{len(charts) + 1}_{dimension}"
+            chart = bar_chart(
+                key,
+                f"{app} audience by {label} vs {baseline_app}, {month:%Y-%m}",
+                [("★ " if b["in_target_segment"] else "") + b["bucket"] for b in buckets],
+                [
+                    Bars(f"{app} (% of its users)", [_float(b["share_pct"]) for b in buckets]),
+                    Bars(
+                        f"{baseline_app} baseline (% of its users)",
+                        [_float(b["baseline_share_pct"]) for b in buckets],
+                        color="#9aa4b1",
+                    ),
+                ],
+                x_title="share of users, percent; right: TGI (app share ÷ baseline share × 100)",
+                value_format=lambda v: percent(v, 2),
+                tick_format=lambda v: percent(v, 0),
+                category_notes=[
+                    MISSING if b["tgi"] is None else f"TGI {b['tgi']:.0f}" for b in buckets
+                ],
+                highlighted=[bool(b["in_target_segment"]) for b in buckets],
+                highlight_label=f"★ in the target segment ({segment})",
+            )
+            charts.append(chart)
+            parts.append(
+                _figure(
+                    chart,
+                    f"TGI above 100: {app}'s users over-index in the bucket against"
+                    f" {baseline_app}. Shaded (★): buckets inside the target segment {segment}.",
+                )
+            )
+    return "".join(parts), charts
+
+
+def _leaderboard(conn) -> tuple[str, list[Chart]]:
+    latest = _rows(
+        conn,
+        "SELECT platform, latest_follower_rank, account_name, bank, followers,"
+        " follower_tier_label, follower_growth_weekly_pct, likes_and_collects_per_note,"
+        " likes_and_collects_per_follower, snapshot_date FROM marts.account_latest"
+        " ORDER BY platform, latest_follower_rank, account_name",
+    )
+    if not latest:
+        return _empty("account snapshot"), []
+    history = _rows(
+        conn,
+        "SELECT platform, account_name, snapshot_date, followers FROM marts.account_performance"
+        " WHERE followers IS NOT NULL ORDER BY platform, account_name, snapshot_date",
+    )
+    parts, charts = [], []
+    for number_, platform in enumerate(dict.fromkeys(r["platform"] for r in latest), start=1):
+        accounts = [r for r in latest if r["platform"] == platform]
+        parts.append(f"<h3>{escape(platform)}</h3>")
+        parts.append(
+            _table(
+                [
+                    "rank",
+                    "account",
+                    "bank",
+                    "followers (persons)",
+                    "tier",
+                    "follower growth (% per week)",
+                    "likes + collects per note (count)",
+                    "likes + collects per follower (ratio)",
+                    "snapshot date",
+                ],
+                [
+                    [
+                        str(r["latest_follower_rank"]),
+                        r["account_name"],
+                        r["bank"] or "(not registered)",
+                        persons(r["followers"]),
+                        r["follower_tier_label"] or MISSING,
+                        signed_percent(r["follower_growth_weekly_pct"]),
+                        number(r["likes_and_collects_per_note"]),
+                        number(r["likes_and_collects_per_follower"], 2),
+                        r["snapshot_date"].isoformat(),
+                    ]
+                    for r in accounts
+                ],
+                "rllrlrrrl",
+            )
+        )
+        by_account: dict[str, list] = defaultdict(list)
+        for row in history:
+            if row["platform"] == platform:
+                by_account[row["account_name"]].append(
+                    (row["snapshot_date"], float(row["followers"]))
+                )
+        order = [r["account_name"] for r in accounts if r["account_name"] in by_account]
+        chart = line_chart(
+            f"followers_{number_}",
+            f"Followers of the official accounts on {platform}",
+            [Line(name, by_account[name]) for name in order],
+            y_title="followers, persons (万 = 10 thousand)",
+            y_format=persons,
+        )
+        charts.append(chart)
+        parts.append(
+            _figure(
+                chart,
+                "x: snapshot date (proportional to time: snapshots come at uneven gaps);"
+                " y: followers, persons. A lone dot is an account with one snapshot so far.",
+            )
+        )
+    return "".join(parts), charts
+
+
+def _weights(conn, score: str) -> dict[str, float]:
+    return {
+        r["component"]: float(r["weight"])
+        for r in _rows(
+            conn,
+            "SELECT component, weight FROM reference.score_weights WHERE score = ?"
+            " ORDER BY weight DESC, component",
+            [score],
+        )
+    }
+
+
+def _contributions(rows: list[dict], weights: dict[str, float]) -> list[Bars]:
+    """Each component's points in the score: component × weight ÷ weight used (sums to it)."""
+    return [
+        Bars(
+            f"{component} (weight {weight:.2f})",
+            [
+                None
+                if r[f"{component}_component"] is None or not r["weight_used"]
+                else float(r[f"{component}_component"]) * weight / float(r["weight_used"])
+                for r in rows
+            ],
+        )
+        for component, weight in weights.items()
+    ]
+
+
+def _scores(conn) -> tuple[str, list[Chart]]:
+    parts, charts = [], []
+    weights = _weights(conn, "account")
+    latest = _rows(
+        conn,
+        "SELECT * FROM marts.account_scores WHERE (platform, snapshot_date) IN"
+        " (SELECT (platform, max(snapshot_date)) FROM marts.account_scores GROUP BY platform)"
+        " ORDER BY platform, score DESC NULLS LAST, account_name",
+    )
+    if not latest:
+        parts.append(_empty("account score"))
+    for number_, platform in enumerate(dict.fromkeys(r["platform"] for r in latest), start=1):
+        rows = [r for r in latest if r["platform"] == platform]
+        snapshot = rows[0]["snapshot_date"]
+        parts.append(f"<h3>Accounts on {escape(platform)}, {snapshot.isoformat()}</h3>")
+        parts.append(
+            _table(
+                ["account", "bank", "score (0–100)"]
+                + [f"{c} (percentile 0–100)" for c in weights]
+                + ["components used (of " + str(len(weights)) + ")", "peers (accounts)"],
+                [
+                    [r["account_name"], r["bank"] or MISSING, number(r["score"])]
+                    + [number(_float(r[f"{c}_component"])) for c in weights]
+                    + [str(r["components_used"]), str(r["peers"])]
+                    for r in rows
+                ],
+                "llr" + "r" * len(weights) + "rr",
+            )
+        )
+        chart = bar_chart(
+            f"account_scores_{number_}",
+            f"Account scores on {platform}, {snapshot.isoformat()}, by component",
+            [r["account_name"] for r in rows],
+            _contributions(rows, weights),
+            x_title="points of the 0–100 score each component contributes"
+            " (percentile × weight ÷ weight of the components used)",
+            value_format=lambda v: _trim(v, 1),
+            stacked=True,
+            x_max=100,
+            total_format=lambda v: f"score {v:.1f}",
+        )
+        charts.append(chart)
+        parts.append(
+            _figure(
+                chart,
+                "Each component is the account's percentile (0–100) among the platform's"
+                " registered accounts on the same date; a missing component (growth on a first"
+                " snapshot) re-weights the others.",
+            )
+        )
+    platform_weights = _weights(conn, "platform")
+    platforms = _rows(
+        conn,
+        "SELECT * FROM marts.platform_scores WHERE (app, month) IN"
+        " (SELECT (app, max(month)) FROM marts.platform_scores WHERE score IS NOT NULL"
+        " GROUP BY app) ORDER BY app_category, score DESC, app",
+    )
+    parts.append("<h3>Platforms, latest month with a score</h3>")
+    if not platforms:
+        parts.append(_empty("platform score"))
+        return "".join(parts), charts
+    parts.append(
+        _table(
+            ["app", "category", "month", "score (0–100)"]
+            + [f"{c} (percentile 0–100)" for c in platform_weights]
+            + [f"components used (of {len(platform_weights)})", "peers (apps)"],
+            [
+                [r["app"], r["app_category"], r["month"].strftime("%Y-%m"), number(r["score"])]
+                + [number(_float(r[f"{c}_component"])) for c in platform_weights]
+                + [str(r["components_used"]), str(r["peers"])]
+                for r in platforms
+            ],
+            "lllr" + "r" * len(platform_weights) + "rr",
+        )
+    )
+    chart = bar_chart(
+        "platform_scores",
+        "Platform scores by component, latest month with a score",
+        [f"{r['app']} ({r['month']:%Y-%m})" for r in platforms],
+        _contributions(platforms, platform_weights),
+        x_title="points of the 0–100 score each component contributes",
+        value_format=lambda v: _trim(v, 1),
+        stacked=True,
+        x_max=100,
+        total_format=lambda v: f"score {v:.1f}",
+    )
+    charts.append(chart)
+    parts.append(
+        _figure(
+            chart,
+            "Components are percentiles among apps of the same category and month; with one"
+            " app in a category every component is 50.",
+        )
+    )
+    return "".join(parts), charts
+
+
+def _quality(summary: QualitySummary, report_dir: Path) -> str:
+    failed, warnings = summary.failed, summary.warnings
+    tiles = [
+        ("checks passed", f"{summary.passed}", "ok"),
+        ("checks failed (blocking)", f"{len(failed)}", "bad" if failed else "ok"),
+        ("warnings", f"{len(warnings)}", "warn" if warnings else "ok"),
+    ]
+    if summary.rows_quarantined_last_ingest is not None:
+        tiles.append(
+            (
+                "rows quarantined by the last ingest",
+                f"{summary.rows_quarantined_last_ingest}",
+                "warn" if summary.rows_quarantined_last_ingest else "ok",
+            )
+        )
+    if summary.rows_in_quarantine is not None:
+        tiles.append(("rows in audit.quarantine (all time)", f"{summary.rows_in_quarantine}", ""))
+    html = ['<div class="tiles">']
+    html += [
+        f'<div class="tile {cls}"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
+        for label, value, cls in tiles
+    ]
+    html.append("</div>")
+    note = summary.scope + "."
+    if summary.quarantine_run:
+        note += f" Quarantine counts from the ingest of run {summary.quarantine_run[:8]}."
+    html.append(f'<p class="note">{escape(note)}</p>')
+    problems = [("failed", c) for c in failed] + [("warning", c) for c in warnings]
+    if problems:
+        html.append(
+            _table(
+                ["outcome", "asset", "check", "what failed", "what the check guards"],
+                [
+                    [level, c.asset, c.name, c.description or MISSING, c.purpose or MISSING]
+                    for level, c in problems
+                ],
+                "lllww",
+            )
+        )
+    else:
+        html.append("<p>Every check passed.</p>")
+    if summary.data_docs is not None:
+        link = Path(os.path.relpath(summary.data_docs, report_dir)).as_posix()
+        html.append(
+            f'<p>Great Expectations Data Docs of the suites: <a href="{escape(link)}">'
+            f"{escape(link)}</a> (a local file).</p>"
+        )
+    return "".join(html)
+
+
+CSS = f"""
+:root {{ color-scheme: light; }}
+body {{ font-family: {FONT_STACK}; color: #1f2933; margin: 0; background: #f5f7fa;
+  line-height: 1.5; }}
+header {{ background: #102a43; color: #fff; padding: 24px 32px; }}
+header h1 {{ margin: 0 0 4px; font-size: 24px; }}
+header p {{ margin: 0; color: #bcccdc; }}
+nav {{ padding: 8px 32px; background: #fff; border-bottom: 1px solid #e4e7eb; }}
+nav a {{ margin-right: 18px; color: #0072B2; text-decoration: none; }}
+main {{ padding: 8px 32px 48px; max-width: 1180px; }}
+section {{ background: #fff; border: 1px solid #e4e7eb; border-radius: 8px; padding: 8px 24px 20px;
+  margin: 20px 0; }}
+h2 {{ font-size: 19px; margin: 16px 0 8px; }}
+h3 {{ font-size: 16px; margin: 20px 0 6px; }}
+figure.chart {{ margin: 12px 0; }}
+figure.chart svg {{ max-width: 100%; height: auto; border: 1px solid #e4e7eb; border-radius: 6px; }}
+figcaption, .note {{ color: #52606d; font-size: 13px; }}
+table {{ border-collapse: collapse; font-size: 13px; margin: 8px 0 4px; }}
+th, td {{ border-bottom: 1px solid #e4e7eb; padding: 5px 10px; text-align: left;
+  vertical-align: top; }}
+td {{ white-space: nowrap; }}
+td.wrap {{ white-space: normal; }}
+.scroll {{ overflow-x: auto; }}
+th {{ background: #f0f4f8; font-weight: 600; }}
+td.num, th.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.tiles {{ display: flex; gap: 12px; flex-wrap: wrap; margin: 12px 0; }}
+.tile {{ border: 1px solid #e4e7eb; border-radius: 8px; padding: 10px 16px; min-width: 150px; }}
+.tile b {{ display: block; font-size: 24px; }}
+.tile span {{ color: #52606d; font-size: 13px; }}
+.tile.ok b {{ color: #009E73; }}
+.tile.warn b {{ color: #B7791F; }}
+.tile.bad b {{ color: #D55E00; }}
+.empty {{ color: #9aa4b1; font-style: italic; }}
+footer {{ color: #7b8794; font-size: 12px; padding: 0 32px 24px; }}
+"""
+
+
+def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path) -> Report:
+    """Every section of the report, from the published copy (opened read-only, then closed)."""
+    with duckdb.connect(str(analytics_path), read_only=True) as conn:
+        [(published_at, published_by)] = conn.execute(
+            "SELECT published_at, run_id FROM publication"
+        ).fetchall() or [(None, None)]
+        sections: list[tuple[str, str, Callable]] = [
+            ("reach", "Platform reach", _platform_reach),
+            ("audience", "Audience vs the baseline (TGI)", _audience_profiles),
+            ("accounts", "Official accounts", _leaderboard),
+            ("scores", "Scores", _scores),
+        ]
+        rendered, charts = [], []
+        for anchor, heading, section in sections:
+            body, section_charts = section(conn)
+            rendered.append((anchor, heading, body))
+            charts += section_charts
+    rendered.append(("quality", "Data quality of the run", _quality(quality, report_dir)))
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    published = (
+        f"published {published_at:%Y-%m-%d %H:%M} UTC by run {published_by[:8]}"
+        if published_at
+        else "not yet published"
+    )
+    nav = "".join(f'<a href="#{a}">{escape(h)}</a>' for a, h, _ in rendered)
+    body = "".join(
+        f'<section id="{a}"><h2>{escape(h)}</h2>{content}</section>' for a, h, content in rendered
+    )
+    html = (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>cardreach report: credit cards on content platforms</title>"
+        f"<style>{CSS}</style></head><body>"
+        "<header><h1>cardreach: 信用卡内容平台运营报告</h1>"
+        f"<p>Credit-card marketing on content platforms · marts {escape(published)}"
+        f" · generated {generated}</p></header>"
+        f"<nav>{nav}</nav><main>{body}</main>"
+        "<footer>Source: analytics.duckdb (schema marts). Percent columns hold percents;"
+        " persons in 万 (10 thousand) and 亿 (100 million). Every chart is drawn in this file:"
+        " it needs no network.</footer></body></html>"
+    )
+    return Report(html=html, charts=charts)
+
+
+def write_atomically(text: str, target: Path) -> Path:
+    """Write beside the target, then rename over it: a reader never sees half a report."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
+    return target

@@ -1,0 +1,210 @@
+"""The report asset on the shipped sample: one self-contained HTML file, charts inline."""
+
+import base64
+import re
+from datetime import date
+from html.parser import HTMLParser
+
+import dagster as dg
+import duckdb
+import pytest
+from conftest import Landing, point_settings_at, run_pipeline
+
+from orchestration.report import REPORT_FILE, REPORT_FOLDER, QualitySummary, build_report
+from orchestration.report.charts import Bars, Line, bar_chart, line_chart
+
+REPORT_KEY = dg.AssetKey(["publish", "report"])
+# The sample has one content platform, one profiled app (age and consumption), one platform of
+# accounts: MAU, 2 audience charts, followers, account scores, platform scores.
+SAMPLE_CHARTS = {
+    "mau_vs_card_industry",
+    "audience_1_age",
+    "audience_2_consumption",
+    "followers_1",
+    "account_scores_1",
+    "platform_scores",
+}
+
+
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory):
+    """One `cardreach_daily` run on the sample: the warehouse, the run and the report's event."""
+    root = tmp_path_factory.mktemp("report")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        warehouse = point_settings_at(
+            monkeypatch, Landing(root / "landing").copy_sample(), root / "warehouse"
+        )
+        result = run_pipeline()
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        [event] = [
+            e.materialization
+            for e in result.get_asset_materialization_events()
+            if e.materialization.asset_key == REPORT_KEY
+        ]
+        yield warehouse, result, event
+
+
+class Tables(HTMLParser):
+    """The text of every table cell, per table and row, and every src/href attribute."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self.links: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.links += [v for k, v in attrs if k in ("src", "href", "xlink:href") and v]
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse(html: str) -> Tables:
+    parser = Tables()
+    parser.feed(html)
+    return parser
+
+
+def section(html: str, anchor: str) -> str:
+    match = re.search(rf'<section id="{anchor}">(.*?)</section>', html, re.S)
+    assert match, f"no section {anchor}"
+    return match.group(1)
+
+
+def test_the_report_is_one_self_contained_file(sample_report):
+    warehouse, _result, _event = sample_report
+    path = warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE
+    html = path.read_text(encoding="utf-8")
+    assert '<meta charset="utf-8">' in html
+    links = parse(html).links
+    assert not [link for link in links if re.match(r"\s*(https?:)?//", link)], links
+    assert "<script" not in html  # nothing to fetch or run
+    assert "@import" not in html and "url(" not in html  # no web fonts, no remote stylesheets
+    assert "Noto Sans CJK SC" in html
+    assert set(re.findall(r'<svg [^>]*data-chart="([^"]+)"', html)) == SAMPLE_CHARTS
+    assert html.count("<svg") == len(SAMPLE_CHARTS)
+    # no temporary file left beside it
+    assert [p.name for p in path.parent.iterdir()] == [REPORT_FILE]
+
+
+def test_the_leaderboard_lists_the_accounts_by_followers(sample_report):
+    warehouse, _result, _event = sample_report
+    html = (warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE).read_text(encoding="utf-8")
+    [leaderboard] = parse(section(html, "accounts")).tables
+    header, first, second = leaderboard[:3]
+    assert header[:4] == ["rank", "account", "bank", "followers (persons)"]
+    assert first[:5] == ["1", "中信银行信用卡", "中信银行", "12.7万", "腰部 (5万–50万)"]
+    assert second[1] == "宁波银行信用卡"
+    assert len(leaderboard) == 1 + 7
+
+
+def test_every_number_has_its_unit_in_the_audience_charts(sample_report):
+    warehouse, _result, _event = sample_report
+    html = (warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE).read_text(encoding="utf-8")
+    audience = section(html, "audience")
+    assert ">44.74%<" in audience and ">30.10%<" in audience  # 小红书 vs the baseline, 24岁以下
+    assert ">TGI 149<" in audience
+    assert audience.count('data-highlight="true"') == 6  # 3 age + 3 consumption buckets in target
+
+
+def test_the_quality_summary_counts_the_checks_of_the_run(sample_report):
+    warehouse, result, event = sample_report
+    evaluations = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    warnings = [e for e in evaluations if not e.passed]
+    assert [w.check_name for w in warnings] == ["ge_account_snapshot_feed"]  # sample is old
+    assert event.metadata["checks_passed"].value == len(evaluations) - 1
+    assert event.metadata["checks_failed"].value == 0
+    assert event.metadata["checks_warnings"].value == 1
+    html = (warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE).read_text(encoding="utf-8")
+    quality = section(html, "quality")
+    assert f"run {result.run_id[:8]}" in quality
+    [problems] = parse(quality).tables
+    assert problems[1][:3] == ["warning", "raw/account_snapshots", "ge_account_snapshot_feed"]
+    assert "days_since_latest_snapshot" in problems[1][3]  # what failed
+    assert "snapshot feed" in problems[1][4]  # what the check guards, from its definition
+    assert 'href="../quality_docs/site/index.html"' in quality
+
+
+def test_the_metadata_has_the_path_and_a_picture_of_each_chart(sample_report):
+    warehouse, _result, event = sample_report
+    path = warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE
+    assert event.metadata["path"].value == str(path)
+    assert event.metadata["url"].value == path.resolve().as_uri()
+    images = {k: v.value for k, v in event.metadata.items() if k.startswith("chart_")}
+    assert set(images) == {f"chart_{key}" for key in SAMPLE_CHARTS}
+    for markdown in images.values():
+        match = re.fullmatch(
+            r"!\[([^\]]+)\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", markdown
+        )
+        assert match, markdown[:80]
+        svg = base64.b64decode(match.group(2)).decode("utf-8")
+        assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+        assert match.group(1) in svg  # the title is drawn in the picture
+
+
+def test_the_report_alone_summarizes_the_latest_check_of_each(sample_report):
+    """Materialized on its own (no check in its run), it reports each check's latest result."""
+    warehouse, _result, _event = sample_report
+    from orchestration.defs.report.assets import report
+
+    result = dg.materialize([report], resources={"warehouse": warehouse})
+    [event] = result.get_asset_materialization_events()
+    assert event.materialization.metadata["checks_passed"].value == 0  # a fresh instance
+    html = (warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE).read_text(encoding="utf-8")
+    assert "No check ran in run" in section(html, "quality")
+
+
+def test_a_report_of_empty_marts_says_so(sample_report, tmp_path):
+    """Before any data of a kind is delivered, its section says so instead of failing the run."""
+    warehouse, _result, _event = sample_report
+    empty = tmp_path / "analytics.duckdb"
+    with duckdb.connect(str(empty)) as conn:
+        conn.execute(f"ATTACH '{warehouse.analytics_path}' AS sample (READ_ONLY)")
+        for schema, table in conn.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'sample'"
+        ).fetchall():
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            keep = "" if schema == "reference" else " LIMIT 0"
+            conn.execute(f"CREATE TABLE {schema}.{table} AS FROM sample.{schema}.{table}{keep}")
+    report = build_report(empty, QualitySummary(scope="none", checks=[]), tmp_path)
+    assert report.charts == []
+    assert report.html.count('class="empty"') == 5
+    assert "not yet published" in report.html
+
+
+def test_charts_escape_labels_and_survive_a_lone_point():
+    chart = line_chart(
+        "lone",
+        "A <b> & c",
+        [Line("x<y", [(date(2025, 4, 17), 5.0)])],
+        y_title="count",
+        y_format=str,
+    )
+    assert "A &lt;b&gt; &amp; c" in chart.svg and "<b>" not in chart.svg
+    assert "<circle" in chart.svg and "<polyline" not in chart.svg
+    bars = bar_chart(
+        "bars",
+        "bars",
+        ["a", "b"],
+        [Bars("s", [1.0, None])],
+        x_title="count",
+        value_format=str,
+    )
+    assert ">n/a<" in bars.svg
