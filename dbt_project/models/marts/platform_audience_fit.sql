@@ -81,9 +81,15 @@ segment_dimension_shares as (
         audience_shares.app,
         audience_shares.month,
         audience_shares.dimension,
-        coalesce(
-            sum(audience_shares.share_pct) filter (where target_segment.bucket_code is not null),
-            0
+        -- rounded like the shares: a float sum depends on the order threads add in, and the same
+        -- inputs must give the same mart on every run
+        round(
+            coalesce(
+                sum(audience_shares.share_pct)
+                    filter (where target_segment.bucket_code is not null),
+                0
+            ),
+            6
         ) / 100 as in_segment_share,
         bool_and(audience_shares.is_mapped) as is_mapped
 
@@ -106,7 +112,7 @@ target_fit as (
         case
             when count(*) = (select count(distinct dimension) from target_segment)
                 and bool_and(is_mapped)
-                then product(in_segment_share)
+                then round(product(in_segment_share), 10)
         end as target_fit_index
 
     from segment_dimension_shares
