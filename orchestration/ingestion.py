@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from orchestration.bulk_validation import ARROW_TYPES, insert_validated
 from orchestration.datasets import DATASETS, Dataset
 from orchestration.landing import (
     SETTLE_SECONDS,
@@ -32,18 +33,7 @@ from orchestration.landing import (
     discover,
     read_records,
 )
-from orchestration.validation import HeaderMap, Problem, raw_columns, validate_record
-
-_ARROW_TYPES = {
-    "BIGINT": pa.int64(),
-    "INTEGER": pa.int32(),
-    "DOUBLE": pa.float64(),
-    "BOOLEAN": pa.bool_(),
-    "DATE": pa.date32(),
-    "VARCHAR": pa.string(),
-    "TIMESTAMP": pa.timestamp("us"),
-    "JSON": pa.string(),
-}
+from orchestration.validation import HeaderMap, Problem, raw_columns
 
 # Columns every raw row carries: where it came from and when.
 LINEAGE_COLUMNS = [
@@ -118,7 +108,7 @@ def ensure_schemas(conn: duckdb.DuckDBPyConnection) -> None:
 def _insert(conn, table: str, columns: list[tuple[str, str]], rows: list[dict]) -> None:
     if not rows:
         return
-    schema = pa.schema([(name, _ARROW_TYPES[type_]) for name, type_ in columns])
+    schema = pa.schema([(name, ARROW_TYPES[type_]) for name, type_ in columns])
     arrow_rows = pa.Table.from_pylist(rows, schema=schema)
     conn.register("incoming_rows", arrow_rows)
     try:
@@ -211,39 +201,22 @@ def _quarantine_rows(delivered, load_id, dataset_name, problems: list[Problem], 
     ]
 
 
-def _read_and_validate(delivered: DeliveredFile, dataset: Dataset, load_id: int, now, today):
-    """Typed raw rows, row problems, rejected row count, and the encoding."""
-    records = read_records(delivered)
-    header = HeaderMap.of(dataset, records.header)
-    good: list[dict] = []
-    problems: list[Problem] = [
-        Problem(n, c or None, None, r) for n, c, r in records.unreadable_rows
-    ]
-    rejected_lines = {n for n, _, _ in records.unreadable_rows}
+def _load_records(conn, delivered, records, dataset, header, load_id, now, today):
+    """The file's good rows into its raw table: (rows loaded, problems, rows rejected)."""
     lineage = {
         "load_id": load_id,
         "file_name": delivered.name,
         "sha256": delivered.sha256,
         "delivered_at": now,
     }
-    for line_number, record in records.rows:
-        values, row_problems = validate_record(dataset, header, line_number, record, today)
-        if row_problems:
-            problems.extend(row_problems)
-            rejected_lines.add(line_number)
-            continue
-        extras = {name: record.get(name) for name in header.extras}
-        good.append(
-            {
-                **lineage,
-                "line_number": line_number,
-                **values,
-                "extra_columns": json.dumps(extras, ensure_ascii=False) if extras else None,
-            }
-        )
+    loaded, problems, rejected = insert_validated(
+        conn, records, dataset, header, f"raw.{dataset.name}", lineage, today
+    )
+    problems += [Problem(n, c or None, None, r) for n, c, r in records.unreadable_rows]
+    rejected |= {n for n, _, _ in records.unreadable_rows}
     # Problems are reported by line; the rows of a reading error come in line order too.
     problems.sort(key=lambda p: p.line_number or 0)
-    return good, problems, len(rejected_lines), records.encoding
+    return loaded, problems, len(rejected)
 
 
 def ingest_file(
@@ -282,8 +255,8 @@ def ingest_file(
         "mtime_ns": delivered.mtime_ns,
     }
     dataset = delivered.dataset
-    good: list[dict] = []
-    quarantined: list[dict] = []
+    records = header = None
+    problems: list[Problem] = []
     if already:
         log |= {
             "status": "duplicate",
@@ -295,33 +268,34 @@ def ingest_file(
             f"<dataset>__<anything>{delivered.extension or '.csv'} with a dataset among "
             f"{', '.join(DATASETS)}"
         )
-        quarantined = _quarantine_rows(
-            delivered, load_id, delivered.dataset_name, [Problem(None, None, None, reason)], now
-        )
+        problems = [Problem(None, None, None, reason)]
         log |= {"status": "quarantined", "message": reason}
     else:
         try:
-            good, problems, rejected, encoding = _read_and_validate(
-                delivered, dataset, load_id, now, today
-            )
+            records = read_records(delivered)
+            header = HeaderMap.of(dataset, records.header)
         except UnreadableFile as error:
-            problems, rejected, encoding = [Problem(None, None, None, str(error))], None, None
+            records = None
+            problems = [Problem(None, None, None, str(error))]
             log |= {"status": "quarantined", "message": str(error)}
-        else:
-            status = "loaded" if not rejected else ("partially_loaded" if good else "quarantined")
-            log |= {
-                "status": status,
-                "rows_loaded": len(good),
-                "rows_quarantined": rejected,
-                "encoding": encoding,
-                "message": f"{len(good)} rows loaded, {rejected} rows quarantined",
-            }
-        quarantined = _quarantine_rows(delivered, load_id, dataset.name, problems, now)
 
     conn.execute("BEGIN TRANSACTION")
     try:
-        if dataset is not None and good:
-            _insert(conn, f"raw.{dataset.name}", raw_table_columns(dataset), good)
+        if records is not None:
+            loaded, problems, rejected = _load_records(
+                conn, delivered, records, dataset, header, load_id, now, today
+            )
+            status = "loaded" if not rejected else ("partially_loaded" if loaded else "quarantined")
+            log |= {
+                "status": status,
+                "rows_loaded": loaded,
+                "rows_quarantined": rejected,
+                "encoding": records.encoding,
+                "message": f"{loaded} rows loaded, {rejected} rows quarantined",
+            }
+        quarantined = _quarantine_rows(
+            delivered, load_id, dataset.name if dataset else delivered.dataset_name, problems, now
+        )
         _insert(conn, "audit.quarantine", QUARANTINE_COLUMNS, quarantined)
         _insert(conn, "audit.file_log", FILE_LOG_COLUMNS, [log])
         conn.execute("COMMIT")

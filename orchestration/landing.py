@@ -52,13 +52,30 @@ class LandingScan:
 
 @dataclass
 class Records:
-    """A readable file's header and its records, each with its line number (1 = first data row)."""
+    """A readable file's header and its records, column by column: `columns[i]` holds the values
+    under `header[i]` (trimmed text, None when blank or absent), row `j` being line
+    `line_numbers[j]` (1 = first data row). Columns rather than rows because millions of values
+    go from here into DuckDB, where they are typed in bulk."""
 
     header: list[str]
-    rows: Iterator[tuple[int, dict[str, str | None]]]
+    line_numbers: list[int]
+    columns: list[list[str | None]]
     encoding: str | None  # for text formats
     # Row-level problems found while reading (a bad JSON line, a ragged CSV row).
     unreadable_rows: list[tuple[int, str, str]]
+
+    def __len__(self) -> int:
+        return len(self.line_numbers)
+
+    def positions(self) -> dict[str, int]:
+        """Each header name's column; when a name repeats, the last one counts."""
+        return {name: i for i, name in enumerate(self.header)}
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str | None]]]:
+        """The records one by one, as {header name: value}."""
+        positions = self.positions()
+        for j, line_number in enumerate(self.line_numbers):
+            yield line_number, {name: self.columns[i][j] for name, i in positions.items()}
 
 
 def file_sha256(path: Path) -> str:
@@ -166,8 +183,7 @@ def decode_text(raw: bytes) -> tuple[str, str]:
 def _blank(value: str | None) -> str | None:
     if value is None:
         return None
-    value = value.strip()
-    return value or None
+    return value.strip() or None
 
 
 def _read_csv(path: Path) -> Records:
@@ -182,36 +198,47 @@ def _read_csv(path: Path) -> Records:
     header = [h.strip() for h in header]
     if not any(header):
         raise UnreadableFile("the first line is empty: a CSV needs a header row")
+    width = len(header)
     problems: list[tuple[int, str, str]] = []
-
-    def rows() -> Iterator[tuple[int, dict[str, str | None]]]:
-        header_lines = reader.line_num
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                problems.append(
-                    (reader.line_num - header_lines, "", f"not a readable CSV row: {error}")
-                )
-                continue
-            line_number = reader.line_num - header_lines
-            if not fields or not any(f.strip() for f in fields):
-                continue  # blank line
-            if len(fields) > len(header):
+    rows: list[list[str]] = []
+    line_numbers: list[int] = []
+    header_lines = reader.line_num
+    # The hot loop of ingestion: it only sorts rows out; values are trimmed column by column.
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.append(
+                (reader.line_num - header_lines, "", f"not a readable CSV row: {error}")
+            )
+            continue
+        if not "".join(fields).strip():
+            continue  # blank line
+        line_number = reader.line_num - header_lines
+        if len(fields) != width:
+            if len(fields) > width:
                 problems.append(
                     (
                         line_number,
                         "",
-                        f"the row has {len(fields)} fields but the header has {len(header)}: "
+                        f"the row has {len(fields)} fields but the header has {width}: "
                         "quote values that contain commas",
                     )
                 )
                 continue
-            yield line_number, {h: _blank(v) for h, v in zip(header, fields, strict=False)}
-
-    return Records(header=header, rows=rows(), encoding=encoding, unreadable_rows=problems)
+            fields = fields + [""] * (width - len(fields))  # short rows: the rest is blank
+        rows.append(fields)
+        line_numbers.append(line_number)
+    columns = [[v.strip() or None for v in column] for column in zip(*rows, strict=True)]
+    return Records(
+        header=header,
+        line_numbers=line_numbers,
+        columns=columns or [[] for _ in header],
+        encoding=encoding,
+        unreadable_rows=problems,
+    )
 
 
 def _as_text(value: object) -> str | None:
@@ -262,30 +289,41 @@ def _read_jsonl(path: Path) -> Records:
             )
         raise UnreadableFile("the file is empty: JSON Lines needs one object per line")
     header: dict[str, None] = {}
+    records = []
     for _, obj in parsed:
-        header.update(dict.fromkeys(k.strip() for k in obj))
-    rows = (
-        (line_number, {k.strip(): _as_text(v) for k, v in obj.items()})
-        for line_number, obj in parsed
+        record = {k.strip(): v for k, v in obj.items()}
+        header.update(dict.fromkeys(record))
+        records.append(record)
+    columns = [[_as_text(record.get(name)) for record in records] for name in header]
+    return Records(
+        header=list(header),
+        line_numbers=[line_number for line_number, _ in parsed],
+        columns=columns,
+        encoding=encoding,
+        unreadable_rows=problems,
     )
-    return Records(header=list(header), rows=rows, encoding=encoding, unreadable_rows=problems)
 
 
 def _read_parquet(path: Path) -> Records:
-    import pyarrow.parquet as pq  # only Parquet deliveries pay for the import
+    import pyarrow as pa  # only Parquet deliveries pay for the import
+    import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(path)
     except Exception as error:  # pyarrow raises several types for a file that is not Parquet
         raise UnreadableFile(f"not a readable Parquet file: {error}") from None
     header = [name.strip() for name in table.column_names]
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-
-    def rows() -> Iterator[tuple[int, dict[str, str | None]]]:
-        for index in range(table.num_rows):
-            yield (
-                index + 1,
-                {h: _as_text(col[index]) for h, col in zip(header, columns, strict=True)},
-            )
-
-    return Records(header=header, rows=rows(), encoding=None, unreadable_rows=[])
+    columns = []
+    for i in range(table.num_columns):
+        values = table.column(i).to_pylist()
+        if pa.types.is_string(table.schema.field(i).type):
+            columns.append([_blank(v) for v in values])
+        else:
+            columns.append([_as_text(v) for v in values])
+    return Records(
+        header=header,
+        line_numbers=list(range(1, table.num_rows + 1)),
+        columns=columns,
+        encoding=None,
+        unreadable_rows=[],
+    )

@@ -11,6 +11,9 @@ from orchestration.datasets import Column, Dataset, Kind
 from orchestration.landing import UnreadableFile
 from orchestration.parsing import ParseError, parse_count, parse_date, parse_month, parse_percent
 
+# Counts are stored as BIGINT: nothing honest comes near it, but a mis-mapped ID column might.
+MAX_COUNT = 2**63 - 1
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -69,23 +72,25 @@ class HeaderMap:
 
 def raw_columns(dataset: Dataset) -> list[tuple[str, str]]:
     """The typed columns a raw table holds for a dataset: (name, DuckDB type)."""
-    out: list[tuple[str, str]] = []
-    for column in dataset.columns:
-        match column.kind:
-            case Kind.COUNT:
-                out += [
-                    (column.name, "BIGINT"),
-                    (f"{column.name}_raw", "VARCHAR"),
-                    (f"{column.name}_step", "BIGINT"),
-                    (f"{column.name}_censored", "BOOLEAN"),
-                ]
-            case Kind.PERCENT:
-                out += [(column.name, "DOUBLE"), (f"{column.name}_raw", "VARCHAR")]
-            case Kind.MONTH | Kind.DATE:
-                out.append((column.name, "DATE"))
-            case _:
-                out.append((column.name, "VARCHAR"))
-    return out
+    return [typed for column in dataset.columns for typed in typed_columns(column)]
+
+
+def typed_columns(column: Column) -> list[tuple[str, str]]:
+    """The raw table's columns for one contract column, the value first: (name, DuckDB type)."""
+    match column.kind:
+        case Kind.COUNT:
+            return [
+                (column.name, "BIGINT"),
+                (f"{column.name}_raw", "VARCHAR"),
+                (f"{column.name}_step", "BIGINT"),
+                (f"{column.name}_censored", "BOOLEAN"),
+            ]
+        case Kind.PERCENT:
+            return [(column.name, "DOUBLE"), (f"{column.name}_raw", "VARCHAR")]
+        case Kind.MONTH | Kind.DATE:
+            return [(column.name, "DATE")]
+        case _:
+            return [(column.name, "VARCHAR")]
 
 
 def _typed(column: Column, raw: str, today: date) -> dict[str, object]:
@@ -102,6 +107,10 @@ def _typed(column: Column, raw: str, today: date) -> dict[str, object]:
             return {column.name: code}
         case Kind.COUNT:
             count = parse_count(raw)
+            if count.value > MAX_COUNT:
+                raise ParseError(
+                    f"'{raw}' is too large for a count (at most {MAX_COUNT:,}): check the column"
+                )
             return {
                 column.name: count.value,
                 f"{column.name}_raw": count.raw,

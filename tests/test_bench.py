@@ -66,7 +66,7 @@ def test_files_are_the_contract_s_and_the_pipeline_reads_them(tmp_path):
     shares: dict[tuple, Decimal] = defaultdict(Decimal)
     for name, file in delivered.items():
         records = read_records(file)
-        read = list(records.rows)
+        read = list(records.rows())
         assert not records.unreadable_rows, name
         rows[file.dataset_name] += len(read)
         encodings.add(records.encoding)

@@ -1,0 +1,336 @@
+"""The SQL fast path of ingestion against the Python validator: the same rows loaded, the same
+typed values, the same problems, whatever the text."""
+
+from datetime import date
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orchestration.bulk_validation import _typed_query, insert_validated
+from orchestration.datasets import DATASETS, Kind
+from orchestration.ingestion import ensure_schemas
+from orchestration.landing import Records
+from orchestration.validation import HeaderMap, raw_columns, validate_record
+
+TODAY = date(2025, 4, 20)
+
+# Texts of each kind: the common forms the SQL types itself, the unusual ones it must hand to
+# Python, and near-misses of both, from an alphabet that makes them likely.
+COUNT_EXAMPLES = [
+    "0",
+    "5207",
+    "007",
+    "12.7万",
+    "3.4w",
+    "2.32亿",
+    "1.5k",
+    "12.0",
+    "12.5",
+    "1.20000万",
+    "1.23456万",
+    "10万+",
+    "10万以上",
+    "12,700",
+    "1,27",
+    "１２，７００",
+    "赞",
+    "收藏",
+    "-35",
+    "N/A",
+    "约3万",
+    "十万",
+    "12.7万万",
+    ".5万",
+    "5.",
+    "999999999999999999",
+    "9999999999999999999",
+    "123456789.12345678亿",
+    "1 万",
+    "12.7 万",
+    "+5",
+    "5e3",
+]
+PERCENT_EXAMPLES = [
+    "44.74%",
+    "44.74",
+    "0",
+    "100",
+    "100.0%",
+    "100.01",
+    "-3%",
+    "120%",
+    "5.%",
+    ".5",
+    "４４．７４％",
+    "44.74 %",
+    "abc",
+    "1e2",
+    "nan",
+]
+DATE_EXAMPLES = [
+    "2025-04-17",
+    "2025/4/17",
+    "2025年4月17日",
+    "20250417",
+    "2025-4-7",
+    "2025.4.17",
+    "2025-02-30",
+    "2025-04-21",
+    "2026-01-01",
+    "0225-04-17",
+    "2025-13-01",
+    "2025/4-17",
+    "2025-04-17T00:00:00",
+    "2025年4月",
+    "2025-04",
+    "17/04/2025",
+    "1899-12-31",
+    "2025-04-17 ",
+]
+MONTH_EXAMPLES = [
+    "2025-01",
+    "2025/1",
+    "2025年1月",
+    "202501",
+    "2025-01-01",
+    "2025-01-15",
+    "2025-13",
+    "2025-05",
+    "2025-04",
+    "1899-12",
+    "2025-1",
+    "2025年13月",
+    "2025.01",
+]
+CATEGORY_EXAMPLES = [
+    "joint_stock",
+    "Joint-Stock",
+    "joint stock",
+    "JOINT_STOCK",
+    "state_owned",
+    "other",
+    "bank",
+    "",
+    "ｏｔｈｅｒ",
+    "age",
+    "Age",
+    "city-tier",
+    "content_platform",
+]
+TEXT_EXAMPLES = ["小红书", "招商银行信用卡", "a'b", "x"]
+
+ALPHABET = {
+    Kind.COUNT: "0123456789.,万亿千wk+-以上赞 １２",
+    Kind.PERCENT: "0123456789.%-+ ",
+    Kind.DATE: "0123456789-/.年月日T: ",
+    Kind.MONTH: "0123456789-/.年月 ",
+    Kind.CATEGORY: "abcdefghijklmnopqrstuvwxyz_- ",
+    Kind.TEXT: "ab小红",
+}
+EXAMPLES = {
+    Kind.COUNT: COUNT_EXAMPLES,
+    Kind.PERCENT: PERCENT_EXAMPLES,
+    Kind.DATE: DATE_EXAMPLES,
+    Kind.MONTH: MONTH_EXAMPLES,
+    Kind.CATEGORY: CATEGORY_EXAMPLES,
+    Kind.TEXT: TEXT_EXAMPLES,
+}
+
+
+def value_of(kind: Kind):
+    text = st.one_of(
+        st.sampled_from(EXAMPLES[kind]),
+        st.text(alphabet=ALPHABET[kind], min_size=1, max_size=12),
+    )
+    # As the readers deliver them: trimmed, blank as None.
+    return st.one_of(st.none(), text.map(lambda t: t.strip() or None))
+
+
+def records_of(dataset_name: str, rows: list[dict]) -> Records:
+    dataset = DATASETS[dataset_name]
+    header = [c.name for c in dataset.columns] + ["note"]
+    return Records(
+        header=header,
+        line_numbers=list(range(1, len(rows) + 1)),
+        columns=[[row.get(name) for row in rows] for name in header],
+        encoding="utf-8",
+        unreadable_rows=[],
+    )
+
+
+# A valid row per dataset in the common forms; the tests change some of its values.
+VALID = {
+    "app_activity": {
+        "app": "小红书",
+        "app_category": "content_platform",
+        "month": "2025-01",
+        "mau": "2.32亿",
+        "source": "s",
+    },
+    "app_audience": {
+        "app": "小红书",
+        "month": "2025-01",
+        "dimension": "age",
+        "bucket": "25-30",
+        "share_pct": "44.74%",
+        "source": "s",
+    },
+    "account_snapshots": {
+        "platform": "小红书",
+        "account_name": "A",
+        "snapshot_date": "2025-04-17",
+        "followers": "12.7万",
+        "notes": "180",
+        "likes": "3.4w",
+        "collects": "5207",
+        "likes_and_collects": None,
+        "comments": "12",
+        "shares": None,
+        "source": "s",
+    },
+    "accounts": {
+        "platform": "小红书",
+        "account_name": "A",
+        "bank": "招商银行",
+        "bank_type": "joint_stock",
+        "account_role": "card_center",
+    },
+}
+
+
+def rows_of(dataset_name: str):
+    """Valid rows with some values replaced by arbitrary ones of the column's kind."""
+    dataset = DATASETS[dataset_name]
+    changed = st.lists(st.sampled_from(dataset.columns), max_size=3, unique=True)
+    changes = changed.flatmap(
+        lambda columns: st.fixed_dictionaries({c.name: value_of(c.kind) for c in columns})
+    )
+    row = st.tuples(changes, st.sampled_from([None, "备注"])).map(
+        lambda drawn: VALID[dataset_name] | drawn[0] | {"note": drawn[1]}
+    )
+    return st.lists(row, min_size=1, max_size=40)
+
+
+def every_example(dataset_name: str) -> list[dict]:
+    """The valid row with each column set to each example of its kind, one change a row."""
+    dataset = DATASETS[dataset_name]
+    return [
+        VALID[dataset_name] | {column.name: text.strip() or None, "note": None}
+        for column in dataset.columns
+        for text in EXAMPLES[column.kind]
+    ]
+
+
+def python_outcome(dataset_name: str, records: Records):
+    dataset = DATASETS[dataset_name]
+    header = HeaderMap.of(dataset, records.header)
+    good, problems = {}, []
+    for line_number, record in records.rows():
+        values, row_problems = validate_record(dataset, header, line_number, record, TODAY)
+        if row_problems:
+            problems += row_problems
+        else:
+            good[line_number] = values
+    return good, problems
+
+
+def sql_outcome(dataset_name: str, records: Records):
+    dataset = DATASETS[dataset_name]
+    header = HeaderMap.of(dataset, records.header)
+    conn = duckdb.connect()
+    ensure_schemas(conn)
+    lineage = {"load_id": 1, "file_name": "f.csv", "sha256": "0" * 64, "delivered_at": None}
+    inserted, problems, rejected = insert_validated(
+        conn, records, dataset, header, f"raw.{dataset.name}", lineage, TODAY
+    )
+    names = [name for name, _ in raw_columns(dataset)]
+    rows = conn.execute(
+        f"SELECT line_number, {', '.join(names)}, extra_columns FROM raw.{dataset.name}"
+    ).fetchall()
+    assert inserted == len(rows)
+    assert rejected == {p.line_number for p in problems}
+    good = {}
+    for line_number, *values, extra in rows:
+        record = dict(zip(names, values, strict=True))
+        good[line_number] = {name: value for name, value in record.items() if value is not None}
+        assert extra == (
+            '{"note":"备注"}' if records.columns[-1][line_number - 1] else '{"note":null}'
+        )
+    return good, problems
+
+
+def without_nulls(good: dict) -> dict:
+    return {
+        line: {k: v for k, v in values.items() if v is not None} for line, values in good.items()
+    }
+
+
+def assert_agree(dataset_name: str, rows: list[dict]) -> None:
+    records = records_of(dataset_name, rows)
+    python_good, python_problems = python_outcome(dataset_name, records)
+    sql_good, sql_problems = sql_outcome(dataset_name, records)
+    assert sql_good == without_nulls(python_good)
+    order = lambda p: (p.line_number, p.column_name or "")  # noqa: E731
+    assert sorted(sql_problems, key=order) == sorted(python_problems, key=order)
+
+
+@pytest.mark.parametrize("dataset_name", list(DATASETS))
+def test_sql_and_python_agree_on_every_example(dataset_name):
+    rows = every_example(dataset_name)
+    assert_agree(dataset_name, rows)
+
+
+@pytest.mark.parametrize("dataset_name", list(DATASETS))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_sql_and_python_agree(dataset_name, data):
+    assert_agree(dataset_name, data.draw(rows_of(dataset_name)))
+
+
+def test_common_forms_are_typed_in_sql_and_exactly():
+    """The fast path really is taken (no row goes to Python) for the common forms, and gives
+    the parser's exact values."""
+    rows = [
+        {
+            "platform": "小红书",
+            "account_name": "A",
+            "snapshot_date": d,
+            "followers": f,
+            "notes": "180",
+            "likes_and_collects": lc,
+            "source": "s",
+        }
+        for d, f, lc in [
+            ("2025-04-17", "12.7万", "2.32亿"),
+            ("2025/4/17", "3.4w", "5207"),
+            ("2025年4月17日", "1.5k", "1.20000万"),
+        ]
+    ]
+    records = records_of("account_snapshots", rows)
+    dataset = DATASETS["account_snapshots"]
+    conn = duckdb.connect()
+    ensure_schemas(conn)
+    header = HeaderMap.of(dataset, records.header)
+    conn.register("delivered_text", records_as_arrow(records))
+    typed = conn.execute(
+        f"SELECT followers, followers_step, likes_and_collects, likes_and_collects_step, "
+        f"snapshot_date, ok FROM ({_typed_query(dataset, header, records.positions(), TODAY)})"
+        " ORDER BY line_number"
+    ).fetchall()
+    assert typed == [
+        (127000, 1000, 232000000, 1000000, date(2025, 4, 17), True),
+        (34000, 1000, 5207, 1, date(2025, 4, 17), True),
+        (1500, 100, 12000, 1, date(2025, 4, 17), True),  # 1.20000万: exact
+    ]
+
+
+def records_as_arrow(records: Records):
+    import pyarrow as pa
+
+    return pa.table(
+        [pa.array(records.line_numbers, pa.int32())]
+        + [pa.array(column, pa.string()) for column in records.columns],
+        names=["line_number", *(f"c{i}" for i in range(len(records.header)))],
+    )
