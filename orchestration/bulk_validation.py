@@ -12,6 +12,9 @@ comes from the one Python validator, and `tests/test_bulk_validation.py` holds t
 same results.
 """
 
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
@@ -19,13 +22,7 @@ import pyarrow as pa
 
 from orchestration.datasets import Column, Dataset, Kind
 from orchestration.landing import Records
-from orchestration.validation import (
-    HeaderMap,
-    Problem,
-    raw_columns,
-    typed_columns,
-    validate_record,
-)
+from orchestration.validation import HeaderMap, Problem, raw_columns, validate_record
 
 # Arrow types of the raw tables' columns (DuckDB type names as `raw_columns` gives them).
 ARROW_TYPES = {
@@ -39,16 +36,17 @@ ARROW_TYPES = {
     "JSON": pa.string(),
 }
 
-# The common forms, no spaces, no signs, no separators: anything else goes to Python.
-# A count: at most 18 plain digits (a BIGINT), or digits with a unit. Nine integer digits and
-# eight decimals keep the scaled value below 10^17, so the SQL arithmetic cannot overflow.
-_PLAIN_COUNT = "[0-9]{1,18}"
+# The common forms, no spaces, no signs: anything else goes to Python. A count: at most 18 digits
+# (a BIGINT), maybe in groups of three, or digits with a unit. Nine integer digits and eight
+# decimals keep the scaled value below 10^17, so the SQL arithmetic cannot overflow.
+_PLAIN_COUNT = "[0-9]{1,18}|[0-9]{1,3}(,[0-9]{3}){1,5}"
 _UNIT_COUNT = r"^([0-9]{1,9})(?:\.([0-9]{1,8}))?([万萬亿億千wWkK])$"
 _PERCENT = r"[0-9]{1,3}(\.[0-9]{1,9})?%?"
 _MONTH = "[0-9]{4}(-[0-9]{1,2}|/[0-9]{1,2}|年[0-9]{1,2}月)"
 _DATE = "[0-9]{4}(-[0-9]{1,2}-[0-9]{1,2}|/[0-9]{1,2}/[0-9]{1,2}|年[0-9]{1,2}月[0-9]{1,2}日)"
 _ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _CATEGORY = "[A-Za-z_ -]+"
+_FULL_WIDTH = "０１２３４５６７８９．，"  # as parsing.py folds them
 
 
 def _literal(text: str) -> str:
@@ -93,13 +91,20 @@ def _typed_sql(column: Column, text: str, today: date):
             read.append((f"regexp_full_match({text}, '{_CATEGORY}')", f"{name}__form"))
             return read, [(f"CASE WHEN {form} AND {code} IN ({allowed}) THEN {code} END", name)]
         case Kind.COUNT:
-            # Most values are plain digits: only the others are taken apart.
-            plain = f"regexp_full_match({text}, '{_PLAIN_COUNT}')"
+            # Full-width digits (a few exports) are folded first, and only where present:
+            # translate() is slow. Most values are then plain digits: only the others are
+            # taken apart.
+            folded = (
+                f"CASE WHEN regexp_matches({text}, '[{_FULL_WIDTH}]')"
+                f" THEN translate({text}, '{_FULL_WIDTH}', '0123456789.,') ELSE {text} END"
+            )
+            plain = f"regexp_full_match({folded}, '{_PLAIN_COUNT}')"
             read += [
+                (folded, f"{name}__folded"),
                 (plain, f"{name}__form"),
                 (
                     f"CASE WHEN NOT {plain} THEN"
-                    f" regexp_extract({text}, '{_UNIT_COUNT}', ['int', 'frac', 'unit']) END",
+                    f" regexp_extract({folded}, '{_UNIT_COUNT}', ['int', 'frac', 'unit']) END",
                     f"{name}__parts",
                 ),
             ]
@@ -111,8 +116,9 @@ def _typed_sql(column: Column, text: str, today: date):
                 f" AND ltrim(substr({parts}.frac, {exponent} + 1), '0') = ''"
                 f" THEN CAST({parts}.int || {kept} AS BIGINT) * {unit_step} END"
             )
+            plain_value = f"""CAST(replace("{name}__folded", ',', '') AS BIGINT)"""
             return read, [
-                (f"CASE WHEN {form} THEN CAST({text} AS BIGINT) ELSE {unit_value} END", name),
+                (f"CASE WHEN {form} THEN {plain_value} ELSE {unit_value} END", name),
                 (text, f"{name}_raw"),
                 (f"CASE WHEN {form} THEN 1 ELSE {unit_step} END", f"{name}_step"),
                 (f"CASE WHEN {text} IS NOT NULL THEN false END", f"{name}_censored"),
@@ -150,19 +156,14 @@ def _typed_sql(column: Column, text: str, today: date):
     raise AssertionError(column.kind)
 
 
-def _typed_query(dataset: Dataset, header: HeaderMap, positions: dict[str, int], today: date):
-    """SELECT of the typed raw columns and an `ok` flag from the table `delivered_text` (its
-    columns: `line_number`, and `c<i>` for the header's i-th name)."""
-    delivered_of = {column.name: name for name, column in header.columns.items()}
+def _typed_query(dataset: Dataset, today: date) -> str:
+    """SELECT of the typed raw columns and an `ok` flag from `delivered_text` (see
+    `delivered_table`), keeping `load_id`, `line_number` and `extra_columns`."""
     read: list[str] = []
     typed: list[str] = []
     ok: list[str] = []
     for column in dataset.columns:
-        delivered = delivered_of.get(column.name)
-        if delivered is None:  # not in the file: every typed column of it is NULL
-            typed += [f'NULL::{type_} AS "{name}"' for name, type_ in typed_columns(column)]
-            continue
-        reads, values = _typed_sql(column, f"c{positions[delivered]}", today)
+        reads, values = _typed_sql(column, f'"{column.name}"', today)
         read += [f'{sql} AS "{alias}"' for sql, alias in reads]
         typed += [f'{sql} AS "{name}"' for sql, name in values]
         value, text = f'"{column.name}"', f'"{column.name}__text"'
@@ -178,87 +179,138 @@ def _typed_query(dataset: Dataset, header: HeaderMap, positions: dict[str, int],
     ]
     ok.append(f"({' OR '.join(one_of)})" if one_of else "true")
     raw_names = ", ".join(f'"{name}"' for name, _ in raw_columns(dataset))
+    keys = "load_id, line_number, extra_columns"
     return f"""
-        SELECT line_number, {raw_names}, {" AND ".join(ok)} AS ok
+        SELECT {keys}, {raw_names}, {" AND ".join(ok)} AS ok
         FROM (
-            SELECT line_number, {", ".join(typed)}
-            FROM (SELECT line_number, {", ".join(read)} FROM delivered_text)
+            SELECT {keys}, {", ".join(typed)}
+            FROM (SELECT {keys}, {", ".join(read)} FROM delivered_text)
         )
     """
 
 
+def delivered_table(records: Records, dataset: Dataset, header: HeaderMap, load_id: int):
+    """A file's records as Arrow, by contract column: `load_id`, `line_number`, one text column
+    per contract column (NULL when the file lacks it), and `extra_columns`, the values of the
+    columns the contract does not know as a JSON object (NULL when there are none)."""
+    rows = len(records)
+    positions = records.positions()
+    delivered_of = {column.name: name for name, column in header.columns.items()}
+
+    def text(position: int):
+        column = records.columns[position]
+        return (
+            column
+            if isinstance(column, pa.ChunkedArray | pa.Array)
+            else pa.array(column, pa.string())
+        )
+
+    arrays = [pa.array([load_id] * rows, pa.int64()), pa.array(records.line_numbers, pa.int32())]
+    for column in dataset.columns:
+        name = delivered_of.get(column.name)
+        arrays.append(pa.nulls(rows, pa.string()) if name is None else text(positions[name]))
+    extras = list(dict.fromkeys(header.extras))
+    if extras:
+        values = zip(*(_pylist(records.columns[positions[name]]) for name in extras), strict=True)
+        extra = [
+            json.dumps(dict(zip(extras, row, strict=True)), ensure_ascii=False) for row in values
+        ]
+        arrays.append(pa.array(extra, pa.string()))
+    else:
+        arrays.append(pa.nulls(rows, pa.string()))
+    names = ["load_id", "line_number", *(c.name for c in dataset.columns), "extra_columns"]
+    return pa.table(arrays, names=names)
+
+
+def _pylist(column) -> list:
+    return column.to_pylist() if hasattr(column, "to_pylist") else column
+
+
+@dataclass
+class BatchOutcome:
+    """Per load id: the rows inserted, the problems of the rows that were not, and their lines."""
+
+    loaded: Counter = field(default_factory=Counter)
+    problems: dict[int, list[Problem]] = field(default_factory=lambda: defaultdict(list))
+    rejected: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+
 def insert_validated(
     conn: duckdb.DuckDBPyConnection,
-    records: Records,
     dataset: Dataset,
-    header: HeaderMap,
-    table: str,
-    lineage: dict[str, object],
+    delivered: list[pa.Table],
+    lineage: pa.Table,
     today: date,
-) -> tuple[int, list[Problem], set[int]]:
-    """Insert the file's good rows into `table` (lineage values on every row, unknown columns as
-    JSON in `extra_columns`); return the rows inserted, the problems of the others, and their
-    line numbers. Runs inside the caller's transaction."""
-    positions = records.positions()
-    delivered = pa.table(
-        [pa.array(records.line_numbers, pa.int32())]
-        + [pa.array(column, pa.string()) for column in records.columns],
-        names=["line_number", *(f"c{i}" for i in range(len(records.header)))],
-    )
+) -> BatchOutcome:
+    """Type and check the delivered tables (of `delivered_table`, any number of files) in one
+    go and insert their good rows into `raw.<dataset>`, with each file's lineage (`lineage`:
+    load_id, file_name, sha256, delivered_at). Runs inside the caller's transaction."""
     columns = raw_columns(dataset)
     names = ", ".join(f'"{n}"' for n, _ in columns)
-    extras = ", ".join(
-        f"{_literal(name)}, d.c{positions[name]}" for name in dict.fromkeys(header.extras)
-    )
-    conn.register("delivered_text", delivered)
+    conn.register("delivered_text", pa.concat_tables(delivered))
+    conn.register("delivered_files", lineage)
     try:
-        typed = _typed_query(dataset, header, positions, today)
+        typed = _typed_query(dataset, today)
         conn.execute(f"CREATE OR REPLACE TEMP TABLE delivered_typed AS {typed}")
-        good, problems, rejected = _validate_in_python(conn, dataset, header, positions, today)
-        schema = [("line_number", pa.int32())] + [(n, ARROW_TYPES[t]) for n, t in columns]
+        outcome, good = _validate_in_python(conn, dataset, today)
+        schema = [
+            ("load_id", pa.int64()),
+            ("line_number", pa.int32()),
+            ("extra_columns", pa.string()),
+        ]
+        schema += [(n, ARROW_TYPES[t]) for n, t in columns]
         conn.register("python_typed", pa.Table.from_pylist(good, schema=pa.schema(schema)))
-        [(inserted,)] = conn.execute(
+        conn.execute(
             f"""
-            INSERT INTO {table} BY NAME
+            INSERT INTO raw.{dataset.name} BY NAME
             SELECT
-                $load_id AS load_id, $file_name AS file_name, $sha256 AS sha256,
-                $delivered_at AS delivered_at, t.line_number, {names},
-                {f"json_object({extras})" if extras else "NULL"} AS extra_columns
+                t.load_id, f.file_name, f.sha256, f.delivered_at, t.line_number, {names},
+                t.extra_columns
             FROM (
-                SELECT line_number, {names} FROM delivered_typed WHERE ok
+                SELECT load_id, line_number, extra_columns, {names} FROM delivered_typed WHERE ok
                 UNION ALL
-                SELECT line_number, {names} FROM python_typed
+                SELECT load_id, line_number, extra_columns, {names} FROM python_typed
             ) AS t
-            {"JOIN delivered_text AS d USING (line_number)" if extras else ""}
-            ORDER BY t.line_number
-            """,
-            lineage,
-        ).fetchall()
+            JOIN delivered_files AS f USING (load_id)
+            ORDER BY t.load_id, t.line_number
+            """
+        )
+        outcome.loaded.update(
+            dict(
+                conn.execute(
+                    "SELECT load_id, count(*) FROM delivered_typed WHERE ok GROUP BY load_id"
+                ).fetchall()
+            )
+        )
     finally:
         conn.execute("DROP TABLE IF EXISTS delivered_typed")
-        for view in ("delivered_text", "python_typed"):
+        for view in ("delivered_text", "delivered_files", "python_typed"):
             conn.unregister(view)  # a no-op for a name never registered
-    return inserted, problems, rejected
+    return outcome
 
 
-def _validate_in_python(conn, dataset, header, positions, today):
-    """Rows the SQL did not vouch for, through the Python validator: its good rows (typed) and
-    the others' problems."""
-    names = list(positions)
-    selected = ", ".join(f"c{positions[name]}" for name in names)
+def _validate_in_python(conn, dataset: Dataset, today: date):
+    """Rows the SQL did not vouch for, through the Python validator: the outcome for the ones it
+    rejects, and the typed values of the ones it accepts."""
+    names = [column.name for column in dataset.columns]
+    # Every contract column under its own name: what `delivered_table` made of the header.
+    header = HeaderMap(columns={c.name: c for c in dataset.columns}, extras=())
     unusual = conn.execute(
-        f"SELECT d.line_number, {selected} FROM delivered_text AS d"
-        " JOIN delivered_typed AS t USING (line_number) WHERE NOT t.ok ORDER BY d.line_number"
+        f"SELECT load_id, line_number, d.extra_columns, {', '.join(f'd.{n}' for n in names)}"
+        " FROM delivered_text AS d JOIN delivered_typed AS t USING (load_id, line_number)"
+        " WHERE NOT t.ok ORDER BY load_id, line_number"
     ).fetchall()
+    outcome = BatchOutcome()
     good: list[dict] = []
-    problems: list[Problem] = []
-    rejected: set[int] = set()
-    for line_number, *values in unusual:
+    for load_id, line_number, extra, *values in unusual:
         record = dict(zip(names, values, strict=True))
-        typed, row_problems = validate_record(dataset, header, line_number, record, today)
-        if row_problems:
-            problems.extend(row_problems)
-            rejected.add(line_number)
+        typed, problems = validate_record(dataset, header, line_number, record, today)
+        if problems:
+            outcome.problems[load_id] += problems
+            outcome.rejected[load_id].add(line_number)
         else:
-            good.append({"line_number": line_number, **typed})
-    return good, problems, rejected
+            good.append(
+                {"load_id": load_id, "line_number": line_number, "extra_columns": extra, **typed}
+            )
+            outcome.loaded[load_id] += 1
+    return outcome, good

@@ -5,8 +5,11 @@ For each delivered file, in delivery order:
 2. a file already logged under the same name and content is skipped: re-runs change nothing;
 3. the same content under another name is logged as a `duplicate` and loads nothing;
 4. otherwise its good rows go to `raw.<dataset>` and its bad rows (or the whole file) to
-   `audit.quarantine`, and the file to `audit.file_log`, all in one transaction, so a run killed
-   mid-way leaves either the whole file or none of it.
+   `audit.quarantine`, and the file to `audit.file_log`, in one transaction with the other files
+   of its batch, so a run killed mid-way leaves each file either whole or absent.
+
+Values are typed in bulk, a batch of files per query (`bulk_validation`); the Python validator
+judges every row in an unusual form and words every problem.
 
 Every raw row carries its load id, file, line and delivery time; later deliveries of the same key
 supersede earlier ones downstream (in dbt staging), while both stay here.
@@ -15,7 +18,8 @@ supersede earlier ones downstream (in dbt staging), while both stay here.
 import json
 import os
 import shutil
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,11 +27,18 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.bulk_validation import ARROW_TYPES, insert_validated
+from orchestration.bulk_validation import (
+    ARROW_TYPES,
+    BatchOutcome,
+    delivered_table,
+    insert_validated,
+)
 from orchestration.datasets import DATASETS, Dataset
 from orchestration.landing import (
+    FORMATS,
     SETTLE_SECONDS,
     DeliveredFile,
+    Records,
     UnreadableFile,
     dataset_name_of,
     discover,
@@ -184,132 +195,223 @@ def archive_copy(delivered: DeliveredFile, archive: Path) -> Path:
     return target
 
 
-def _quarantine_rows(delivered, load_id, dataset_name, problems: list[Problem], now) -> list[dict]:
+def _quarantine_rows(pending: "_PendingFile", problems: list[Problem]) -> list[dict]:
     return [
         {
-            "load_id": load_id,
-            "file_name": delivered.name,
-            "sha256": delivered.sha256,
-            "dataset": dataset_name,
+            "load_id": pending.load_id,
+            "file_name": pending.delivered.name,
+            "sha256": pending.delivered.sha256,
+            "dataset": pending.log["dataset"],
             "line_number": p.line_number,
             "column_name": p.column_name,
             "raw_value": p.raw_value,
             "reason": p.reason,
-            "quarantined_at": now,
+            "quarantined_at": pending.log["delivered_at"],
         }
         for p in problems
     ]
 
 
-def _load_records(conn, delivered, records, dataset, header, load_id, now, today):
-    """The file's good rows into its raw table: (rows loaded, problems, rows rejected)."""
-    lineage = {
-        "load_id": load_id,
-        "file_name": delivered.name,
-        "sha256": delivered.sha256,
-        "delivered_at": now,
-    }
-    loaded, problems, rejected = insert_validated(
-        conn, records, dataset, header, f"raw.{dataset.name}", lineage, today
-    )
-    problems += [Problem(n, c or None, None, r) for n, c, r in records.unreadable_rows]
-    rejected |= {n for n, _, _ in records.unreadable_rows}
-    # Problems are reported by line; the rows of a reading error come in line order too.
-    problems.sort(key=lambda p: p.line_number or 0)
-    return loaded, problems, len(rejected)
+# Files are committed in batches of about this many rows: the rows of a batch are typed by one
+# query (DuckDB spreads it over the cores), and a commit costs a WAL flush whatever its size.
+BATCH_ROWS = 200_000
 
 
-def ingest_file(
-    conn: duckdb.DuckDBPyConnection,
-    delivered: DeliveredFile,
-    archive: Path,
-    today: date,
-    now: datetime,
-    run_id: str | None = None,
-    replay: bool = False,
-) -> FileOutcome | None:
-    """Ingest one delivered file; None when this exact file was ingested before."""
-    already = conn.execute(
-        "SELECT file_name FROM audit.file_log WHERE sha256 = ? ORDER BY load_id",
-        [delivered.sha256],
-    ).fetchall()
-    if any(name == delivered.name for (name,) in already):
-        return None
-    archived = archive_copy(delivered, archive).relative_to(archive.parent).as_posix()
-    if not replay:
-        record_delivery(archive, delivered, archived, now)
-    load_id = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.file_log").fetchone()[0]
-    log = {
-        "load_id": load_id,
-        "file_name": delivered.name,
-        "sha256": delivered.sha256,
-        "dataset": delivered.dataset_name,
-        "file_format": delivered.extension.lstrip("."),
-        "encoding": None,
-        "size_bytes": delivered.size_bytes,
-        "rows_loaded": 0,
-        "rows_quarantined": 0,
-        "delivered_at": now,
-        "archive_path": archived,
-        "run_id": run_id,
-        "mtime_ns": delivered.mtime_ns,
-    }
-    dataset = delivered.dataset
-    records = header = None
-    problems: list[Problem] = []
-    if already:
-        log |= {
-            "status": "duplicate",
-            "message": f"same content as '{already[0][0]}', loaded before",
-        }
-    elif dataset is None:
-        reason = (
-            f"unknown dataset '{delivered.dataset_name}' (from the file name): name the file "
-            f"<dataset>__<anything>{delivered.extension or '.csv'} with a dataset among "
-            f"{', '.join(DATASETS)}"
+@dataclass
+class _PendingFile:
+    delivered: DeliveredFile
+    load_id: int
+    log: dict  # its audit.file_log row; the counts are filled in when the batch commits
+    rows: pa.Table | None = None  # its records, by contract column (`delivered_table`)
+    problems: list[Problem] = field(default_factory=list)  # of the file, or of unreadable rows
+
+
+class _Batch:
+    """Files being ingested together: each is archived and read as it is added, and all of them
+    go into the database in one transaction at `commit`, so a run killed mid-way leaves each
+    file either whole or absent (the next run ingests the absent ones again)."""
+
+    def __init__(self, conn, archive: Path, today: date, run_id: str | None, replay: bool):
+        self.conn, self.archive, self.today = conn, archive, today
+        self.run_id, self.replay = run_id, replay
+        self.files: list[_PendingFile] = []
+        self.rows = 0
+
+    def _names_of(self, sha256: str) -> list[str]:
+        """The names this content was logged under, earliest first, this batch included."""
+        logged = self.conn.execute(
+            "SELECT file_name FROM audit.file_log WHERE sha256 = ? ORDER BY load_id", [sha256]
+        ).fetchall()
+        batch = [f.delivered.name for f in self.files if f.delivered.sha256 == sha256]
+        return [name for (name,) in logged] + batch
+
+    def _next_load_id(self) -> int:
+        if self.files:
+            return self.files[-1].load_id + 1
+        query = "SELECT coalesce(max(load_id), 0) + 1 FROM audit.file_log"
+        return self.conn.execute(query).fetchone()[0]
+
+    def add(self, delivered: DeliveredFile, now: datetime, read: Future | None = None) -> bool:
+        """Take a file into the batch; False when this exact file was ingested before. `read`
+        is the file's `_read` already under way, if any."""
+        already = self._names_of(delivered.sha256)
+        if delivered.name in already:
+            return False
+        archived = archive_copy(delivered, self.archive).relative_to(self.archive.parent)
+        if not self.replay:
+            record_delivery(self.archive, delivered, archived.as_posix(), now)
+        pending = _PendingFile(
+            delivered=delivered,
+            load_id=self._next_load_id(),
+            log={
+                "file_name": delivered.name,
+                "sha256": delivered.sha256,
+                "dataset": delivered.dataset_name,
+                "file_format": delivered.extension.lstrip("."),
+                "encoding": None,
+                "size_bytes": delivered.size_bytes,
+                "rows_loaded": 0,
+                "rows_quarantined": 0,
+                "delivered_at": now,
+                "archive_path": archived.as_posix(),
+                "run_id": self.run_id,
+                "mtime_ns": delivered.mtime_ns,
+            },
         )
-        problems = [Problem(None, None, None, reason)]
-        log |= {"status": "quarantined", "message": reason}
-    else:
-        try:
-            records = read_records(delivered)
-            header = HeaderMap.of(dataset, records.header)
-        except UnreadableFile as error:
-            records = None
-            problems = [Problem(None, None, None, str(error))]
-            log |= {"status": "quarantined", "message": str(error)}
-
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        if records is not None:
-            loaded, problems, rejected = _load_records(
-                conn, delivered, records, dataset, header, load_id, now, today
-            )
-            status = "loaded" if not rejected else ("partially_loaded" if loaded else "quarantined")
-            log |= {
-                "status": status,
-                "rows_loaded": loaded,
-                "rows_quarantined": rejected,
-                "encoding": records.encoding,
-                "message": f"{loaded} rows loaded, {rejected} rows quarantined",
+        pending.log["load_id"] = pending.load_id
+        dataset = delivered.dataset
+        if already:
+            pending.log |= {
+                "status": "duplicate",
+                "message": f"same content as '{already[0]}', loaded before",
             }
-        quarantined = _quarantine_rows(
-            delivered, load_id, dataset.name if dataset else delivered.dataset_name, problems, now
+        elif dataset is None:
+            reason = (
+                f"unknown dataset '{delivered.dataset_name}' (from the file name): name the file "
+                f"<dataset>__<anything>{delivered.extension or '.csv'} with a dataset among "
+                f"{', '.join(DATASETS)}"
+            )
+            pending.problems = [Problem(None, None, None, reason)]
+            pending.log |= {"status": "quarantined", "message": reason}
+        else:
+            try:
+                records, header = read.result() if read else _read(delivered)
+            except UnreadableFile as error:
+                pending.problems = [Problem(None, None, None, str(error))]
+                pending.log |= {"status": "quarantined", "message": str(error)}
+            else:
+                pending.rows = delivered_table(records, dataset, header, pending.load_id)
+                pending.problems = [
+                    Problem(n, c or None, None, r) for n, c, r in records.unreadable_rows
+                ]
+                pending.log["encoding"] = records.encoding
+                self.rows += len(records)
+        self.files.append(pending)
+        return True
+
+    def commit(self) -> list[FileOutcome]:
+        """Type, check and insert every file of the batch, in one transaction."""
+        if not self.files:
+            return []
+        loads = [f for f in self.files if f.rows is not None]
+        self.conn.execute("BEGIN TRANSACTION")
+        try:
+            outcome = BatchOutcome()
+            for dataset_name in dict.fromkeys(f.delivered.dataset_name for f in loads):
+                files = [f for f in loads if f.delivered.dataset_name == dataset_name]
+                lineage = pa.Table.from_pylist(
+                    [
+                        {k: f.log[k] for k in ("load_id", "file_name", "sha256", "delivered_at")}
+                        for f in files
+                    ],
+                    schema=pa.schema(
+                        [(n, ARROW_TYPES[t]) for n, t in LINEAGE_COLUMNS if n != "line_number"]
+                    ),
+                )
+                found = insert_validated(
+                    self.conn, DATASETS[dataset_name], [f.rows for f in files], lineage, self.today
+                )
+                outcome.loaded.update(found.loaded)
+                outcome.problems.update(found.problems)
+                outcome.rejected.update(found.rejected)
+            quarantined: list[dict] = []
+            for pending in self.files:
+                if pending.rows is not None:
+                    self._count(pending, outcome)
+                quarantined += _quarantine_rows(pending, pending.problems)
+            _insert(self.conn, "audit.quarantine", QUARANTINE_COLUMNS, quarantined)
+            _insert(self.conn, "audit.file_log", FILE_LOG_COLUMNS, [f.log for f in self.files])
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        outcomes = [
+            FileOutcome(
+                file_name=f.delivered.name,
+                dataset=f.delivered.dataset_name,
+                status=f.log["status"],
+                rows_loaded=f.log["rows_loaded"],
+                rows_quarantined=f.log["rows_quarantined"],
+                message=f.log["message"],
+            )
+            for f in self.files
+        ]
+        self.files, self.rows = [], 0
+        return outcomes
+
+    @staticmethod
+    def _count(pending: _PendingFile, outcome: BatchOutcome) -> None:
+        load_id = pending.load_id
+        unreadable = {p.line_number for p in pending.problems}
+        # Problems are reported by line; the rows of a reading error come in line order too.
+        pending.problems = sorted(
+            pending.problems + outcome.problems.get(load_id, []),
+            key=lambda p: p.line_number or 0,
         )
-        _insert(conn, "audit.quarantine", QUARANTINE_COLUMNS, quarantined)
-        _insert(conn, "audit.file_log", FILE_LOG_COLUMNS, [log])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return FileOutcome(
-        file_name=delivered.name,
-        dataset=delivered.dataset_name,
-        status=log["status"],
-        rows_loaded=log["rows_loaded"],
-        rows_quarantined=log["rows_quarantined"],
-        message=log["message"],
-    )
+        loaded = outcome.loaded.get(load_id, 0)
+        rejected = len(unreadable | outcome.rejected.get(load_id, set()))
+        status = "loaded" if not rejected else ("partially_loaded" if loaded else "quarantined")
+        pending.log |= {
+            "status": status,
+            "rows_loaded": loaded,
+            "rows_quarantined": rejected,
+            "message": f"{loaded} rows loaded, {rejected} rows quarantined",
+        }
+
+
+def _read(delivered: DeliveredFile) -> tuple[Records, HeaderMap]:
+    records = read_records(delivered)
+    return records, HeaderMap.of(delivered.dataset, records.header)
+
+
+# Files read ahead while the database works on earlier ones: reading is Python (holding the
+# interpreter), typing and inserting is DuckDB (releasing it), so the two share the cores.
+READ_AHEAD = 4
+
+
+def _ingest(batch: _Batch, deliveries, report: IngestReport) -> IngestReport:
+    """Ingest (delivered file, delivery time) pairs in order, a batch at a time."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
+        ahead: deque = deque()
+
+        def take() -> None:
+            delivered, delivered_at, read = ahead.popleft()
+            report.files_seen += 1
+            if not batch.add(delivered, delivered_at, read):
+                report.files_unchanged += 1
+            elif batch.rows >= BATCH_ROWS:
+                report.outcomes.extend(batch.commit())
+
+        for delivered, delivered_at in deliveries:
+            known = delivered.dataset is not None and delivered.extension in FORMATS
+            read = reader.submit(_read, delivered) if known else None
+            ahead.append((delivered, delivered_at, read))
+            if len(ahead) > READ_AHEAD:
+                take()
+        while ahead:
+            take()
+    report.outcomes += batch.commit()
+    return report
 
 
 def ingest_landing(
@@ -334,16 +436,11 @@ def ingest_landing(
     }
     scan = discover(landing, known, settle_seconds)
     report.files_unsettled = scan.unsettled
-    for delivered in scan.files:
-        report.files_seen += 1
-        # Each file has its own delivery time, in delivery order, so supersession is total.
-        delivered_at = now or datetime.now(UTC).replace(tzinfo=None)
-        outcome = ingest_file(conn, delivered, archive, today, delivered_at, run_id)
-        if outcome is None:
-            report.files_unchanged += 1
-        else:
-            report.outcomes.append(outcome)
-    return report
+    # Each file has its own delivery time, in delivery order, so supersession is total.
+    deliveries = (
+        (delivered, now or datetime.now(UTC).replace(tzinfo=None)) for delivered in scan.files
+    )
+    return _ingest(_Batch(conn, archive, today, run_id, replay=False), deliveries, report)
 
 
 def replay_archive(
@@ -354,21 +451,18 @@ def replay_archive(
     today = today or date.today()
     ensure_schemas(conn)
     report = IngestReport(landing=archive)
-    for entry in read_ledger(archive):
-        path = archive.parent / entry["archive_path"]
-        delivered = DeliveredFile(
-            path=path,
-            name=entry["file_name"],
-            dataset_name=dataset_name_of(entry["file_name"]),
-            extension=path.suffix.lower(),
-            sha256=entry["sha256"],
-            size_bytes=path.stat().st_size,
-        )
-        report.files_seen += 1
-        delivered_at = datetime.fromisoformat(entry["delivered_at"])
-        outcome = ingest_file(conn, delivered, archive, today, delivered_at, run_id, replay=True)
-        if outcome is None:
-            report.files_unchanged += 1
-        else:
-            report.outcomes.append(outcome)
-    return report
+
+    def deliveries():
+        for entry in read_ledger(archive):
+            path = archive.parent / entry["archive_path"]
+            delivered = DeliveredFile(
+                path=path,
+                name=entry["file_name"],
+                dataset_name=dataset_name_of(entry["file_name"]),
+                extension=path.suffix.lower(),
+                sha256=entry["sha256"],
+                size_bytes=path.stat().st_size,
+            )
+            yield delivered, datetime.fromisoformat(entry["delivered_at"])
+
+    return _ingest(_Batch(conn, archive, today, run_id, replay=True), deliveries(), report)

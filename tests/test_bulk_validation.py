@@ -1,14 +1,16 @@
 """The SQL fast path of ingestion against the Python validator: the same rows loaded, the same
 typed values, the same problems, whatever the text."""
 
+import json
 from datetime import date
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestration.bulk_validation import _typed_query, insert_validated
+from orchestration.bulk_validation import _typed_query, delivered_table, insert_validated
 from orchestration.datasets import DATASETS, Kind
 from orchestration.ingestion import ensure_schemas
 from orchestration.landing import Records
@@ -241,23 +243,33 @@ def sql_outcome(dataset_name: str, records: Records):
     header = HeaderMap.of(dataset, records.header)
     conn = duckdb.connect()
     ensure_schemas(conn)
-    lineage = {"load_id": 1, "file_name": "f.csv", "sha256": "0" * 64, "delivered_at": None}
-    inserted, problems, rejected = insert_validated(
-        conn, records, dataset, header, f"raw.{dataset.name}", lineage, TODAY
+    lineage = pa.table(
+        {"load_id": [7], "file_name": ["f.csv"], "sha256": ["0" * 64], "delivered_at": [None]},
+        schema=pa.schema(
+            [
+                ("load_id", pa.int64()),
+                ("file_name", pa.string()),
+                ("sha256", pa.string()),
+                ("delivered_at", pa.timestamp("us")),
+            ]
+        ),
     )
+    delivered = delivered_table(records, dataset, header, load_id=7)
+    outcome = insert_validated(conn, dataset, [delivered], lineage, TODAY)
     names = [name for name, _ in raw_columns(dataset)]
     rows = conn.execute(
-        f"SELECT line_number, {', '.join(names)}, extra_columns FROM raw.{dataset.name}"
+        f"SELECT line_number, {', '.join(names)}, extra_columns, file_name FROM raw.{dataset.name}"
     ).fetchall()
-    assert inserted == len(rows)
-    assert rejected == {p.line_number for p in problems}
+    assert outcome.loaded.get(7, 0) == len(rows)
+    problems = outcome.problems.get(7, [])
+    assert outcome.rejected.get(7, set()) == {p.line_number for p in problems}
     good = {}
-    for line_number, *values, extra in rows:
+    for line_number, *values, extra, file_name in rows:
+        assert file_name == "f.csv"
         record = dict(zip(names, values, strict=True))
         good[line_number] = {name: value for name, value in record.items() if value is not None}
-        assert extra == (
-            '{"note":"备注"}' if records.columns[-1][line_number - 1] else '{"note":null}'
-        )
+        note = records.columns[-1][line_number - 1]
+        assert json.loads(extra) == {"note": note}
     return good, problems
 
 
@@ -310,27 +322,15 @@ def test_common_forms_are_typed_in_sql_and_exactly():
     ]
     records = records_of("account_snapshots", rows)
     dataset = DATASETS["account_snapshots"]
-    conn = duckdb.connect()
-    ensure_schemas(conn)
     header = HeaderMap.of(dataset, records.header)
-    conn.register("delivered_text", records_as_arrow(records))
+    conn = duckdb.connect()
+    conn.register("delivered_text", delivered_table(records, dataset, header, load_id=1))
     typed = conn.execute(
-        f"SELECT followers, followers_step, likes_and_collects, likes_and_collects_step, "
-        f"snapshot_date, ok FROM ({_typed_query(dataset, header, records.positions(), TODAY)})"
-        " ORDER BY line_number"
+        "SELECT followers, followers_step, likes_and_collects, likes_and_collects_step,"
+        f" snapshot_date, ok FROM ({_typed_query(dataset, TODAY)}) ORDER BY line_number"
     ).fetchall()
     assert typed == [
         (127000, 1000, 232000000, 1000000, date(2025, 4, 17), True),
         (34000, 1000, 5207, 1, date(2025, 4, 17), True),
         (1500, 100, 12000, 1, date(2025, 4, 17), True),  # 1.20000万: exact
     ]
-
-
-def records_as_arrow(records: Records):
-    import pyarrow as pa
-
-    return pa.table(
-        [pa.array(records.line_numbers, pa.int32())]
-        + [pa.array(column, pa.string()) for column in records.columns],
-        names=["line_number", *(f"c{i}" for i in range(len(records.header)))],
-    )
