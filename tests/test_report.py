@@ -12,6 +12,7 @@ from conftest import Landing, point_settings_at, run_pipeline
 
 from orchestration.report import REPORT_FILE, REPORT_FOLDER, QualitySummary, build_report
 from orchestration.report.charts import Bars, Line, bar_chart, line_chart
+from orchestration.report.document import CHARTED_ACCOUNTS, TOP_ACCOUNTS
 
 REPORT_KEY = dg.AssetKey(["publish", "report"])
 # The sample has one content platform, one profiled app (age and consumption), one platform of
@@ -208,3 +209,42 @@ def test_charts_escape_labels_and_survive_a_lone_point():
         value_format=str,
     )
     assert ">n/a<" in bars.svg
+
+
+def test_a_platform_with_thousands_of_accounts_shows_the_leading_ones(sample_report, tmp_path):
+    """Many accounts: the tables, score chart and follower chart show the leading ones, say so,
+    and the page stays small enough to send."""
+    warehouse, _result, _event = sample_report
+    many = tmp_path / "analytics.duckdb"
+    with duckdb.connect(str(many)) as conn:
+        conn.execute(f"ATTACH '{warehouse.analytics_path}' AS sample (READ_ONLY)")
+        for schema, table in conn.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'sample'"
+        ).fetchall():
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            conn.execute(f"CREATE TABLE {schema}.{table} AS FROM sample.{schema}.{table}")
+        # 49 more copies of each of the sample's 7 accounts, ranked after the originals
+        for table, replace in [
+            ("account_latest", ", a.latest_follower_rank + 100 * i AS latest_follower_rank"),
+            ("account_performance", ""),
+            ("account_scores", ""),
+        ]:
+            conn.execute(
+                f"INSERT INTO marts.{table} SELECT a.* REPLACE"
+                f" (a.account_name || ' #' || i AS account_name{replace})"
+                f" FROM marts.{table} AS a, range(1, 50) AS r(i)"
+            )
+    report = build_report(many, QualitySummary(scope="none", checks=[]), tmp_path)
+    accounts, scores = section(report.html, "accounts"), section(report.html, "scores")
+    [leaderboard] = parse(accounts).tables
+    assert len(leaderboard) == 1 + TOP_ACCOUNTS
+    assert leaderboard[1][:2] == ["1", "中信银行信用卡"]
+    assert f"The {TOP_ACCOUNTS} accounts with the most followers of 350;" in accounts
+    [followers] = [c for c in report.charts if c.key == "followers_1"]
+    assert followers.svg.count("<g data-series=") == CHARTED_ACCOUNTS
+    account_scores, _platform_scores = parse(scores).tables
+    assert len(account_scores) == 1 + TOP_ACCOUNTS
+    assert f"The {TOP_ACCOUNTS} accounts with the highest scores of 350;" in scores
+    [chart] = [c for c in report.charts if c.key == "account_scores_1"]
+    assert chart.svg.count(">score ") == TOP_ACCOUNTS  # each row ends with its total
+    assert len(report.html) < 200_000

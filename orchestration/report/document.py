@@ -15,11 +15,24 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.report.charts import FONT_STACK, Bars, Chart, Line, bar_chart, line_chart
+from orchestration.report.charts import (
+    FONT_STACK,
+    PALETTE,
+    Bars,
+    Chart,
+    Line,
+    bar_chart,
+    line_chart,
+)
 
 # The two dimensions of the target segment the report compares against the baseline.
 PROFILE_DIMENSIONS = {"age": "age", "consumption": "consumption level"}
 MISSING = "—"
+# A platform can have thousands of accounts: its tables and score chart show the leading ones
+# (analysts find every account in analytics.duckdb), so the page stays readable and small enough
+# to send; the follower chart draws one line per colour of the palette.
+TOP_ACCOUNTS = 20
+CHARTED_ACCOUNTS = len(PALETTE)
 
 
 # ---- what the pipeline tells the report about its own run (read from the Dagster instance) ----
@@ -145,6 +158,16 @@ def _empty(what: str) -> str:
     return f'<p class="empty">No {escape(what)} published yet.</p>'
 
 
+def _shown(shown: int, total: int, order: str, table: str) -> str:
+    """Says that a list is the first `shown` of `total` accounts, when it is."""
+    if shown >= total:
+        return ""
+    return (
+        f'<p class="note">The {shown} accounts with the {escape(order)} of {total:,};'
+        f" every account is in {escape(table)} of analytics.duckdb.</p>"
+    )
+
+
 # ---- the sections ----
 
 
@@ -225,26 +248,27 @@ def _platform_reach(conn) -> tuple[str, list[Chart]]:
 
 
 def _audience_profiles(conn) -> tuple[str, list[Chart]]:
-    profiled = _rows(
+    # every profiled app's latest month in one query, not one per app and dimension
+    rows = _rows(
         conn,
-        "SELECT app, max(month) AS month FROM marts.audience_profile"
-        " WHERE app <> baseline_app AND dimension IN ? GROUP BY app ORDER BY app",
-        [list(PROFILE_DIMENSIONS)],
+        "WITH profiled AS (SELECT app, max(month) AS month FROM marts.audience_profile"
+        " WHERE app <> baseline_app AND dimension IN $dimensions GROUP BY app)"
+        " SELECT app, month, dimension, bucket, share_pct, baseline_share_pct, tgi,"
+        " in_target_segment, baseline_app, target_segment"
+        " FROM profiled JOIN marts.audience_profile USING (app, month)"
+        " WHERE dimension IN $dimensions ORDER BY app, bucket_order, bucket",
+        {"dimensions": list(PROFILE_DIMENSIONS)},
     )
-    if not profiled:
+    if not rows:
         return _empty("audience profile"), []
+    by_profile: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_profile[(row["app"], row["month"], row["dimension"])].append(row)
     parts, charts = [], []
-    for profile in profiled:
-        app, month = profile["app"], profile["month"]
+    for app, month in dict.fromkeys((r["app"], r["month"]) for r in rows):
         parts.append(f"<h3>{escape(app)}, {month:%Y-%m}</h3>")
         for dimension, label in PROFILE_DIMENSIONS.items():
-            buckets = _rows(
-                conn,
-                "SELECT bucket, share_pct, baseline_share_pct, tgi, in_target_segment,"
-                " baseline_app, target_segment FROM marts.audience_profile"
-                " WHERE app = ? AND month = ? AND dimension = ? ORDER BY bucket_order, bucket",
-                [app, month, dimension],
-            )
+            buckets = by_profile[(app, month, dimension)]
             if not buckets:
                 continue
             baseline_app = buckets[0]["baseline_app"]
@@ -287,20 +311,38 @@ def _leaderboard(conn) -> tuple[str, list[Chart]]:
         conn,
         "SELECT platform, latest_follower_rank, account_name, bank, followers,"
         " follower_tier_label, follower_growth_weekly_pct, likes_and_collects_per_note,"
-        " likes_and_collects_per_follower, snapshot_date FROM marts.account_latest"
+        " likes_and_collects_per_follower, snapshot_date,"
+        " count(*) OVER (PARTITION BY platform) AS accounts_on_platform FROM marts.account_latest"
+        " QUALIFY row_number() OVER"
+        " (PARTITION BY platform ORDER BY latest_follower_rank, account_name) <= ?"
         " ORDER BY platform, latest_follower_rank, account_name",
+        [TOP_ACCOUNTS],
     )
     if not latest:
         return _empty("account snapshot"), []
+    # only the charted accounts' history leaves DuckDB: a few hundred points, not every snapshot
     history = _rows(
         conn,
-        "SELECT platform, account_name, snapshot_date, followers FROM marts.account_performance"
+        "WITH charted AS (SELECT platform, account_name FROM marts.account_latest QUALIFY"
+        " row_number() OVER (PARTITION BY platform ORDER BY latest_follower_rank, account_name)"
+        " <= ?)"
+        " SELECT platform, account_name, snapshot_date, followers FROM marts.account_performance"
+        " SEMI JOIN charted USING (platform, account_name)"
         " WHERE followers IS NOT NULL ORDER BY platform, account_name, snapshot_date",
+        [CHARTED_ACCOUNTS],
     )
     parts, charts = [], []
     for number_, platform in enumerate(dict.fromkeys(r["platform"] for r in latest), start=1):
         accounts = [r for r in latest if r["platform"] == platform]
         parts.append(f"<h3>{escape(platform)}</h3>")
+        parts.append(
+            _shown(
+                len(accounts),
+                accounts[0]["accounts_on_platform"],
+                "most followers",
+                "marts.account_latest",
+            )
+        )
         parts.append(
             _table(
                 [
@@ -346,11 +388,17 @@ def _leaderboard(conn) -> tuple[str, list[Chart]]:
             y_format=persons,
         )
         charts.append(chart)
+        charted = (
+            f" The {len(order)} accounts with the most followers."
+            if accounts[0]["accounts_on_platform"] > CHARTED_ACCOUNTS
+            else ""
+        )
         parts.append(
             _figure(
                 chart,
                 "x: snapshot date (proportional to time: snapshots come at uneven gaps);"
-                " y: followers, persons. A lone dot is an account with one snapshot so far.",
+                " y: followers, persons. A lone dot is an account with one snapshot so far."
+                + charted,
             )
         )
     return "".join(parts), charts
@@ -389,9 +437,13 @@ def _scores(conn) -> tuple[str, list[Chart]]:
     weights = _weights(conn, "account")
     latest = _rows(
         conn,
-        "SELECT * FROM marts.account_scores WHERE (platform, snapshot_date) IN"
+        "SELECT *, count(*) OVER (PARTITION BY platform) AS accounts_scored"
+        " FROM marts.account_scores WHERE (platform, snapshot_date) IN"
         " (SELECT (platform, max(snapshot_date)) FROM marts.account_scores GROUP BY platform)"
+        " QUALIFY row_number() OVER"
+        " (PARTITION BY platform ORDER BY score DESC NULLS LAST, account_name) <= ?"
         " ORDER BY platform, score DESC NULLS LAST, account_name",
+        [TOP_ACCOUNTS],
     )
     if not latest:
         parts.append(_empty("account score"))
@@ -399,6 +451,9 @@ def _scores(conn) -> tuple[str, list[Chart]]:
         rows = [r for r in latest if r["platform"] == platform]
         snapshot = rows[0]["snapshot_date"]
         parts.append(f"<h3>Accounts on {escape(platform)}, {snapshot.isoformat()}</h3>")
+        parts.append(
+            _shown(len(rows), rows[0]["accounts_scored"], "highest scores", "marts.account_scores")
+        )
         parts.append(
             _table(
                 ["account", "bank", "score (0–100)"]
