@@ -18,6 +18,7 @@ from orchestration.quality import (
     SuiteResult,
     check_suite,
     load_suite,
+    read_checked_columns,
     validate_dataframe,
 )
 
@@ -430,6 +431,21 @@ def test_expectation_ge_cannot_evaluate_raises(tmp_path):
         validate_dataframe(write_suite(tmp_path, suite), frame(GOOD_SQL))
 
 
+def test_every_expectation_ge_cannot_evaluate_is_named(tmp_path):
+    suite = suite_of(
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "no_such_column"}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "fee", "min_value": 0}},
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "gone", "value_set": [1]},
+        },
+    )
+    with pytest.raises(ExpectationRunError) as raised:
+        validate_dataframe(write_suite(tmp_path, suite), frame(GOOD_SQL))
+    assert "no_such_column" in str(raised.value) and "gone" in str(raised.value)
+    assert "'fee'" not in str(raised.value)
+
+
 def test_nulls_in_row_wise_checks_raise_with_a_hint(tmp_path):
     df = frame("select * from (values (1, 10), (2, null)) t(a, b)")
     suite = suite_of(
@@ -555,14 +571,170 @@ def test_markdown_cells_escape_pipes(tmp_path):
     assert row.count(" | ") == 5
 
 
+# -- reading from DuckDB: only the checked columns ------------------------------------------
+
+WIDE_SQL = """
+    select * from (values
+        ('c1', 'CMB', 0, date '2021-03-01', 'a long description nobody checks'),
+        ('c2', 'ICBC', 300, date '2023-07-15', 'another one'),
+        (null, 'BOC', 1000, date '2025-12-31', 'and a third')
+    ) t(card_id, bank, fee, launched_on, description)
+"""
+
+
+@pytest.fixture
+def cards_db():
+    with duckdb.connect() as conn:
+        conn.execute(f"create table cards as {WIDE_SQL}")
+        yield conn
+
+
+def test_only_the_checked_columns_are_read(tmp_path, cards_db):
+    suite = suite_of(
+        {
+            "type": "expect_table_columns_to_match_set",
+            "kwargs": {"column_set": ["card_id", "bank", "issuer"], "exact_match": False},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "fee", "max_value": 500},
+        },
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "card_id"}},
+    )
+    path = write_suite(tmp_path, suite)
+
+    df, columns = read_checked_columns(cards_db, "select * from cards", path)
+    assert list(df.columns) == ["card_id", "fee"]  # in the query's order
+    assert columns == ["card_id", "bank", "fee", "launched_on", "description"]
+    assert df.equals(cards_db.sql("select card_id, fee from cards").df())
+
+    result = validate_dataframe(path, df, table_columns=columns)
+    # A column the query lacks still fails the column set, though no column set value is read;
+    # without an exact match, only the missing column is the cause.
+    column_set = only_failure(result, "expect_table_columns_to_match_set")
+    assert column_set.sample_unexpected == [{"missing": ["issuer"]}]
+    assert only_failure(result, "expect_column_values_to_be_between").sample_unexpected == [1000]
+    # The rows of a missing value hold the columns that were read.
+    missing_id = only_failure(result, "expect_column_values_to_not_be_null")
+    assert missing_id.sample_unexpected == [{"card_id": None, "fee": 1000}]
+
+
+def test_column_names_are_checked_without_reading_values(tmp_path, cards_db):
+    suite = suite_of(
+        {
+            "type": "expect_table_columns_to_match_set",  # an exact match, GE's default
+            "kwargs": {"column_set": ["card_id", "bank", "fee", "launched_on"]},
+        },
+        {
+            "type": "expect_table_columns_to_match_ordered_list",
+            "kwargs": {"column_list": ["card_id", "bank", "fee", "launched_on", "description"]},
+        },
+        {"type": "expect_table_column_count_to_equal", "kwargs": {"value": 5}},
+        {"type": "expect_column_to_exist", "kwargs": {"column": "bank", "column_index": 1}},
+        {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 3}},
+    )
+    path = write_suite(tmp_path, suite)
+
+    df, columns = read_checked_columns(cards_db, "select * from cards", path)
+    assert list(df.columns) == [] and len(df) == 3  # the rows, no values
+
+    result = validate_dataframe(path, df, table_columns=columns)
+    [failure] = result.failed
+    assert failure.expectation_type == "expect_table_columns_to_match_set"
+    assert failure.sample_unexpected == [{"unexpected": ["description"]}]
+
+
+def test_a_checked_column_the_query_lacks_cannot_be_evaluated(tmp_path, cards_db):
+    suite = suite_of(
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "issuer"}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "bank"}},
+    )
+    path = write_suite(tmp_path, suite)
+
+    df, columns = read_checked_columns(cards_db, "select * from cards", path)
+    assert list(df.columns) == ["bank"]
+    with pytest.raises(ExpectationRunError, match="issuer"):
+        validate_dataframe(path, df, table_columns=columns)
+
+
+def test_a_row_condition_reads_every_column(tmp_path, cards_db):
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {
+                "column": "fee",
+                "max_value": 500,
+                "row_condition": "bank != 'BOC'",
+                "condition_parser": "pandas",
+            },
+        }
+    )
+    path = write_suite(tmp_path, suite)
+
+    df, columns = read_checked_columns(cards_db, "select * from cards", path)
+    assert list(df.columns) == columns
+
+    result = validate_dataframe(path, df, table_columns=columns)
+    assert result.success  # BOC's fee of 1000 is outside the condition
+
+
+def test_reading_gives_what_duckdb_df_gives(tmp_path):
+    """Read in Arrow batches, the frame has `.df()`'s dtypes and values, batch boundaries and
+    nulls in only some batches included (600,000 rows: two batches)."""
+    sql = """
+        select
+            i,
+            case when i = 550000 then null else i end as late_null,
+            case when i % 7 = 0 then null else i % 2 = 0 end as flag,
+            (i / 8)::decimal(12, 3) as amount,
+            date '2024-01-01' + (i % 400)::int as day,
+            timestamptz '2024-01-02 03:04:05+02' as at,
+            case when i % 11 = 0 then null else 'bank ' || (i % 30) end as bank,
+            (i % 2)::varchar::enum('0', '1', '2') as kind
+        from range(600000) t(i)
+    """
+    names = ["i", "late_null", "flag", "amount", "day", "at", "bank", "kind"]
+    suite = suite_of(
+        *[{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": n}} for n in names]
+    )
+    path = write_suite(tmp_path, suite)
+    with duckdb.connect() as conn:
+        expected = conn.sql(sql).df()
+        df, _ = read_checked_columns(conn, sql, path)
+        expected_empty = conn.sql(sql + " limit 0").df()
+        empty, _ = read_checked_columns(conn, sql + " limit 0", path)
+
+    assert df.dtypes.to_dict() == expected.dtypes.to_dict()
+    assert str(df["late_null"].dtype) == "Int64"
+    assert df.equals(expected)
+    assert empty.dtypes.to_dict() == expected_empty.dtypes.to_dict()
+
+
+def test_nullable_integers_keep_their_values_for_text_checks(tmp_path):
+    """Bounds on a nullable integer column are compared as numbers (as floats, fast); a text
+    check on the column still sees integers, and samples are reported as integers."""
+    df = frame("select * from (values (10, 1), (null, 2), (99, 3)) t(a, b)")
+    suite = suite_of(
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "a", "max_value": 50}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "b", "max_value": 2}},
+        {"type": "expect_column_value_lengths_to_equal", "kwargs": {"column": "b", "value": 1}},
+    )
+    result = validate_dataframe(write_suite(tmp_path, suite), df)
+
+    assert [(f.column, f.sample_unexpected) for f in result.failed] == [("a", [99]), ("b", [3])]
+    assert all(type(v) is int for f in result.failed for v in f.sample_unexpected)
+    assert str(df["a"].dtype) == "Int32"  # the caller's frame is left as it was
+
+
 # -- Data Docs -------------------------------------------------------------------------------
 
 
-def test_data_docs_written_and_accumulated(tmp_path):
+def test_data_docs_written_for_failures_and_accumulated(tmp_path):
     docs = tmp_path / "docs"
     path = write_suite(tmp_path, CARD_SUITE)
 
-    first = validate_dataframe(path, frame(GOOD_SQL), docs_dir=docs, data_asset_name="cards_mart")
+    first = validate_dataframe(path, frame(BAD_SQL), docs_dir=docs, data_asset_name="cards_mart")
+    passed = validate_dataframe(path, frame(GOOD_SQL), docs_dir=docs, data_asset_name="cards_mart")
     second = validate_dataframe(path, frame(BAD_SQL), docs_dir=docs)
 
     for result in (first, second):
@@ -574,15 +746,46 @@ def test_data_docs_written_and_accumulated(tmp_path):
     page = second.docs_path.read_text(encoding="utf-8")
     assert "expect_column_values_to_be_in_set" in page or "values must belong to this set" in page
 
+    # A passed validation has no page and is not listed: the site holds what needs looking at.
+    assert passed.success and passed.docs_path is None
     index = docs / "site" / "index.html"
     html = index.read_text(encoding="utf-8")
     for result in (first, second):
         assert result.docs_path.relative_to(index.parent).as_posix() in html
+    pages = sorted((docs / "site" / "validations").rglob("*.html"))
+    assert pages == sorted([first.docs_path, second.docs_path])
+    # One validation per run, with every expectation of the suite.
+    stored = [
+        json.loads(f.read_text(encoding="utf-8"))
+        for f in (docs / "store" / "validations").rglob("*.json")
+    ]
+    assert [v["statistics"]["evaluated_expectations"] for v in stored] == [8, 8]
+    assert [len(v["results"]) for v in stored] == [8, 8]
     assert (docs / "site" / "expectations" / "cards.html").is_file()
     # The logo is the site's own copy, not a request to GE's server carrying an id.
     for text in (html, page):
         assert "dataContextId" not in text
     assert (docs / "site" / "static" / "images" / "logo-long.png").is_file()
+
+
+def test_a_warning_alone_gets_a_page_and_a_clean_pass_writes_nothing(tmp_path):
+    docs = tmp_path / "docs"
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "fee", "max_value": 500},
+            "meta": {"severity": "warning"},
+        }
+    )
+    path = write_suite(tmp_path, suite)
+
+    warned = validate_dataframe(path, frame(GOOD_SQL), docs_dir=docs)
+    assert warned.success and warned.docs_path is not None and warned.docs_path.is_file()
+
+    clean = tmp_path / "clean"
+    passed = validate_dataframe(path, frame("select 1 as fee"), docs_dir=clean)
+    assert passed.failed == [] and passed.docs_path is None
+    assert not clean.exists()
 
 
 # -- the suites of the repository, and import cost -------------------------------------------

@@ -197,6 +197,46 @@ def test_a_check_that_raises_is_reported_failed(tmp_path, landing, warehouse):
     assert "no_such_column" in evaluation.metadata["error"].value
 
 
+def test_only_failed_checks_link_a_data_docs_page(tmp_path, landing, warehouse):
+    def suite(name: str, *expectations: dict):
+        path = tmp_path / f"{name}.json"
+        meta = {"asset": "raw/accounts", "query": "SELECT * FROM raw.accounts"}
+        path.write_text(json.dumps({"name": name, "meta": meta, "expectations": expectations}))
+        return _suite_check(path)
+
+    banks = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "bank"}}
+    contract = {
+        "type": "expect_table_columns_to_match_set",
+        "kwargs": {"column_set": ["platform", "account_name", "issuer"], "exact_match": False},
+    }
+    landing.copy_sample()
+    result = dg.materialize(
+        [
+            ingest_landing_files,
+            suite("accounts_banks", banks),
+            suite("accounts_contract", contract),
+        ],
+        resources={"warehouse": warehouse},
+        raise_on_error=False,
+    )
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+    passed = evaluations["ge_accounts_banks"]
+    assert passed.passed
+    assert "data_docs" not in passed.metadata
+    [(accounts,)] = query(warehouse, "SELECT count(*) FROM raw.accounts")
+    assert passed.metadata["rows_validated"].value == accounts > 0
+
+    # The column set reads no values; the column the table lacks fails it all the same.
+    failed = evaluations["ge_accounts_contract"]
+    assert not failed.passed
+    assert failed.severity == dg.AssetCheckSeverity.ERROR
+    assert '[{"missing": ["issuer"]}]' in failed.metadata["failed_expectations"].value
+    assert failed.metadata["rows_validated"].value == accounts
+    page = failed.metadata["data_docs"].value.removeprefix("file://")
+    assert os.path.exists(page) and "accounts_contract" in page
+
+
 def test_make_run_exits_non_zero_and_names_the_failed_expectation(landing, warehouse, tmp_path):
     landing.copy_sample()
     landing.csv(

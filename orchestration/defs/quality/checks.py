@@ -40,12 +40,17 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
         docs_dir = warehouse.warehouse_dir / DOCS_FOLDER
         try:
-            from orchestration.quality import validate_dataframe  # GE loads only when checking
+            # GE loads only when checking
+            from orchestration.quality import read_checked_columns, validate_dataframe
 
             with warehouse.connect() as conn:
-                frame = conn.execute(query).df()
+                frame, columns = read_checked_columns(conn, query, path)
             result = validate_dataframe(
-                path, frame, docs_dir=docs_dir, data_asset_name=".".join(asset_key.path)
+                path,
+                frame,
+                docs_dir=docs_dir,
+                data_asset_name=".".join(asset_key.path),
+                table_columns=columns,
             )
         except Exception as error:  # an unevaluated check is a failed check, with the reason
             context.log.error(f"suite {path.name} could not be evaluated: {error}")
