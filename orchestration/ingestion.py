@@ -236,6 +236,11 @@ class _Batch:
         self.run_id, self.replay = run_id, replay
         self.files: list[_PendingFile] = []
         self.rows = 0
+        # (name, content) of every file logged before: most files of a landing folder
+        self.logged = set(conn.execute("SELECT file_name, sha256 FROM audit.file_log").fetchall())
+
+    def ingested_before(self, delivered: DeliveredFile) -> bool:
+        return (delivered.name, delivered.sha256) in self.logged
 
     def _names_of(self, sha256: str) -> list[str]:
         """The names this content was logged under, earliest first, this batch included."""
@@ -403,8 +408,10 @@ def _ingest(batch: _Batch, deliveries, report: IngestReport) -> IngestReport:
                 report.outcomes.extend(batch.commit())
 
         for delivered, delivered_at in deliveries:
-            known = delivered.dataset is not None and delivered.extension in FORMATS
-            read = reader.submit(_read, delivered) if known else None
+            readable = delivered.dataset is not None and delivered.extension in FORMATS
+            read = None
+            if readable and not batch.ingested_before(delivered):
+                read = reader.submit(_read, delivered)
             ahead.append((delivered, delivered_at, read))
             if len(ahead) > READ_AHEAD:
                 take()
