@@ -172,18 +172,26 @@ def test_the_report_alone_summarizes_the_latest_check_of_each(sample_report):
     assert "No check ran in run" in section(html, "quality")
 
 
+def copy_of_publication(warehouse, target, marts_empty: bool = False):
+    """A new analytics file at `target` with every published table of the sample run (the marts
+    without rows if `marts_empty`), open for writing."""
+    conn = duckdb.connect(str(target))
+    conn.execute(f"ATTACH '{warehouse.analytics_path}' AS sample (READ_ONLY)")
+    for schema, table in conn.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'sample'"
+    ).fetchall():
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        keep = " LIMIT 0" if marts_empty and schema != "reference" else ""
+        conn.execute(f"CREATE TABLE {schema}.{table} AS FROM sample.{schema}.{table}{keep}")
+    conn.execute("DETACH sample")
+    return conn
+
+
 def test_a_report_of_empty_marts_says_so(sample_report, tmp_path):
     """Before any data of a kind is delivered, its section says so instead of failing the run."""
     warehouse, _result, _event = sample_report
     empty = tmp_path / "analytics.duckdb"
-    with duckdb.connect(str(empty)) as conn:
-        conn.execute(f"ATTACH '{warehouse.analytics_path}' AS sample (READ_ONLY)")
-        for schema, table in conn.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'sample'"
-        ).fetchall():
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            keep = "" if schema == "reference" else " LIMIT 0"
-            conn.execute(f"CREATE TABLE {schema}.{table} AS FROM sample.{schema}.{table}{keep}")
+    copy_of_publication(warehouse, empty, marts_empty=True).close()
     report = build_report(empty, QualitySummary(scope="none", checks=[]), tmp_path)
     assert report.charts == []
     assert report.html.count('class="empty"') == 5
@@ -216,13 +224,7 @@ def test_a_platform_with_thousands_of_accounts_shows_the_leading_ones(sample_rep
     and the page stays small enough to send."""
     warehouse, _result, _event = sample_report
     many = tmp_path / "analytics.duckdb"
-    with duckdb.connect(str(many)) as conn:
-        conn.execute(f"ATTACH '{warehouse.analytics_path}' AS sample (READ_ONLY)")
-        for schema, table in conn.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'sample'"
-        ).fetchall():
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-            conn.execute(f"CREATE TABLE {schema}.{table} AS FROM sample.{schema}.{table}")
+    with copy_of_publication(warehouse, many) as conn:
         # 49 more copies of each of the sample's 7 accounts, ranked after the originals
         for table, replace in [
             ("account_latest", ", a.latest_follower_rank + 100 * i AS latest_follower_rank"),
