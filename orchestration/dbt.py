@@ -56,9 +56,10 @@ class DbtBuildConfig(dg.Config):
 
     full_refresh: bool = Field(
         default=False,
-        description="Rebuild the incremental models (account_performance, account_scores) from"
-        " scratch instead of only the dates new deliveries touched. Needed after changing a seed"
-        " they use, such as follower tiers or score weights.",
+        description="Rebuild the incremental models (stg_account_snapshots,"
+        " int_account_snapshot_changes, account_performance, account_scores) from scratch"
+        " instead of only the rows new deliveries touched. Needed after changing a seed they use,"
+        " such as follower tiers or score weights.",
     )
 
 

@@ -17,14 +17,20 @@
     It is a window expression: use it in a select list, not in a where or a group by.
     `value` is a column or expression; `partition_by` is a column list, either as a string
     ('platform, snapshot_date') or as a list of column names.
+
+    Both counts come from one sort of the peers by value (a window sort of millions of rows is
+    the expensive part): rank() − 1 is the number of peers with a lower value, and count(*) over
+    the same ordered window, whose default frame ends at the row's last tie, the number with a
+    lower or equal value; nulls sort last, out of both.
 #}
 {% macro percentile_among_peers(value, partition_by) -%}
     {%- set peers = partition_by if partition_by is string else partition_by | join(', ') -%}
+    {%- set by_value = 'over (partition by ' ~ peers ~ ' order by (' ~ value ~ ') asc nulls last)' -%}
     case
         when ({{ value }}) is not null then
             100 * (
-                cast(rank() over (partition by {{ peers }} order by ({{ value }}) asc nulls last) - 1 as double)
-                + 0.5 * count(*) over (partition by {{ peers }}, ({{ value }}))
+                cast(rank() {{ by_value }} - 1 as double)
+                + 0.5 * (count(*) {{ by_value }} - (rank() {{ by_value }} - 1))
             )
             / count({{ value }}) over (partition by {{ peers }})
     end

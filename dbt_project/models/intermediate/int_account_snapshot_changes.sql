@@ -1,32 +1,110 @@
 -- Each account snapshot next to the account's previous snapshot on the same platform.
+--
+-- A table, incremental, like stg_account_snapshots: a build recomputes, for each account with a
+-- snapshot (re)delivered since the last build (load_id above the highest this table holds), its
+-- snapshots from the earliest such date on, since a new or corrected snapshot is the previous
+-- one of the snapshot after it. The window then reads those snapshots and the one just before
+-- them, not the account's whole history: a daily drop costs in proportion to the drop.
+{{
+    config(
+        materialized='incremental',
+        unique_key=['platform', 'account_name', 'snapshot_date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
-snapshots as (
+-- not materialized: read several times, each time only in part (a few columns, the recomputed
+-- accounts' recent rows), and DuckDB would otherwise first copy the whole table into a CTE buffer
+snapshots as not materialized (
 
     select * from {{ ref('stg_account_snapshots') }}
 
 ),
 
-with_previous as (
+{% if is_incremental() %}
+
+recomputed_accounts as (
+
+    select platform, account_name, min(snapshot_date) as recompute_from
+    from snapshots
+    where load_id > (select coalesce(max(load_id), 0) from {{ this }})
+    group by platform, account_name
+
+),
+
+-- where each recomputed account's window starts: its last snapshot before recompute_from (the
+-- previous snapshot of the first recomputed one), or recompute_from when there is none
+window_starts as (
 
     select
-        *,
-        lag(snapshot_date) over account_history as previous_snapshot_date,
-        lag(followers) over account_history as previous_followers,
-        lag(followers_step) over account_history as previous_followers_step,
-        lag(followers_censored) over account_history as previous_followers_censored,
-        lag(notes) over account_history as previous_notes
+        recomputed_accounts.platform,
+        recomputed_accounts.account_name,
+        recomputed_accounts.recompute_from,
+        coalesce(max(snapshots.snapshot_date), recomputed_accounts.recompute_from) as window_from
+
+    from recomputed_accounts
+    left join snapshots
+        on recomputed_accounts.platform = snapshots.platform
+        and recomputed_accounts.account_name = snapshots.account_name
+        and snapshots.snapshot_date < recomputed_accounts.recompute_from
+    group by
+        recomputed_accounts.platform,
+        recomputed_accounts.account_name,
+        recomputed_accounts.recompute_from
+
+),
+
+{% endif %}
+
+-- The previous snapshot's figures, by key: the window sorts the key and these few columns only,
+-- and the snapshot's other columns join back below (sorting whole rows costs far more).
+previous_snapshots as (
+
+    select
+        snapshots.platform,
+        snapshots.account_name,
+        snapshots.snapshot_date,
+        lag(snapshots.snapshot_date) over account_history as previous_snapshot_date,
+        lag(snapshots.followers) over account_history as previous_followers,
+        lag(snapshots.followers_step) over account_history as previous_followers_step,
+        lag(snapshots.followers_censored) over account_history as previous_followers_censored,
+        lag(snapshots.notes) over account_history as previous_notes,
+        {% if is_incremental() %}window_starts.recompute_from{% else %}null{% endif %}
+            as recompute_from
 
     from snapshots
+    {% if is_incremental() %}
+    inner join window_starts
+        on snapshots.platform = window_starts.platform
+        and snapshots.account_name = window_starts.account_name
+        and snapshots.snapshot_date >= window_starts.window_from
+    {% endif %}
     window account_history as (
-        partition by platform, account_name
-        order by snapshot_date
+        partition by snapshots.platform, snapshots.account_name
+        order by snapshots.snapshot_date
     )
 
 )
 
 select
-    *,
-    date_diff('day', previous_snapshot_date, snapshot_date) as days_since_previous
+    snapshots.*,
+    previous_snapshots.previous_snapshot_date,
+    previous_snapshots.previous_followers,
+    previous_snapshots.previous_followers_step,
+    previous_snapshots.previous_followers_censored,
+    previous_snapshots.previous_notes,
+    date_diff('day', previous_snapshots.previous_snapshot_date, snapshots.snapshot_date)
+        as days_since_previous
 
-from with_previous
+from snapshots
+inner join previous_snapshots
+    on snapshots.platform = previous_snapshots.platform
+    and snapshots.account_name = previous_snapshots.account_name
+    and snapshots.snapshot_date = previous_snapshots.snapshot_date
+{% if is_incremental() %}
+-- the snapshot before recompute_from only fed the window: it is stored already
+where previous_snapshots.snapshot_date >= previous_snapshots.recompute_from
+{% endif %}

@@ -18,7 +18,9 @@
 
 with
 
-snapshot_changes as (
+-- not materialized: read several times, each time only in part (a column, a day), and DuckDB
+-- would otherwise first copy the whole table into a CTE buffer
+snapshot_changes as not materialized (
 
     select * from {{ ref('int_account_snapshot_changes') }}
 
@@ -95,11 +97,14 @@ in_scope as (
 
     select * from snapshot_changes
     {% if is_incremental() %}
-    where exists (
-        select 1 from affected_dates
-        where affected_dates.platform = snapshot_changes.platform
-            and affected_dates.snapshot_date = snapshot_changes.snapshot_date
-    )
+    -- implied by the exists below, but a plain range DuckDB filters the scan with before any
+    -- join: a daily drop then reads a day of the history, not all of it
+    where snapshot_date >= (select min(snapshot_date) from affected_dates)
+        and exists (
+            select 1 from affected_dates
+            where affected_dates.platform = snapshot_changes.platform
+                and affected_dates.snapshot_date = snapshot_changes.snapshot_date
+        )
     {% endif %}
 
 ),

@@ -18,6 +18,20 @@
 
 with
 
+{% if is_incremental() %}
+
+-- the dates whose account_performance rows were rewritten since this table's last build
+rewritten as (
+
+    select platform, snapshot_date
+    from {{ ref('account_performance') }}
+    where refreshed_through_load_id
+        > (select coalesce(max(refreshed_through_load_id), 0) from {{ this }})
+
+),
+
+{% endif %}
+
 performance as (
 
     -- Unregistered accounts are not scored, nor counted as peers: they are not known to be a
@@ -25,11 +39,12 @@ performance as (
     select * from {{ ref('account_performance') }} as all_performance
     where is_registered
     {% if is_incremental() %}
+        -- implied by the exists below, but a plain range DuckDB filters the scan with before any
+        -- join: a daily drop then reads a day of account_performance, not all of it
+        and snapshot_date >= (select min(snapshot_date) from rewritten)
         and exists (
-            select 1 from {{ ref('account_performance') }} as rewritten
-            where rewritten.refreshed_through_load_id
-                > (select coalesce(max(refreshed_through_load_id), 0) from {{ this }})
-                and rewritten.platform = all_performance.platform
+            select 1 from rewritten
+            where rewritten.platform = all_performance.platform
                 and rewritten.snapshot_date = all_performance.snapshot_date
         )
     {% endif %}
