@@ -1,6 +1,7 @@
-"""Where cardreach reads and writes: the two settings of the contract, resolved in one place.
+"""Where cardreach reads and writes: the two settings of the contract, and DuckDB's memory cap,
+resolved in one place.
 
-Both settings are read when asked for, not at import, so a test (or an operator's shell) that
+Settings are read when asked for, not at import, so a test (or an operator's shell) that
 sets them before a run is always obeyed.
 """
 
@@ -15,6 +16,11 @@ LANDING_ENV = "CARDREACH_LANDING"
 WAREHOUSE_ENV = "CARDREACH_WAREHOUSE"
 DEFAULT_LANDING = "data/landing"
 DEFAULT_WAREHOUSE = "data/warehouse"
+# DuckDB's memory cap for the pipeline's own work (its connections and dbt's). DuckDB's default,
+# 80% of RAM, lets one large window or join take most of the machine; under this cap the same
+# work spills to `cardreach.duckdb.tmp/` beside the database and takes about as long.
+MEMORY_LIMIT_ENV = "CARDREACH_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"
 
 
 def resolve(value: str) -> Path:
@@ -46,3 +52,8 @@ def analytics_database() -> Path:
 def archive_dir() -> Path:
     """Content-addressed copy of every file ever delivered, by sha256."""
     return warehouse_dir() / "archive"
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory_limit for the pipeline's connections, such as `1GB` or `512MB`."""
+    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT

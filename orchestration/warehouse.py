@@ -31,7 +31,16 @@ def _is_lock_error(error: Exception) -> bool:
 def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the pipeline database, turning an unreadable file into an error that says what to do."""
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(
+            str(path),
+            read_only=read_only,
+            config={"memory_limit": settings.duckdb_memory_limit()},
+        )
+    except duckdb.ParserException as error:  # the only text connect() parses is its config
+        raise ValueError(
+            f"{settings.MEMORY_LIMIT_ENV}={settings.duckdb_memory_limit()!r} is not a memory size"
+            " DuckDB understands: write it like 1GB or 512MB."
+        ) from error
     except duckdb.Error as error:
         if _is_lock_error(error):
             raise
