@@ -260,3 +260,75 @@ def test_make_run_exits_non_zero_and_names_the_failed_expectation(landing, wareh
     assert "expect_column_values_to_be_between(share_total_pct)" in summary
     assert "marts/platform_scores" in summary  # listed among what was not materialized
     assert str(warehouse.database_path) in summary or "cardreach.duckdb" in summary
+
+
+def test_a_raw_suite_checks_each_delivered_row_once_it_passes(tmp_path, landing, warehouse):
+    """`new_rows_by: load_id`: after a clean pass, only rows delivered since; a failure is checked
+    again in the next run; an edited suite checks every row again."""
+    path = tmp_path / "accounts_names.json"
+
+    def suite(*forbidden: str) -> dg.AssetChecksDefinition:
+        meta = {
+            "asset": "raw/accounts",
+            "query": "SELECT * FROM raw.accounts",
+            "new_rows_by": "load_id",
+        }
+        names = {
+            "type": "expect_column_values_to_not_be_in_set",
+            "kwargs": {"column": "account_name", "value_set": list(forbidden)},
+        }
+        suite = {"name": "accounts_names", "meta": meta, "expectations": [names]}
+        path.write_text(json.dumps(suite))
+        return _suite_check(path)
+
+    def check(definition) -> dg.AssetCheckEvaluation:
+        result = dg.materialize(
+            [ingest_landing_files, definition],
+            resources={"warehouse": warehouse},
+            raise_on_error=False,
+        )
+        [evaluation] = result.get_asset_check_evaluations()
+        return evaluation
+
+    def account(name: str) -> list[dict]:
+        return [
+            {
+                "platform": "小红书",
+                "account_name": name,
+                "bank": "北京银行",
+                "bank_type": "city_commercial",
+                "account_role": "main",
+            }
+        ]
+
+    landing.copy_sample()
+    definition = suite("坏账户")
+    first = check(definition)
+    [(accounts,)] = query(warehouse, "SELECT count(*) FROM raw.accounts")
+    assert first.passed and first.metadata["rows_validated"].value == accounts > 1
+    assert first.metadata["rows_checked"].value.startswith("every row")
+
+    landing.csv("accounts__new.csv", account("新账户"))
+    second = check(definition)
+    assert second.passed and second.metadata["rows_validated"].value == 1
+    assert "above" in second.metadata["rows_checked"].value
+
+    nothing_new = check(definition)  # no delivery: nothing to check, and the check still passes
+    assert nothing_new.passed and nothing_new.metadata["rows_validated"].value == 0
+
+    landing.csv("accounts__bad.csv", account("坏账户"))
+    failed = check(definition)
+    assert not failed.passed and failed.metadata["rows_validated"].value == 1
+    # A failure records nothing: the next run checks the bad row again and fails again.
+    landing.csv("accounts__later.csv", account("后来的账户"))
+    again = check(definition)
+    assert not again.passed and again.metadata["rows_validated"].value == 2
+
+    # An edited suite has no pass on record: every row is checked against it.
+    edited = check(suite("坏账户", "另一个"))
+    assert edited.metadata["rows_validated"].value == accounts + 3
+    assert query(
+        warehouse,
+        "SELECT suite, column_name, rows_checked FROM audit.quality_checked_through"
+        " ORDER BY checked_at",
+    ) == [("accounts_names", "load_id", accounts), ("accounts_names", "load_id", 1)]

@@ -4,7 +4,8 @@ A suite names the asset it checks and the SQL that reads it (`meta.asset`, `meta
 adding a suite file adds a check. Failed *error* expectations fail the check with ERROR severity,
 which blocks everything downstream in the run (scoring, publishing); failed *warning*
 expectations fail it with WARN severity, which blocks nothing. A check that cannot be evaluated
-is a failed check with the error in its metadata, never a silent pass.
+is a failed check with the error in its metadata, never a silent pass. A suite with
+`meta.new_rows_by` checks only the rows delivered since it last passed (see quality_scope).
 """
 
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.quality_scope import checked_through, record_pass, scope_for
 from orchestration.settings import EXPECTATIONS_DIR
 from orchestration.warehouse import Warehouse
 
@@ -41,10 +43,13 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
         docs_dir = warehouse.warehouse_dir / DOCS_FOLDER
         try:
             # GE loads only when checking
-            from orchestration.quality import read_checked_columns, validate_dataframe
+            from orchestration.quality import load_suite, read_checked_columns, validate_dataframe
 
             with warehouse.connect() as conn:
-                frame, columns = read_checked_columns(conn, query, path)
+                scope = scope_for(conn, path, load_suite(path))
+                through = checked_through(conn, scope, query)
+                frame, columns = read_checked_columns(conn, scope.query(query), path)
+            context.log.info(f"suite {path.name}: {len(frame):,} rows, {scope.describe()}")
             result = validate_dataframe(
                 path,
                 frame,
@@ -52,6 +57,9 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
                 data_asset_name=".".join(asset_key.path),
                 table_columns=columns,
             )
+            if not result.failed:
+                with warehouse.connect() as conn:
+                    record_pass(conn, scope, through, len(frame), context.run.run_id)
         except Exception as error:  # an unevaluated check is a failed check, with the reason
             context.log.error(f"suite {path.name} could not be evaluated: {error}")
             return dg.AssetCheckResult(
@@ -66,6 +74,7 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
         )
         metadata = {
             "rows_validated": dg.MetadataValue.int(len(frame)),
+            "rows_checked": dg.MetadataValue.text(scope.describe()),
             "expectations_evaluated": dg.MetadataValue.int(result.evaluated),
             "expectations_failed": dg.MetadataValue.int(len(result.failed)),
             "failed_errors": dg.MetadataValue.int(len(result.errors)),

@@ -1,0 +1,113 @@
+"""Which rows a suite checks in this run: all of them, or only those delivered since it last passed.
+
+A raw table only grows: ingestion appends rows under a new `load_id`, higher than every earlier
+one, and never changes a stored row. A suite whose expectations judge each row on its own (null,
+bounds, sets; the column names) reaches the same verdict on the old rows every run, so checking
+them again costs time and changes nothing: at 3.6 million snapshot rows, 14 s of every daily run.
+
+Such a suite says so in its file, `"meta": {"new_rows_by": "load_id"}`. Its check then reads
+only the rows whose `load_id` is above the highest one it had read when it last passed with no
+failure at all, and records that in `audit.quality_checked_through`. Every row is still checked,
+once. The record counts only for the suite file it was made with (by its sha256), so an edited
+suite checks every row again; a failed or warned run records nothing, so its rows are checked
+again in the next run, next to the new ones. A suite whose verdict depends on rows together
+(uniqueness, a count per date) must not declare it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+LEDGER = "audit.quality_checked_through"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The rows of a suite's query this run checks."""
+
+    suite: str
+    suite_sha256: str
+    column: str | None  # the suite's `new_rows_by`, or None: every row, every run
+    after: int | None  # only rows with `column` above this; None: every row
+
+    def query(self, query: str) -> str:
+        if self.after is None:
+            return query
+        return f'SELECT * FROM ({query}) AS suite_rows WHERE "{self.column}" > {int(self.after)}'
+
+    def describe(self) -> str:
+        if self.column is None:
+            return "every row"
+        if self.after is None:
+            return (
+                "every row (no earlier pass of this suite file on record;"
+                f" new rows by {self.column})"
+            )
+        return (
+            f"rows with {self.column} above {self.after}: the rows up to it passed this suite"
+            " file in an earlier run"
+        )
+
+
+def _ensure_ledger(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {LEDGER} ("
+        " suite VARCHAR, suite_sha256 VARCHAR, column_name VARCHAR, checked_through BIGINT,"
+        " rows_checked BIGINT, checked_at TIMESTAMP DEFAULT current_timestamp, run_id VARCHAR)"
+    )
+
+
+def scope_for(conn: duckdb.DuckDBPyConnection, suite_path: Path, suite: dict) -> Scope:
+    """The rows the suite at `suite_path` (already parsed as `suite`) checks in this run."""
+    sha = hashlib.sha256(Path(suite_path).read_bytes()).hexdigest()
+    column = suite.get("meta", {}).get("new_rows_by")
+    if column is None:
+        return Scope(suite["name"], sha, None, None)
+    if not isinstance(column, str) or not _IDENTIFIER.match(column):
+        raise ValueError(
+            f"suite {Path(suite_path).name}: meta.new_rows_by must name one column of its query,"
+            f" such as load_id; got {column!r}"
+        )
+    _ensure_ledger(conn)
+    [(after,)] = conn.execute(
+        f"SELECT max(checked_through) FROM {LEDGER}"
+        " WHERE suite = ? AND suite_sha256 = ? AND column_name = ?",
+        [suite["name"], sha, column],
+    ).fetchall()
+    return Scope(suite["name"], sha, column, after)
+
+
+def checked_through(conn: duckdb.DuckDBPyConnection, scope: Scope, query: str) -> int | None:
+    """The highest `new_rows_by` value among the rows this run checks: read before validating,
+    in the same connection as the rows, so what is recorded is exactly what was read."""
+    if scope.column is None:
+        return None
+    [(highest,)] = conn.execute(
+        f'SELECT max("{scope.column}") FROM ({scope.query(query)}) AS checked'
+    ).fetchall()
+    return highest
+
+
+def record_pass(
+    conn: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    through: int | None,
+    rows_checked: int,
+    run_id: str | None,
+) -> None:
+    """The suite passed with no failure on every row up to `through`: later runs start after it."""
+    if scope.column is None or through is None:
+        return
+    _ensure_ledger(conn)
+    conn.execute(
+        f"INSERT INTO {LEDGER} (suite, suite_sha256, column_name, checked_through, rows_checked,"
+        " run_id) VALUES (?, ?, ?, ?, ?, ?)",
+        [scope.suite, scope.suite_sha256, scope.column, through, rows_checked, run_id],
+    )
