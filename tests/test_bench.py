@@ -214,6 +214,13 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path):
         result["incremental_s"] / result["full_s"], rel=0.01
     )
     assert 50 < result["peak_rss_mb"] < 16_000
+    # each stage's peak was sampled while its steps ran (one lasting 0.5 s has samples every
+    # 0.1 s), and none exceeds the run's peak
+    stage_peaks = result["full_peak_rss_by_stage_mb"]
+    timed = [stage for stage in STAGE_KEYS if stage != "other" and result[f"full_{stage}_s"] > 0.5]
+    assert {"dbt_models", "scoring"} <= set(timed)
+    for stage in timed:
+        assert 50 < stage_peaks[stage] <= result["full_peak_rss_tree_mb"], stage
     assert result["baseline_matches"] is True
     agreement = result["agreement"]["account_performance"]
     assert agreement["rows_compared"] == result["snapshot_rows"] - result["bad_rows"]

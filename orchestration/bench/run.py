@@ -21,6 +21,7 @@ resident memory sampled from /proc every 0.1 s (all processes of the run summed:
 process and the dbt subprocesses it starts; shared pages count once per process), and the
 kernel's exact peak of the largest single process (ru_maxrss from os.wait4, taken by the small
 launcher orchestration.bench.peak). `peak_rss_mb` is the larger of the two over the full run.
+The samples, lined up with the steps, also give each stage's peak: which stage sets it.
 """
 
 import argparse
@@ -86,6 +87,8 @@ class TreeSampler(threading.Thread):
         self.include_root = include_root
         self.interval = interval
         self.peak_bytes = 0
+        # (time.time(), bytes) per sample: lined up with the run's steps, the memory of each stage
+        self.timeline: list[tuple[float, int]] = []
         self.available = Path("/proc/self/statm").exists()
         self._stop_event = threading.Event()
 
@@ -111,7 +114,9 @@ class TreeSampler(threading.Thread):
 
     def run(self) -> None:
         while self.available and not self._stop_event.is_set():
-            self.peak_bytes = max(self.peak_bytes, self.sample())
+            total = self.sample()
+            self.timeline.append((time.time(), total))
+            self.peak_bytes = max(self.peak_bytes, total)
             self._stop_event.wait(self.interval)
 
     def stop(self) -> None:
@@ -127,6 +132,7 @@ class Measured:
     tree_peak_mb: float | None
     single_peak_mb: float
     log: Path
+    timeline: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def peak_mb(self) -> float:
@@ -166,6 +172,7 @@ def measure(command: list[str], env: dict, log: Path) -> Measured:
         tree_peak_mb=sampler.peak_bytes / 2**20 if sampler.available else None,
         single_peak_mb=peak["maxrss_kb"] / 1024,  # kilobytes on Linux
         log=log,
+        timeline=sampler.timeline,
     )
 
 
@@ -201,6 +208,7 @@ def run_stages(dagster_home: Path, measured: Measured) -> dict:
         records = instance.all_logs(run.run_id)
     started: dict[str, float] = {}
     steps: dict[str, float] = {}
+    intervals: dict[str, list[tuple[float, float]]] = {stage: [] for stage in STAGES}
     run_start = run_end = None
     first_event = records[0].timestamp if records else None
     for record in records:
@@ -216,11 +224,13 @@ def run_stages(dagster_home: Path, measured: Measured) -> dict:
             started[event.step_key] = record.timestamp
         elif kind in (Event.STEP_SUCCESS, Event.STEP_FAILURE) and event.step_key in started:
             steps[event.step_key] = record.timestamp - started[event.step_key]
+            intervals[stage_of(event.step_key)].append((started[event.step_key], record.timestamp))
     stages = dict.fromkeys(STAGES, 0.0)
     for key, seconds in steps.items():
         stages[stage_of(key)] += seconds
     if run_start is not None:
         stages["startup"] = max(0.0, run_start - measured.started_at)
+        intervals["startup"].append((measured.started_at, run_start))
     stages["other"] += max(0.0, measured.wall_s - sum(stages.values()))
     checks_raw = sum(s for k, s in steps.items() if "_ge_" in k and k.startswith("raw__"))
     # startup = loading (imports, definitions) + creating the run (its planned-asset events)
@@ -237,7 +247,20 @@ def run_stages(dagster_home: Path, measured: Measured) -> dict:
         "checks_marts_s": round(stages["checks"] - checks_raw, 3),
         "run_s": round(run_end - run_start, 3) if run_start and run_end else None,
         "steps": {k: round(v, 3) for k, v in steps.items()},
+        "peak_rss_by_stage_mb": stage_peaks(measured.timeline, intervals),
     }
+
+
+def stage_peaks(
+    timeline: list[tuple[float, int]], intervals: dict[str, list[tuple[float, float]]]
+) -> dict[str, float | None]:
+    """The process tree's peak RSS (MB) while each stage's steps ran: which stage sets the peak.
+    Steps run one after another, so a sample falls in one stage's interval at most."""
+    peaks: dict[str, float | None] = {}
+    for stage, spans in intervals.items():
+        inside = [b for t, b in timeline if any(start <= t <= end for start, end in spans)]
+        peaks[stage] = round(max(inside) / 2**20, 1) if inside else None
+    return peaks
 
 
 # ---------------------------------------------------------------------------------------------
@@ -470,6 +493,17 @@ def report_table(result: dict, full: dict, incremental: dict | None) -> str:
         f"{_s(result['full_peak_rss_tree_mb']):>5} /{_s(result['full_peak_rss_single_mb']):>6}"
         f"  {_s(result.get('incremental_peak_rss_mb'))}",
         "",
+        f"{'peak RSS of the process tree, MB':<34}{'full':>10}{'+1 day':>10}",
+    ]
+    full_peaks = full.get("peak_rss_by_stage_mb") or {}
+    inc_peaks = inc.get("peak_rss_by_stage_mb") or {}
+    for stage in STAGES[:-1]:  # "other" is between steps: no interval of its own
+        lines.append(
+            f"  {STAGE_LABELS[stage]:<32}{_s(full_peaks.get(stage)):>10}"
+            f"{_s(inc_peaks.get(stage)):>10}"
+        )
+    lines += [
+        "",
         f"baseline (baseline.sql, fresh process): {_s(result.get('baseline_s'))} s"
         f" (prepare {_s(result.get('baseline_prepare_s'))},"
         f" SQL {_s(result.get('baseline_sql_s'))}),"
@@ -532,6 +566,7 @@ def bench(args) -> tuple[dict, int]:
         "full_checks_marts_s": full.get("checks_marts_s"),
         "full_startup_load_s": full.get("startup_load_s"),
         "full_startup_run_setup_s": full.get("startup_run_setup_s"),
+        "full_peak_rss_by_stage_mb": full.get("peak_rss_by_stage_mb"),
     }
     incremental = None
     if full_run.returncode != 0:
@@ -570,6 +605,7 @@ def bench(args) -> tuple[dict, int]:
             "incremental_checks_marts_s": incremental.get("checks_marts_s"),
             "incremental_startup_load_s": incremental.get("startup_load_s"),
             "incremental_startup_run_setup_s": incremental.get("startup_run_setup_s"),
+            "incremental_peak_rss_by_stage_mb": incremental.get("peak_rss_by_stage_mb"),
         }
         if inc_run.returncode != 0:
             print(f"the incremental run failed (exit {inc_run.returncode}):\n{_tail(inc_run.log)}")
