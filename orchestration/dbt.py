@@ -5,6 +5,7 @@ definitions load: `dbt parse` takes seconds and `dagster dev` reloads often.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,10 @@ _GROUPS = {
 }
 # dbt models tagged `scoring` run in a step of their own, after the quality gate.
 SCORING_SELECTOR = "tag:scoring"
+# dagster-dbt gives each dbt invocation a folder of its own under target/ (its log, manifest and
+# run_results.json: about 7 MB). A daily pipeline makes two, which over a year is 5 GB: keep the
+# newest few per step, enough to look into the last runs.
+KEPT_INVOCATION_FOLDERS = 10
 
 
 def prepared_manifest() -> Path:
@@ -82,9 +87,24 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         # dbt's profile reads the same setting as the warehouse resource: hand it the folder.
         os.environ[WAREHOUSE_ENV] = str(warehouse.warehouse_dir)
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-        yield from dbt.cli(args, context=context).stream()
+        try:
+            yield from dbt.cli(args, context=context).stream()
+        finally:
+            prune_invocation_folders(DBT_PROJECT_DIR / "target", name)
 
     return _build
+
+
+def prune_invocation_folders(
+    target: Path, step_name: str, keep: int = KEPT_INVOCATION_FOLDERS
+) -> None:
+    """Remove all but the newest `keep` invocation folders of the step (`<step>-...` in target)."""
+    folders = sorted(
+        (p for p in target.glob(f"{step_name}-*") if p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for folder in folders[:-keep] if keep else folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def dbt_resource() -> DbtCliResource:

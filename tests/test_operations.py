@@ -279,3 +279,23 @@ def test_a_second_writer_waits_for_the_first_instead_of_failing(landing, warehou
     release_time = float(released.read_text())
     [(first_delivery,)] = query(warehouse, "SELECT min(epoch(delivered_at)) FROM audit.file_log")
     assert first_delivery >= release_time - 1  # it ingested only after the other writer let go
+
+
+def test_dbt_invocation_folders_are_pruned_to_the_newest_few(tmp_path):
+    from orchestration.dbt import prune_invocation_folders
+
+    target = tmp_path / "target"
+    for i in range(13):
+        folder = target / f"cardreach_scores-{i:02d}"
+        (folder / "run").mkdir(parents=True)
+        (folder / "run_results.json").write_text("{}")
+        os.utime(folder, (1_000_000 + i, 1_000_000 + i))
+    (target / "cardreach_dbt_models-00").mkdir()  # another step's: not counted, not removed
+    (target / "manifest.json").write_text("{}")  # the prepared manifest: never touched
+
+    prune_invocation_folders(target, "cardreach_scores", keep=10)
+    assert sorted(p.name for p in target.iterdir()) == [
+        "cardreach_dbt_models-00",
+        *(f"cardreach_scores-{i:02d}" for i in range(3, 13)),
+        "manifest.json",
+    ]
