@@ -4,10 +4,13 @@ Connections are short-lived: open, do one step's work, close, so the file is hel
 time as possible. Analysts never open this database; they read the published copy.
 """
 
+import ctypes
 import fcntl
+import gc
+import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import dagster as dg
@@ -49,6 +52,21 @@ def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             f" {path.parent / 'archive'}; rebuild the database from it with `make rebuild` (the"
             " broken file is moved aside, not deleted)."
         ) from error
+
+
+def give_back_memory() -> None:
+    """Return the memory a step's work left free to the operating system.
+
+    `make run` runs every step in one process, and dbt runs in a subprocess beside it: what this
+    process keeps after ingesting or checking counts again while dbt works. At the benchmark's
+    default size the process kept ~780 MB during dbt after ingesting 3.6 M rows, ~570 MB with
+    this (the freed Python objects, PyArrow's pool, glibc's arenas of the read-ahead thread).
+    """
+    gc.collect()
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    with suppress(OSError, AttributeError):  # not glibc: nothing to trim this way
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -122,3 +140,4 @@ class Warehouse(dg.ConfigurableResource):
             yield conn
         finally:
             conn.close()
+            give_back_memory()
