@@ -11,7 +11,14 @@ failure at all, and records that in `audit.quality_checked_through`. Every row i
 once. The record counts only for the suite file it was made with (by its sha256), so an edited
 suite checks every row again; a failed or warned run records nothing, so its rows are checked
 again in the next run, next to the new ones. A suite whose verdict depends on rows together
-(uniqueness, a count per date) must not declare it.
+(uniqueness, a count per date) must not declare it, with one exception below.
+
+dbt's incremental marts work the same way with `refreshed_through_load_id`, the highest load_id
+of the build that (re)wrote a row: a daily build rewrites the affected dates' rows with a higher
+stamp and leaves the rest as they were. Its delete+insert removes every stored row whose key it
+writes, so a duplicate key can only be among the rewritten rows, and a uniqueness expectation on
+them is exact too. A full refresh rewrites every row without raising the stamp: the dbt step
+records it (`record_rewrite`), and every suite on that column checks all rows again.
 """
 
 from __future__ import annotations
@@ -56,11 +63,14 @@ class Scope:
 
 
 def _ensure_ledger(conn: duckdb.DuckDBPyConnection) -> None:
+    # event 'passed': `suite` passed on every row up to `checked_through`; event 'rewritten':
+    # every row stamped with `column_name` was rewritten (suite and checked_through are null)
     conn.execute("CREATE SCHEMA IF NOT EXISTS audit")
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {LEDGER} ("
-        " suite VARCHAR, suite_sha256 VARCHAR, column_name VARCHAR, checked_through BIGINT,"
-        " rows_checked BIGINT, checked_at TIMESTAMP DEFAULT current_timestamp, run_id VARCHAR)"
+        " event VARCHAR, suite VARCHAR, suite_sha256 VARCHAR, column_name VARCHAR,"
+        " checked_through BIGINT, rows_checked BIGINT,"
+        " recorded_at TIMESTAMP DEFAULT current_timestamp, run_id VARCHAR)"
     )
 
 
@@ -78,8 +88,10 @@ def scope_for(conn: duckdb.DuckDBPyConnection, suite_path: Path, suite: dict) ->
     _ensure_ledger(conn)
     [(after,)] = conn.execute(
         f"SELECT max(checked_through) FROM {LEDGER}"
-        " WHERE suite = ? AND suite_sha256 = ? AND column_name = ?",
-        [suite["name"], sha, column],
+        " WHERE event = 'passed' AND suite = ? AND suite_sha256 = ? AND column_name = ?"
+        f" AND recorded_at > coalesce((SELECT max(recorded_at) FROM {LEDGER}"
+        "   WHERE event = 'rewritten' AND column_name = ?), '-infinity'::TIMESTAMP)",
+        [suite["name"], sha, column, column],
     ).fetchall()
     return Scope(suite["name"], sha, column, after)
 
@@ -107,7 +119,17 @@ def record_pass(
         return
     _ensure_ledger(conn)
     conn.execute(
-        f"INSERT INTO {LEDGER} (suite, suite_sha256, column_name, checked_through, rows_checked,"
-        " run_id) VALUES (?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {LEDGER} (event, suite, suite_sha256, column_name, checked_through,"
+        " rows_checked, run_id) VALUES ('passed', ?, ?, ?, ?, ?, ?)",
         [scope.suite, scope.suite_sha256, scope.column, through, rows_checked, run_id],
+    )
+
+
+def record_rewrite(conn: duckdb.DuckDBPyConnection, column: str, run_id: str | None) -> None:
+    """Every row stamped with `column` is about to be rewritten without a higher stamp (a full
+    refresh): the suites reading new rows by it check every row in their next run."""
+    _ensure_ledger(conn)
+    conn.execute(
+        f"INSERT INTO {LEDGER} (event, column_name, run_id) VALUES ('rewritten', ?, ?)",
+        [column, run_id],
     )

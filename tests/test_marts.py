@@ -135,9 +135,21 @@ def test_an_unregistered_account_is_kept_and_reported(landing, warehouse):
     assert any("relationships" in c.check_name for c in warnings)
 
 
+def performance_rows_checked(result) -> int:
+    """Rows the account_performance suite read in this run (it reads rows new since it passed)."""
+    [evaluation] = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "ge_account_performance"
+    ]
+    assert evaluation.passed
+    return evaluation.metadata["rows_validated"].value
+
+
 def test_incremental_builds_touch_only_affected_dates_and_equal_a_full_refresh(landing, warehouse):
     landing.copy_sample()
-    assert run_pipeline().success
+    first = run_pipeline()
+    assert first.success
+    [(mart_rows,)] = query(warehouse, "SELECT count(*) FROM marts.account_performance")
+    assert performance_rows_checked(first) == mart_rows
     [(first_build,)] = query(
         warehouse, "SELECT max(refreshed_through_load_id) FROM marts.account_performance"
     )
@@ -163,7 +175,10 @@ def test_incremental_builds_touch_only_affected_dates_and_equal_a_full_refresh(l
         ]
     ]
     landing.csv("account_snapshots__2025-05-01.csv", drop)
-    assert run_pipeline().success
+    second = run_pipeline()
+    assert second.success
+    # the quality gate read the rewritten rows only: the new date's
+    assert performance_rows_checked(second) == len(drop)
     rewritten = dict(
         query(
             warehouse,
@@ -212,7 +227,10 @@ def test_incremental_builds_touch_only_affected_dates_and_equal_a_full_refresh(l
         " UNION ALL SELECT followers, account_role FROM marts.account_performance"
         " WHERE account_name = '北京银行信用卡' AND snapshot_date = '2025-05-01'",
     ) == [(46000, "card_center"), (13000, "main")]
-    assert run_pipeline(full_refresh=True).success
+    refreshed = run_pipeline(full_refresh=True)
+    assert refreshed.success
+    # a full refresh rewrites every row under the same stamp: the gate reads them all again
+    assert performance_rows_checked(refreshed) == mart_rows + len(drop)
     assert {
         t: query(warehouse, f"SELECT {c} FROM marts.{t} ORDER BY ALL") for t, c in columns.items()
     } == incremental
