@@ -7,7 +7,6 @@ definitions load: `dbt parse` takes seconds and `dagster dev` reloads often.
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -21,12 +20,10 @@ from pydantic import Field
 
 from orchestration.metadata import OWNERS
 from orchestration.quality_scope import record_rewrite
-from orchestration.settings import DBT_PROJECT_DIR, WAREHOUSE_ENV, warehouse_dir
+from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, WAREHOUSE_ENV, warehouse_dir
 from orchestration.warehouse import Warehouse
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
-# The venv's own dbt, so Dagster never picks up another dbt from the PATH.
-DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
 # dbt folder -> Dagster group, one rule for every model (seeds are reference data for staging).
 _GROUPS = {
@@ -98,9 +95,16 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         try:
             yield from dbt.cli(args, context=context).stream()
         finally:
-            prune_invocation_folders(DBT_PROJECT_DIR / "target", name)
+            prune_invocation_folders(invocation_folders_root(), name)
 
     return _build
+
+
+def invocation_folders_root() -> Path:
+    """Where dagster-dbt puts each invocation's folder (and finds `partial_parse.msgpack` to
+    copy into it): DBT_TARGET_PATH, relative to the dbt project, else its `target/`."""
+    root = Path(os.environ.get("DBT_TARGET_PATH") or "target")
+    return root if root.is_absolute() else DBT_PROJECT_DIR / root
 
 
 def prune_invocation_folders(

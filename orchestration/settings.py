@@ -6,11 +6,14 @@ sets them before a run is always obeyed.
 """
 
 import os
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+# The venv's own dbt, so Dagster never picks up another dbt from the PATH.
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
 LANDING_ENV = "CARDREACH_LANDING"
 WAREHOUSE_ENV = "CARDREACH_WAREHOUSE"
