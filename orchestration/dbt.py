@@ -19,7 +19,6 @@ from dagster_dbt import (
 from pydantic import Field
 
 from orchestration.metadata import OWNERS
-from orchestration.quality_scope import record_rewrite
 from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, WAREHOUSE_ENV, warehouse_dir
 from orchestration.warehouse import Warehouse
 
@@ -35,8 +34,6 @@ _GROUPS = {
 }
 # dbt models tagged `scoring` run in a step of their own, after the quality gate.
 SCORING_SELECTOR = "tag:scoring"
-# The incremental marts stamp each row with the highest load_id of the build that wrote it.
-BUILD_STAMP_COLUMN = "refreshed_through_load_id"
 # dagster-dbt gives each dbt invocation a folder of its own under target/ (its log, manifest and
 # run_results.json: about 7 MB). A daily pipeline makes two, which over a year is 5 GB: keep the
 # newest few per step, enough to look into the last runs.
@@ -47,7 +44,9 @@ def prepared_manifest() -> Path:
     """The manifest.json, parsed now only when no build has prepared it yet."""
     if not MANIFEST_PATH.exists():
         subprocess.run(
-            [str(DBT_EXECUTABLE), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+            # --target-path: MANIFEST_PATH, whatever DBT_TARGET_PATH says
+            [str(DBT_EXECUTABLE), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)]
+            + ["--target-path", "target"],
             cwd=DBT_PROJECT_DIR,
             check=True,
             # the absolute path the runs hand dbt: a different profile defeats partial parsing
@@ -87,15 +86,13 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         # dbt's profile reads the same setting as the warehouse resource: hand it the folder.
         os.environ[WAREHOUSE_ENV] = str(warehouse.warehouse_dir)
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-        if config.full_refresh:
-            # every row is rewritten under the same stamp: the checks reading new rows by it
-            # must read them all again
-            with warehouse.connect() as conn:
-                record_rewrite(conn, BUILD_STAMP_COLUMN, context.run.run_id)
         try:
             yield from dbt.cli(args, context=context).stream()
         finally:
-            prune_invocation_folders(invocation_folders_root(), name)
+            try:
+                prune_invocation_folders(invocation_folders_root(), name)
+            except OSError as error:  # never in place of dbt's own outcome
+                context.log.warning(f"could not prune old dbt invocation folders: {error}")
 
     return _build
 

@@ -17,8 +17,10 @@ dbt's incremental marts work the same way with `refreshed_through_load_id`, the 
 of the build that (re)wrote a row: a daily build rewrites the affected dates' rows with a higher
 stamp and leaves the rest as they were. Its delete+insert removes every stored row whose key it
 writes, so a duplicate key can only be among the rewritten rows, and a uniqueness expectation on
-them is exact too. A full refresh rewrites every row without raising the stamp: the dbt step
-records it (`record_rewrite`), and every suite on that column checks all rows again.
+them is exact too. A full refresh (or a first build) rewrites every row without raising the stamp:
+the model records it in the ledger itself (the dbt macro `record_rewrite`, a pre-hook, so a
+refresh from dbt's own command line counts too), and every suite on that column checks all rows
+again.
 """
 
 from __future__ import annotations
@@ -41,12 +43,16 @@ class Scope:
     suite: str
     suite_sha256: str
     column: str | None  # the suite's `new_rows_by`, or None: every row, every run
-    after: int | None  # only rows with `column` above this; None: every row
+    after: int | None  # only rows with `column` above this (or null); None: every row
+    ledger_position: int = 0  # the newest ledger event when the scope was read
 
     def query(self, query: str) -> str:
         if self.after is None:
             return query
-        return f'SELECT * FROM ({query}) AS suite_rows WHERE "{self.column}" > {int(self.after)}'
+        return (
+            f'SELECT * FROM ({query}) AS suite_rows WHERE "{self.column}" > {int(self.after)}'
+            f' OR "{self.column}" IS NULL'  # a row without a stamp is never taken as checked
+        )
 
     def describe(self) -> str:
         if self.column is None:
@@ -64,13 +70,17 @@ class Scope:
 
 def _ensure_ledger(conn: duckdb.DuckDBPyConnection) -> None:
     # event 'passed': `suite` passed on every row up to `checked_through`; event 'rewritten':
-    # every row stamped with `column_name` was rewritten (suite and checked_through are null)
+    # every row stamped with `column_name` was rewritten (suite and checked_through are null).
+    # Events are ordered by event_id, never by clock: time zones and clocks differ between
+    # processes, a sequence does not.
     conn.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {LEDGER}_event")
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {LEDGER} ("
-        " event VARCHAR, suite VARCHAR, suite_sha256 VARCHAR, column_name VARCHAR,"
+        f" event_id BIGINT DEFAULT nextval('{LEDGER}_event') PRIMARY KEY,"
+        " event VARCHAR NOT NULL, suite VARCHAR, suite_sha256 VARCHAR, column_name VARCHAR,"
         " checked_through BIGINT, rows_checked BIGINT,"
-        " recorded_at TIMESTAMP DEFAULT current_timestamp, run_id VARCHAR)"
+        " recorded_at TIMESTAMPTZ DEFAULT current_timestamp, run_id VARCHAR)"
     )
 
 
@@ -86,14 +96,15 @@ def scope_for(conn: duckdb.DuckDBPyConnection, suite_path: Path, suite: dict) ->
             f" such as load_id; got {column!r}"
         )
     _ensure_ledger(conn)
-    [(after,)] = conn.execute(
-        f"SELECT max(checked_through) FROM {LEDGER}"
-        " WHERE event = 'passed' AND suite = ? AND suite_sha256 = ? AND column_name = ?"
-        f" AND recorded_at > coalesce((SELECT max(recorded_at) FROM {LEDGER}"
-        "   WHERE event = 'rewritten' AND column_name = ?), '-infinity'::TIMESTAMP)",
+    [(after, position)] = conn.execute(
+        "SELECT max(checked_through) FILTER (WHERE event = 'passed' AND suite = ?"
+        "   AND suite_sha256 = ? AND column_name = ? AND event_id > coalesce(("
+        f"     SELECT max(event_id) FROM {LEDGER}"
+        "      WHERE event = 'rewritten' AND column_name = ?), 0)),"
+        f" coalesce(max(event_id), 0) FROM {LEDGER}",
         [suite["name"], sha, column, column],
     ).fetchall()
-    return Scope(suite["name"], sha, column, after)
+    return Scope(suite["name"], sha, column, after, position)
 
 
 def checked_through(conn: duckdb.DuckDBPyConnection, scope: Scope, query: str) -> int | None:
@@ -114,22 +125,24 @@ def record_pass(
     rows_checked: int,
     run_id: str | None,
 ) -> None:
-    """The suite passed with no failure on every row up to `through`: later runs start after it."""
+    """The suite passed with no failure on every row up to `through`: later runs start after it.
+    Not recorded when the rows were rewritten since the scope was read: what passed is gone."""
     if scope.column is None or through is None:
         return
     _ensure_ledger(conn)
     conn.execute(
         f"INSERT INTO {LEDGER} (event, suite, suite_sha256, column_name, checked_through,"
-        " rows_checked, run_id) VALUES ('passed', ?, ?, ?, ?, ?, ?)",
-        [scope.suite, scope.suite_sha256, scope.column, through, rows_checked, run_id],
-    )
-
-
-def record_rewrite(conn: duckdb.DuckDBPyConnection, column: str, run_id: str | None) -> None:
-    """Every row stamped with `column` is about to be rewritten without a higher stamp (a full
-    refresh): the suites reading new rows by it check every row in their next run."""
-    _ensure_ledger(conn)
-    conn.execute(
-        f"INSERT INTO {LEDGER} (event, column_name, run_id) VALUES ('rewritten', ?, ?)",
-        [column, run_id],
+        " rows_checked, run_id) SELECT 'passed', ?, ?, ?, ?, ?, ?"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {LEDGER}"
+        "   WHERE event = 'rewritten' AND column_name = ? AND event_id > ?)",
+        [
+            scope.suite,
+            scope.suite_sha256,
+            scope.column,
+            through,
+            rows_checked,
+            run_id,
+            scope.column,
+            scope.ledger_position,
+        ],
     )

@@ -6,6 +6,7 @@ sets them before a run is always obeyed.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -57,6 +58,15 @@ def archive_dir() -> Path:
     return warehouse_dir() / "archive"
 
 
+_MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$", re.IGNORECASE)
+
+
 def duckdb_memory_limit() -> str:
     """DuckDB's memory_limit for the pipeline's connections, such as `1GB` or `512MB`."""
-    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+    value = os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+    # DuckDB reads some other texts (a negative number) as "no limit": refuse them here
+    if not _MEMORY_SIZE.match(value):
+        raise ValueError(
+            f"{MEMORY_LIMIT_ENV}={value!r} is not a memory size: write it like 1GB or 512MB."
+        )
+    return value

@@ -38,14 +38,15 @@ def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             read_only=read_only,
             config={"memory_limit": settings.duckdb_memory_limit()},
         )
-    except duckdb.ParserException as error:  # the only text connect() parses is its config
-        raise ValueError(
-            f"{settings.MEMORY_LIMIT_ENV}={settings.duckdb_memory_limit()!r} is not a memory size"
-            " DuckDB understands: write it like 1GB or 512MB."
-        ) from error
     except duckdb.Error as error:
         if _is_lock_error(error):
             raise
+        if "different configuration" in str(error):  # open in this process with other settings
+            raise RuntimeError(
+                f"cannot open {path} a second time in this process with other settings"
+                f" ({settings.MEMORY_LIMIT_ENV} changed, or a plain duckdb.connect() is still"
+                f" open): close the other connection first. {error}"
+            ) from error
         raise WarehouseCorrupt(
             f"cannot open the pipeline database {path}: {error}. Every delivered file is kept in"
             f" {path.parent / 'archive'}; rebuild the database from it with `make rebuild` (the"
@@ -60,7 +61,9 @@ def give_back_memory() -> None:
     process keeps after ingesting or checking counts again while dbt works. At the benchmark's
     default size the process kept ~780 MB during dbt after ingesting 3.6 M rows, ~570 MB with
     this (PyArrow's pool, glibc's arenas of the read-ahead thread): well under a millisecond.
-    No gc.collect(): it takes 0.1-0.3 s once Great Expectations is loaded, and freed nothing more.
+    No gc.collect() here: it takes 0.1-0.3 s once Great Expectations is loaded, and after a
+    connection closes it freed nothing more (a check's frame, held in GE's cycles, is freed by
+    the check itself: defs/quality/checks.py).
     """
     if "pyarrow" in sys.modules:
         sys.modules["pyarrow"].default_memory_pool().release_unused()

@@ -299,3 +299,14 @@ def test_dbt_invocation_folders_are_pruned_to_the_newest_few(tmp_path):
         *(f"cardreach_scores-{i:02d}" for i in range(3, 13)),
         "manifest.json",
     ]
+
+
+@pytest.mark.parametrize("value", ["-5", "lots", "80%"])
+def test_a_memory_limit_duckdb_cannot_honour_is_refused_by_name(tmp_path, monkeypatch, value):
+    from orchestration.warehouse import Warehouse
+
+    monkeypatch.setenv(settings.MEMORY_LIMIT_ENV, value)
+    warehouse = Warehouse(landing=str(tmp_path / "landing"), warehouse=str(tmp_path / "wh"))
+    with pytest.raises(ValueError, match=settings.MEMORY_LIMIT_ENV), warehouse.connect():
+        pass
+    assert not warehouse.database_path.exists()  # refused before DuckDB made a file

@@ -330,5 +330,5 @@ def test_a_raw_suite_checks_each_delivered_row_once_it_passes(tmp_path, landing,
     assert query(
         warehouse,
         "SELECT suite, column_name, rows_checked FROM audit.quality_checked_through"
-        " ORDER BY recorded_at",
+        " WHERE event = 'passed' ORDER BY event_id",
     ) == [("accounts_names", "load_id", accounts), ("accounts_names", "load_id", 1)]

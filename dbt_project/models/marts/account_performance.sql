@@ -13,6 +13,7 @@
         unique_key=['platform', 'account_name', 'snapshot_date'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ record_rewrite('refreshed_through_load_id') }}",
     )
 }}
 
