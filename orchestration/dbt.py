@@ -45,8 +45,15 @@ def prepared_manifest() -> Path:
     if not MANIFEST_PATH.exists():
         subprocess.run(
             # --target-path: MANIFEST_PATH, whatever DBT_TARGET_PATH says
-            [str(DBT_EXECUTABLE), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)]
-            + ["--target-path", "target"],
+            [
+                str(DBT_EXECUTABLE),
+                "parse",
+                "--quiet",
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                "target",
+            ],
             cwd=DBT_PROJECT_DIR,
             check=True,
             # the absolute path the runs hand dbt: a different profile defeats partial parsing

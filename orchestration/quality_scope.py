@@ -86,15 +86,15 @@ def _ensure_ledger(conn: duckdb.DuckDBPyConnection) -> None:
 
 def scope_for(conn: duckdb.DuckDBPyConnection, suite_path: Path, suite: dict) -> Scope:
     """The rows the suite at `suite_path` (already parsed as `suite`) checks in this run."""
-    sha = hashlib.sha256(Path(suite_path).read_bytes()).hexdigest()
     column = suite.get("meta", {}).get("new_rows_by")
     if column is None:
-        return Scope(suite["name"], sha, None, None)
+        return Scope(suite["name"], "", None, None)  # nothing recorded: no hash needed
     if not isinstance(column, str) or not _IDENTIFIER.match(column):
         raise ValueError(
             f"suite {Path(suite_path).name}: meta.new_rows_by must name one column of its query,"
             f" such as load_id; got {column!r}"
         )
+    sha = hashlib.sha256(Path(suite_path).read_bytes()).hexdigest()
     _ensure_ledger(conn)
     [(after, position)] = conn.execute(
         "SELECT max(checked_through) FILTER (WHERE event = 'passed' AND suite = ?"
@@ -129,7 +129,7 @@ def record_pass(
     Not recorded when the rows were rewritten since the scope was read: what passed is gone."""
     if scope.column is None or through is None:
         return
-    _ensure_ledger(conn)
+    # the ledger exists: scope_for made it when it read this scope
     conn.execute(
         f"INSERT INTO {LEDGER} (event, suite, suite_sha256, column_name, checked_through,"
         " rows_checked, run_id) SELECT 'passed', ?, ?, ?, ?, ?, ?"
