@@ -16,7 +16,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 DBT_SOURCES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -not -path 'dbt_project/target/*' -not -path 'dbt_project/logs/*' 2>/dev/null)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test ui rebuild lint lock clean help bench-data bench browser-deps docs
+.PHONY: run test ui rebuild lint lock clean help bench-data bench browser-deps docs dbt paths
 .DEFAULT_GOAL := help
 
 help:
@@ -25,6 +25,8 @@ help:
 	@echo "make ui     start the Dagster UI on http://$(UI_HOST):$(UI_PORT)"
 	@echo "make rebuild  rebuild the pipeline database from the archive, then run"
 	@echo "make docs   dbt docs as one offline page, and where the Great Expectations Data Docs are"
+	@echo "make dbt ARGS=\"build --select account_scores\"  dbt itself on the pipeline's database"
+	@echo "make paths  where the databases, archive, report and docs are"
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,11 +38,11 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp $< $@
 
-# The dbt manifest Dagster reads, prepared here rather than at every definitions load; parsed
-# with the absolute warehouse path runs hand dbt, so that dbt's partial parsing holds at run time.
-WAREHOUSE_ABS = $(abspath $(or $(CARDREACH_WAREHOUSE),data/warehouse))
+# The dbt manifest Dagster reads, prepared by dagster-dbt's preparer (`dbt parse`, no network)
+# rather than at every definitions load, for the warehouse the runs use: a parse made for
+# another profile would be parsed again by every dbt step.
 $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
-	cd dbt_project && CARDREACH_WAREHOUSE=$(WAREHOUSE_ABS) ../$(BIN)/dbt parse --quiet --profiles-dir .
+	$(BIN)/python -m orchestration.cli prepare-dbt
 	@touch $@
 
 env: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml $(MANIFEST)
@@ -76,13 +78,18 @@ browser-deps:
 # Documentation that opens offline: dbt's docs as one self-contained page (column types from the
 # pipeline's database, so after `make run`, and not while a run writes), and the Great
 # Expectations Data Docs that the checks of every run write.
-DOCS_WAREHOUSE := $(or $(CARDREACH_WAREHOUSE),data/warehouse)
-
 docs: env
-	cd dbt_project && ../$(BIN)/dbt docs generate --static --quiet --profiles-dir .
+	$(BIN)/python -m orchestration.cli dbt docs generate --static --quiet
 	@echo "dbt docs:              dbt_project/target/static_index.html"
-	@echo "Great Expectations:    $(DOCS_WAREHOUSE)/quality_docs/site/index.html (after a run)"
-	@echo "report:                $(DOCS_WAREHOUSE)/report/cardreach_report.html (after a run)"
+	@$(BIN)/python -m orchestration.cli paths
+
+# dbt on its own, with the database and memory cap the pipeline hands it (not while a run writes).
+ARGS ?= build
+dbt: env
+	$(BIN)/python -m orchestration.cli dbt $(ARGS)
+
+paths: env
+	@$(BIN)/python -m orchestration.cli paths
 
 lint: env
 	$(BIN)/ruff check orchestration tests

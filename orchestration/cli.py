@@ -4,12 +4,14 @@ The run goes through the project's Dagster instance (DAGSTER_HOME), so it also s
 """
 
 import argparse
+import os
+import subprocess
 import sys
 from datetime import datetime
 
 import dagster as dg
 
-from orchestration import settings
+from orchestration import gate, settings
 from orchestration.warehouse import Warehouse, WarehouseCorrupt, open_database
 
 
@@ -45,7 +47,7 @@ def _unsettled_files(result: dg.ExecuteInProcessResult) -> int:
 
 def _check_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     checks = _check_results(result)
-    errors = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+    errors = [c for c in checks if _is_error(c)]
     warnings = [c for c in checks if not c.passed and c.severity != dg.AssetCheckSeverity.ERROR]
     passed = len(checks) - len(errors) - len(warnings)
     lines = [f"  checks    {passed} passed, {len(errors)} failed, {len(warnings)} warnings"]
@@ -59,11 +61,25 @@ def _check_lines(result: dg.ExecuteInProcessResult) -> list[str]:
 
 
 def _asset_lines(result: dg.ExecuteInProcessResult) -> list[str]:
-    """What was materialized, what was not (blocked by a failure upstream) and why steps failed."""
+    """What was materialized, what was held back by a failed check or not built (a failure
+    upstream), and why steps failed."""
+    graph = result.job_def.asset_layer.asset_graph
     planned = result.job_def.asset_layer.executable_asset_keys
     done = {e.asset_key for e in result.get_asset_materialization_events()}
-    missing = sorted(k.to_user_string() for k in planned - done)
-    lines = [f"  assets    {len(done)} materialized, {len(missing)} not materialized"]
+    failed = {c.asset_key: c.check_name for c in _check_results(result) if _is_error(c)}
+    held, missing = [], []
+    for key in sorted(planned - done):
+        cause = next((a for a in sorted(gate.ancestors(graph, key) | {key}) if a in failed), None)
+        if cause is None:
+            missing.append(key.to_user_string())
+        else:
+            held.append(f"{key.to_user_string()} ({failed[cause]} on {cause.to_user_string()})")
+    lines = [
+        f"  assets    {len(done)} materialized, {len(held)} held back by a failed check,"
+        f" {len(missing)} not materialized"
+    ]
+    if held:
+        lines.append("   ! held back: " + "\n                ".join(held))
     if missing:
         lines.append(f"   ! not materialized: {', '.join(missing)}")
     for failure in result.get_step_failure_events():
@@ -73,10 +89,14 @@ def _asset_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines
 
 
+def _is_error(check: dg.AssetCheckEvaluation) -> bool:
+    return not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+
+
 def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
     """The run's summary for a person, and whether anything failed."""
     lines = []
-    failed = not result.success
+    failed = not result.success or any(_is_error(c) for c in _check_results(result))
     database = settings.pipeline_database()
     lines.append(f"cardreach run {result.run_id[:8]}: {'FAILED' if failed else 'succeeded'}")
     lines.append(f"  landing   {_rel(settings.landing_dir())}")
@@ -113,12 +133,7 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
     published = settings.analytics_database()
     if published.exists():
         lines.append(f"  analysts  {_rel(published)} (read-only copy, published after checks pass)")
-    blocking = [
-        c
-        for c in _check_results(result)
-        if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR
-    ]
-    return "\n".join(lines), failed or bool(blocking)
+    return "\n".join(lines), failed
 
 
 def run() -> int:
@@ -138,7 +153,7 @@ def run() -> int:
 
 def rebuild() -> int:
     """Rebuild the pipeline database from the archive, then run everything on it."""
-    from orchestration.ingestion import replay_archive
+    from orchestration.defs.ingest.load import replay_archive
 
     warehouse = Warehouse()
     database = warehouse.database_path
@@ -158,13 +173,50 @@ def rebuild() -> int:
     return run()
 
 
+def prepare_dbt() -> int:
+    """Parse the dbt project for this warehouse (what `make` runs when the project changed)."""
+    from orchestration.dbt import prepare
+
+    print(f"dbt manifest prepared: {_rel(prepare())}")
+    return 0
+
+
+def dbt(args: list[str]) -> int:
+    """dbt itself on the pipeline's database, with the settings the pipeline hands it."""
+    os.environ.update(settings.dbt_environment())
+    command = [str(settings.DBT_EXECUTABLE), *args, "--profiles-dir", str(settings.DBT_PROJECT_DIR)]
+    return subprocess.run(command, cwd=settings.DBT_PROJECT_DIR).returncode
+
+
+def paths() -> int:
+    """Where everything cardreach writes is, for this warehouse."""
+    for label, path in (
+        ("landing", settings.landing_dir()),
+        ("pipeline database", settings.pipeline_database()),
+        ("analysts' copy", settings.analytics_database()),
+        ("archive", settings.archive_dir()),
+        ("report", settings.report_path()),
+        ("Great Expectations", settings.quality_docs_dir() / "site" / "index.html"),
+    ):
+        print(f"{label + ':':20} {_rel(path)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cardreach")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="materialize every asset on the landing folder")
     commands.add_parser("rebuild", help="rebuild the pipeline database from the archive, then run")
+    commands.add_parser("prepare-dbt", help="parse the dbt project for this warehouse")
+    commands.add_parser("paths", help="where the databases, archive, report and docs are")
+    dbt_command = commands.add_parser("dbt", help="run dbt on the pipeline's database")
+    dbt_command.add_argument("dbt_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
-    return {"run": run, "rebuild": rebuild}[args.command]()
+    if args.command == "dbt":
+        return dbt(args.dbt_args)
+    return {"run": run, "rebuild": rebuild, "prepare-dbt": prepare_dbt, "paths": paths}[
+        args.command
+    ]()
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
-"""The dbt project as Dagster sees it: where it is, how to run it, and its prepared manifest.
+"""The dbt project as Dagster sees it: where it is, how a step builds it, and how it is prepared.
 
-The manifest is prepared by `make` (or here, once, when it is missing), never at every
-definitions load: `dbt parse` takes seconds and `dagster dev` reloads often.
+The manifest is prepared by dagster-dbt's own preparer (`dbt parse`; the project has no packages,
+so nothing reaches for the network): by `make` through `python -m orchestration.cli prepare-dbt`,
+by `dagster dev` itself when the project changes, and here only when no manifest exists yet. It is
+never parsed at every definitions load: `dbt parse` takes seconds and `dagster dev` reloads often.
+
+The transform and scoring stages each run one `dbt build`; both leave out the models the quality
+gate holds back in this run (`orchestration.gate`).
 """
 
+import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -14,24 +19,15 @@ from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
     DbtCliResource,
+    DbtProject,
     dbt_assets,
 )
 from pydantic import Field
 
+from orchestration import gate, settings
 from orchestration.metadata import OWNERS
-from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, WAREHOUSE_ENV, warehouse_dir
 from orchestration.warehouse import Warehouse
 
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
-
-# dbt folder -> Dagster group, one rule for every model (seeds are reference data for staging).
-_GROUPS = {
-    "staging": "staging",
-    "intermediate": "marts",
-    "marts": "marts",
-    "scoring": "scoring",
-    "seeds": "staging",
-}
 # dbt models tagged `scoring` run in a step of their own, after the quality gate.
 SCORING_SELECTOR = "tag:scoring"
 # dagster-dbt gives each dbt invocation a folder of its own under target/ (its log, manifest and
@@ -40,26 +36,49 @@ SCORING_SELECTOR = "tag:scoring"
 KEPT_INVOCATION_FOLDERS = 10
 
 
+def _target_path() -> Path:
+    """dbt's target folder: DBT_TARGET_PATH when set (the benchmark keeps its own), else target/."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or "target")
+
+
+DBT_PROJECT = DbtProject(
+    project_dir=settings.DBT_PROJECT_DIR,
+    profiles_dir=settings.DBT_PROJECT_DIR,
+    target_path=_target_path(),
+)
+
+
+def prepare(warehouse: Path | None = None) -> Path:
+    """Parse the project for the warehouse the runs use (a parse made for another profile cannot
+    be reused, and each dbt step would parse the project again). Returns the manifest's path."""
+    os.environ.update(settings.dbt_environment(warehouse))
+    # the preparer runs `dbt` from the PATH: the venv's own, even when the venv is not activated
+    bin_dir = str(settings.DBT_EXECUTABLE.parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    DBT_PROJECT.preparer.prepare(DBT_PROJECT)
+    return DBT_PROJECT.manifest_path
+
+
 def prepared_manifest() -> Path:
-    """The manifest.json, parsed now only when no build has prepared it yet."""
-    if not MANIFEST_PATH.exists():
-        subprocess.run(
-            # --target-path: MANIFEST_PATH, whatever DBT_TARGET_PATH says
-            [
-                str(DBT_EXECUTABLE),
-                "parse",
-                "--quiet",
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                "target",
-            ],
-            cwd=DBT_PROJECT_DIR,
-            check=True,
-            # the absolute path the runs hand dbt: a different profile defeats partial parsing
-            env={**os.environ, WAREHOUSE_ENV: str(warehouse_dir())},
-        )
-    return MANIFEST_PATH
+    """The manifest.json: prepared in development (`dagster dev`), parsed now only if missing."""
+    DBT_PROJECT.prepare_if_dev()
+    if not DBT_PROJECT.manifest_path.exists():
+        prepare()
+    return DBT_PROJECT.manifest_path
+
+
+def published_asset_keys() -> list[dg.AssetKey]:
+    """The assets analysts get, as dbt builds them: every model and seed whose schema is one of
+    settings.PUBLISHED_SCHEMAS (the marts, the scores, the reference seeds)."""
+    translator = CardreachTranslator()
+    manifest = json.loads(prepared_manifest().read_text(encoding="utf-8"))
+    return sorted(
+        translator.get_asset_spec(manifest, unique_id, DBT_PROJECT).key
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "seed")
+        and node["config"].get("schema") in settings.PUBLISHED_SCHEMAS
+    )
 
 
 class DbtBuildConfig(dg.Config):
@@ -75,10 +94,12 @@ class DbtBuildConfig(dg.Config):
 
 
 def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None):
-    """An asset step that runs `dbt build` on the selected models (and their tests as checks)."""
+    """An asset step that runs `dbt build` on the selected models (and their tests as checks),
+    leaving out the models that depend on data a failed quality check holds back."""
 
     @dbt_assets(
         manifest=prepared_manifest(),
+        project=DBT_PROJECT,
         dagster_dbt_translator=CardreachTranslator(),
         select=select,
         exclude=exclude,
@@ -90,9 +111,15 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         warehouse: Warehouse,
         config: DbtBuildConfig,
     ):
-        # dbt's profile reads the same setting as the warehouse resource: hand it the folder.
-        os.environ[WAREHOUSE_ENV] = str(warehouse.warehouse_dir)
+        held = gate.held_back(context, context.selected_asset_keys)
+        gate.log_held_back(context, held, "built")
+        if len(held) == len(context.selected_asset_keys):
+            return
+        # dbt's profile reads what the pipeline sets: this run's database and memory cap.
+        os.environ.update(settings.dbt_environment(warehouse.warehouse_dir))
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+        if held:
+            args += ["--exclude", *sorted(item.asset.path[-1] for item in held)]
         try:
             yield from dbt.cli(args, context=context).stream()
         finally:
@@ -107,8 +134,8 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
 def invocation_folders_root() -> Path:
     """Where dagster-dbt puts each invocation's folder (and finds `partial_parse.msgpack` to
     copy into it): DBT_TARGET_PATH, relative to the dbt project, else its `target/`."""
-    root = Path(os.environ.get("DBT_TARGET_PATH") or "target")
-    return root if root.is_absolute() else DBT_PROJECT_DIR / root
+    root = _target_path()
+    return root if root.is_absolute() else settings.DBT_PROJECT_DIR / root
 
 
 def prune_invocation_folders(
@@ -125,24 +152,23 @@ def prune_invocation_folders(
 
 def dbt_resource() -> DbtCliResource:
     return DbtCliResource(
-        project_dir=os.fspath(DBT_PROJECT_DIR),
-        profiles_dir=os.fspath(DBT_PROJECT_DIR),
-        dbt_executable=os.fspath(DBT_EXECUTABLE),
+        project_dir=DBT_PROJECT,
+        dbt_executable=os.fspath(settings.DBT_EXECUTABLE),
     )
 
 
 class CardreachTranslator(DagsterDbtTranslator):
     """Keys stay dagster-dbt's ([schema, model]; sources [raw, table], matching the ingest assets);
-    the group follows the dbt folder."""
+    the group is the model's folder under models/ (staging, intermediate, marts, scoring), and
+    `reference` for the seeds: one rule, no exceptions."""
 
     def __init__(self):
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
     def get_group_name(self, dbt_resource_props):
         if dbt_resource_props["resource_type"] == "seed":
-            return _GROUPS["seeds"]
-        folder = dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else ""
-        return _GROUPS.get(folder, "marts")
+            return "reference"
+        return dbt_resource_props["fqn"][1]
 
     def get_owners(self, dbt_resource_props):
         return OWNERS

@@ -1,4 +1,8 @@
-"""Dagster metadata that helps an operator: row counts, column schemas and previews of a table."""
+"""Dagster metadata that helps an operator: row counts, column schemas and previews of a table,
+as Dagster's own table metadata (the UI renders, sorts and types it)."""
+
+import datetime as dt
+from decimal import Decimal
 
 import dagster as dg
 import duckdb
@@ -19,22 +23,31 @@ def column_schema(conn: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema
     )
 
 
-def markdown_preview(
+def _plain(value):
+    """A value the table metadata can carry: numbers and text as they are, the rest as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def table_preview(
     conn: duckdb.DuckDBPyConnection, query: str, params=None, limit: int = 10
-) -> str:
-    """A query's first rows as a markdown table (text cells escaped for the table syntax)."""
+) -> dg.MetadataValue:
+    """A query's first rows as Dagster table metadata, typed by DuckDB's column types."""
     cursor = conn.execute(f"SELECT * FROM ({query}) LIMIT {int(limit)}", params or [])
     names = [d[0] for d in cursor.description]
+    types = [str(d[1]) for d in cursor.description]
     rows = cursor.fetchall()
-    if not rows:
-        return "_no rows_"
-
-    def cell(value) -> str:
-        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(dict(zip(names, map(_plain, row), strict=True))) for row in rows],
+        schema=dg.TableSchema(
+            columns=[dg.TableColumn(n, t) for n, t in zip(names, types, strict=True)]
+        ),
+    )
 
 
 def table_metadata(conn: duckdb.DuckDBPyConnection, table: str, preview_query: str | None = None):
@@ -44,5 +57,5 @@ def table_metadata(conn: duckdb.DuckDBPyConnection, table: str, preview_query: s
         "dagster/row_count": dg.MetadataValue.int(row_count),
         "dagster/column_schema": column_schema(conn, table),
         "dagster/relation_identifier": dg.MetadataValue.text(table),
-        "preview": dg.MetadataValue.md(markdown_preview(conn, preview_query or f"FROM {table}")),
+        "preview": table_preview(conn, preview_query or f"FROM {table}"),
     }

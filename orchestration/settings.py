@@ -1,8 +1,9 @@
-"""Where cardreach reads and writes: the two settings of the contract, and DuckDB's memory cap,
-resolved in one place.
+"""Every path, file name and default cardreach uses, defined once.
 
-Settings are read when asked for, not at import, so a test (or an operator's shell) that
-sets them before a run is always obeyed.
+Two settings come from the contract (CARDREACH_LANDING, CARDREACH_WAREHOUSE) and one caps
+DuckDB's memory; everything cardreach writes is a fixed name inside the warehouse folder. They
+are read when asked for, not at import, so a test (or an operator's shell) that sets them before
+a run is always obeyed. dbt reads the same values through `dbt_environment()`.
 """
 
 import os
@@ -22,9 +23,26 @@ DEFAULT_LANDING = "data/landing"
 DEFAULT_WAREHOUSE = "data/warehouse"
 # DuckDB's memory cap for the pipeline's own work (its connections and dbt's). DuckDB's default,
 # 80% of RAM, lets one large window or join take most of the machine; under this cap the same
-# work spills to `cardreach.duckdb.tmp/` beside the database and takes about as long.
+# work spills to a `.tmp/` folder beside the database and takes about as long.
 MEMORY_LIMIT_ENV = "CARDREACH_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"
+# Not a user setting: how the pipeline hands dbt's profile the database it writes.
+DBT_DATABASE_ENV = "CARDREACH_DBT_DATABASE"
+
+# What cardreach writes, inside the warehouse folder.
+PIPELINE_DATABASE_FILE = "cardreach.duckdb"
+ANALYTICS_DATABASE_FILE = "analytics.duckdb"
+ARCHIVE_FOLDER = "archive"
+QUALITY_DOCS_FOLDER = "quality_docs"
+REPORT_FILE = Path("report") / "cardreach_report.html"
+WRITER_LOCK_FILE = ".writer.lock"
+
+# The schemas published to analysts: the marts (scores included) and the reference seeds.
+PUBLISHED_SCHEMAS = ("marts", "reference")
+
+# A landing file modified this recently may still be being written: ingestion and the sensor
+# leave it for a later look.
+SETTLE_SECONDS = 10
 
 
 def resolve(value: str) -> Path:
@@ -43,19 +61,34 @@ def warehouse_dir() -> Path:
     return resolve(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE)
 
 
-def pipeline_database() -> Path:
+def pipeline_database(warehouse: Path | None = None) -> Path:
     """The pipeline's own database: one writer at a time, never opened by analysts."""
-    return warehouse_dir() / "cardreach.duckdb"
+    return (warehouse or warehouse_dir()) / PIPELINE_DATABASE_FILE
 
 
-def analytics_database() -> Path:
+def analytics_database(warehouse: Path | None = None) -> Path:
     """The copy of the marts published for analysts."""
-    return warehouse_dir() / "analytics.duckdb"
+    return (warehouse or warehouse_dir()) / ANALYTICS_DATABASE_FILE
 
 
-def archive_dir() -> Path:
+def archive_dir(warehouse: Path | None = None) -> Path:
     """Content-addressed copy of every file ever delivered, by sha256."""
-    return warehouse_dir() / "archive"
+    return (warehouse or warehouse_dir()) / ARCHIVE_FOLDER
+
+
+def quality_docs_dir(warehouse: Path | None = None) -> Path:
+    """Great Expectations' Data Docs site and stores (failed validations only)."""
+    return (warehouse or warehouse_dir()) / QUALITY_DOCS_FOLDER
+
+
+def report_path(warehouse: Path | None = None) -> Path:
+    """The marketing teams' HTML report."""
+    return (warehouse or warehouse_dir()) / REPORT_FILE
+
+
+def writer_lock(warehouse: Path | None = None) -> Path:
+    """The lock file that lets one run at a time write the warehouse."""
+    return (warehouse or warehouse_dir()) / WRITER_LOCK_FILE
 
 
 _MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$", re.IGNORECASE)
@@ -70,3 +103,11 @@ def duckdb_memory_limit() -> str:
             f"{MEMORY_LIMIT_ENV}={value!r} is not a memory size: write it like 1GB or 512MB."
         )
     return value
+
+
+def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
+    """What dbt's profile reads (dbt_project/profiles.yml): the database and the memory cap."""
+    return {
+        DBT_DATABASE_ENV: str(pipeline_database(warehouse)),
+        MEMORY_LIMIT_ENV: duckdb_memory_limit(),
+    }

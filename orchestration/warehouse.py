@@ -5,7 +5,6 @@ time as possible. Analysts never open this database; they read the published cop
 """
 
 import ctypes
-import fcntl
 import sys
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from filelock import FileLock, Timeout
 
 from orchestration import settings
 
@@ -49,8 +49,8 @@ def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             ) from error
         raise WarehouseCorrupt(
             f"cannot open the pipeline database {path}: {error}. Every delivered file is kept in"
-            f" {path.parent / 'archive'}; rebuild the database from it with `make rebuild` (the"
-            " broken file is moved aside, not deleted)."
+            f" {settings.archive_dir(path.parent)}; rebuild the database from it with"
+            " `make rebuild` (the broken file is moved aside, not deleted)."
         ) from error
 
 
@@ -89,39 +89,36 @@ class Warehouse(dg.ConfigurableResource):
 
     @property
     def database_path(self) -> Path:
-        return self.warehouse_dir / "cardreach.duckdb"
+        return settings.pipeline_database(self.warehouse_dir)
 
     @property
     def analytics_path(self) -> Path:
-        return self.warehouse_dir / "analytics.duckdb"
+        return settings.analytics_database(self.warehouse_dir)
 
     @property
     def archive_dir(self) -> Path:
-        return self.warehouse_dir / "archive"
+        return settings.archive_dir(self.warehouse_dir)
 
     # One writer at a time across processes: `make run`, runs launched from the UI and `make
     # rebuild` all hold this lock for the whole run, so a second run waits instead of failing
-    # on DuckDB's file lock halfway through.
+    # on DuckDB's file lock halfway through. filelock's lock is the OS's (flock), released by
+    # the kernel when a process dies, so a killed run never leaves the warehouse locked.
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self.warehouse_dir.mkdir(parents=True, exist_ok=True)
-        handle = (self.warehouse_dir / ".writer.lock").open("a+")
-        waited = 0.0
+        lock = FileLock(settings.writer_lock(self.warehouse_dir))
         while True:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                lock.acquire(timeout=30)
                 break
-            except BlockingIOError:
-                if waited % 30 == 0 and context.log:
+            except Timeout:
+                if context.log:
                     context.log.info(f"another run is writing {self.warehouse_dir}: waiting")
-                time.sleep(1)
-                waited += 1
-        self._writer_lock = handle
+        self._writer_lock = lock
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        handle = getattr(self, "_writer_lock", None)
-        if handle is not None:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
+        lock = getattr(self, "_writer_lock", None)
+        if lock is not None:
+            lock.release()
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -135,7 +132,7 @@ class Warehouse(dg.ConfigurableResource):
                 if time.monotonic() > deadline:
                     raise WarehouseLocked(
                         f"cannot open {self.database_path}: {error}. Another process holds it;"
-                        " analysts should open analytics.duckdb instead."
+                        f" analysts should open {settings.ANALYTICS_DATABASE_FILE} instead."
                     ) from error
                 time.sleep(0.5)
         try:

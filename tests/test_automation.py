@@ -14,7 +14,7 @@ import pytest
 
 from orchestration import settings
 from orchestration.defs.automation.schedules import cardreach_daily_schedule
-from orchestration.defs.automation.sensors import SETTLE_SECONDS, landing_files_sensor
+from orchestration.defs.ingest.sensors import SETTLE_SECONDS, landing_files_sensor
 
 INSTANCE_YAML = settings.REPO_ROOT / "orchestration" / "dagster.yaml"
 OLD = time.time() - 3600  # an mtime well past the settle period

@@ -17,8 +17,8 @@ import pytest
 from orchestration import settings
 from orchestration.bench import generate as gen
 from orchestration.bench.generate import Params, append_day, generate
-from orchestration.ingestion import ingest_landing
-from orchestration.landing import discover, read_records
+from orchestration.defs.ingest.landing import discover, read_records
+from orchestration.defs.ingest.load import ingest_landing
 
 YESTERDAY = date.today() - timedelta(days=1)
 

@@ -10,11 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestration.bulk_validation import _typed_query, delivered_table, insert_validated
-from orchestration.datasets import DATASETS, Kind
-from orchestration.ingestion import ensure_schemas
-from orchestration.landing import Records
-from orchestration.validation import HeaderMap, raw_columns, validate_record
+from orchestration.contract.datasets import DATASETS, Kind
+from orchestration.defs.ingest.bulk_validation import (
+    _typed_query,
+    delivered_table,
+    insert_validated,
+)
+from orchestration.defs.ingest.landing import Records
+from orchestration.defs.ingest.load import ensure_schemas
+from orchestration.defs.ingest.validation import HeaderMap, raw_columns, validate_record
 
 TODAY = date(2025, 4, 20)
 

@@ -387,10 +387,10 @@ def test_a_file_still_being_written_is_left_for_the_next_run(landing, warehouse)
 def test_an_unchanged_file_is_not_read_again(landing, warehouse, monkeypatch):
     landing.copy_sample()
     assert materialize_ingest(warehouse).success
-    import orchestration.landing
+    import orchestration.defs.ingest.landing
 
     def fail(path):
         raise AssertionError(f"{path} was read again")
 
-    monkeypatch.setattr(orchestration.landing, "file_sha256", fail)
+    monkeypatch.setattr(orchestration.defs.ingest.landing, "file_sha256", fail)
     assert materialize_ingest(warehouse).success  # every file known by name, size and mtime

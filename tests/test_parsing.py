@@ -1,4 +1,4 @@
-"""Tests for orchestration.parsing: table-driven rules plus hypothesis properties."""
+"""Tests for orchestration.contract.parsing: table-driven rules plus hypothesis properties."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from orchestration.parsing import (
+from orchestration.contract.parsing import (
     ParsedCount,
     ParseError,
     parse_count,

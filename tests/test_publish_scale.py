@@ -7,7 +7,7 @@ partitioned by date, a table without a date and with duplicate rows, a reference
 import duckdb
 import pytest
 
-from orchestration.publish import STORAGE_TAG, fingerprints_path, publish_marts
+from orchestration.defs.publish.publication import STORAGE_TAG, fingerprints_path, publish_marts
 
 DAYS, ACCOUNTS = 30, 200
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from orchestration import settings
-from orchestration.quality import (
+from orchestration.defs.quality.suites import (
     ExpectationRunError,
     FailedExpectation,
     SuiteError,
@@ -800,7 +800,7 @@ def test_repository_suites_load():
 
 def test_module_does_not_import_great_expectations():
     code = (
-        "import sys, orchestration.quality; "
+        "import sys, orchestration.defs.quality.suites; "
         "sys.exit(1 if 'great_expectations' in sys.modules else 0)"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=settings.REPO_ROOT, check=False)

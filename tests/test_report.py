@@ -10,9 +10,14 @@ import duckdb
 import pytest
 from conftest import Landing, point_settings_at, run_pipeline
 
-from orchestration.report import REPORT_FILE, REPORT_FOLDER, QualitySummary, build_report
-from orchestration.report.charts import Bars, Line, bar_chart, line_chart
-from orchestration.report.document import CHARTED_ACCOUNTS, TOP_ACCOUNTS
+from orchestration import settings
+from orchestration.defs.report.charts import Bars, Line, bar_chart, line_chart
+from orchestration.defs.report.document import (
+    CHARTED_ACCOUNTS,
+    TOP_ACCOUNTS,
+    QualitySummary,
+    build_report,
+)
 
 REPORT_KEY = dg.AssetKey(["publish", "report"])
 # The sample has one content platform, one profiled app (age and consumption), one platform of
@@ -87,7 +92,7 @@ def section(html: str, anchor: str) -> str:
 
 def test_the_report_is_one_self_contained_file(sample_report):
     warehouse, _result, _event = sample_report
-    path = warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE
+    path = settings.report_path(warehouse.warehouse_dir)
     html = path.read_text(encoding="utf-8")
     assert '<meta charset="utf-8">' in html
     links = parse(html).links
@@ -98,12 +103,12 @@ def test_the_report_is_one_self_contained_file(sample_report):
     assert set(re.findall(r'<svg [^>]*data-chart="([^"]+)"', html)) == SAMPLE_CHARTS
     assert html.count("<svg") == len(SAMPLE_CHARTS)
     # no temporary file left beside it
-    assert [p.name for p in path.parent.iterdir()] == [REPORT_FILE]
+    assert [p.name for p in path.parent.iterdir()] == [settings.REPORT_FILE.name]
 
 
 def test_the_leaderboard_lists_the_accounts_by_followers(sample_report):
     warehouse, _result, _event = sample_report
-    html = (warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE).read_text(encoding="utf-8")
+    html = (settings.report_path(warehouse.warehouse_dir)).read_text(encoding="utf-8")
     [leaderboard] = parse(section(html, "accounts")).tables
     header, first, second = leaderboard[:3]
     assert header[:4] == ["rank", "account", "bank", "followers (persons)"]
@@ -114,7 +119,7 @@ def test_the_leaderboard_lists_the_accounts_by_followers(sample_report):
 
 def test_every_number_has_its_unit_in_the_audience_charts(sample_report):
     warehouse, _result, _event = sample_report
-    html = (warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE).read_text(encoding="utf-8")
+    html = (settings.report_path(warehouse.warehouse_dir)).read_text(encoding="utf-8")
     audience = section(html, "audience")
     assert ">44.74%<" in audience and ">30.10%<" in audience  # 小红书 vs the baseline, 24岁以下
     assert ">TGI 149<" in audience
@@ -133,7 +138,7 @@ def test_the_quality_summary_counts_the_checks_of_the_run(sample_report):
     assert event.metadata["checks_passed"].value == len(evaluations) - 1
     assert event.metadata["checks_failed"].value == 0
     assert event.metadata["checks_warnings"].value == 1
-    html = (warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE).read_text(encoding="utf-8")
+    html = (settings.report_path(warehouse.warehouse_dir)).read_text(encoding="utf-8")
     quality = section(html, "quality")
     assert f"run {result.run_id[:8]}" in quality
     [problems] = parse(quality).tables
@@ -145,7 +150,7 @@ def test_the_quality_summary_counts_the_checks_of_the_run(sample_report):
 
 def test_the_metadata_has_the_path_and_a_picture_of_each_chart(sample_report):
     warehouse, _result, event = sample_report
-    path = warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE
+    path = settings.report_path(warehouse.warehouse_dir)
     assert event.metadata["path"].value == str(path)
     assert event.metadata["url"].value == path.resolve().as_uri()
     images = {k: v.value for k, v in event.metadata.items() if k.startswith("chart_")}
@@ -168,7 +173,7 @@ def test_the_report_alone_summarizes_the_latest_check_of_each(sample_report):
     result = dg.materialize([report], resources={"warehouse": warehouse})
     [event] = result.get_asset_materialization_events()
     assert event.materialization.metadata["checks_passed"].value == 0  # a fresh instance
-    html = (warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE).read_text(encoding="utf-8")
+    html = (settings.report_path(warehouse.warehouse_dir)).read_text(encoding="utf-8")
     assert "No check ran in run" in section(html, "quality")
 
 

@@ -25,7 +25,6 @@ import pytest
 from conftest import Landing
 
 from orchestration import settings
-from orchestration.report import REPORT_FILE, REPORT_FOLDER
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
 expect = sync_api.expect
@@ -319,13 +318,13 @@ def test_the_asset_graph_shows_every_group(page, dagster_ui):
 
 
 def test_materializing_everything_from_the_launchpad_succeeds(successful_run, dagster_ui):
-    report = dagster_ui.warehouse / REPORT_FOLDER / REPORT_FILE
+    report = settings.report_path(dagster_ui.warehouse)
     assert report.exists()  # the run went all the way to the report
     assert (dagster_ui.warehouse / "analytics.duckdb").exists()
 
 
 def test_the_report_opens_offline_with_every_chart(successful_run, browser, dagster_ui):
-    report = dagster_ui.warehouse / REPORT_FOLDER / REPORT_FILE
+    report = settings.report_path(dagster_ui.warehouse)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     requests: list[str] = []
     context.on("request", lambda request: requests.append(request.url))

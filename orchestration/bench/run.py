@@ -418,13 +418,13 @@ class Workdir:
 
 
 def prepare_dbt(work: Workdir) -> float:
-    """`dbt parse` for the work folder's warehouse, as `make` does for the project's: dbt's
+    """The dbt manifest for the work folder's warehouse, as `make` prepares the project's: dbt's
     profile names the warehouse, and a parse made for another profile cannot be reused, so each
     dbt step would parse the whole project again (~3.5 s), which `make run` does not."""
     start = time.perf_counter()
     subprocess.run(
-        [str(settings.DBT_EXECUTABLE), "parse", "--quiet", "--profiles-dir", "."],
-        cwd=settings.DBT_PROJECT_DIR,
+        [sys.executable, "-m", "orchestration.cli", "prepare-dbt"],
+        cwd=settings.REPO_ROOT,
         env=work.pipeline_env(),
         check=True,
     )

@@ -7,9 +7,9 @@ The asset keys match the dbt sources (`raw.<dataset>`), so lineage into dbt wire
 
 import dagster as dg
 
-from orchestration.datasets import DATASETS
-from orchestration.ingestion import ingest_landing
-from orchestration.metadata import OWNERS, markdown_preview, table_metadata
+from orchestration.contract.datasets import DATASETS
+from orchestration.defs.ingest.load import ingest_landing
+from orchestration.metadata import OWNERS, table_metadata, table_preview
 from orchestration.warehouse import Warehouse
 
 
@@ -115,14 +115,12 @@ def ingest_landing_files(context: dg.AssetExecutionContext, warehouse: Warehouse
                     f"files_{status}": dg.MetadataValue.int(count)
                     for status, count in sorted(report.status_counts().items())
                 },
-                "this_run": dg.MetadataValue.md(
-                    markdown_preview(
-                        conn,
-                        "SELECT file_name, dataset, status, rows_loaded, rows_quarantined, message "
-                        + run_files,
-                        [context.run_id],
-                        limit=50,
-                    )
+                "this_run": table_preview(
+                    conn,
+                    "SELECT file_name, dataset, status, rows_loaded, rows_quarantined, message "
+                    + run_files,
+                    [context.run_id],
+                    limit=50,
                 ),
             },
         )

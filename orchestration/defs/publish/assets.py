@@ -1,49 +1,49 @@
-"""Publish: the checked marts and scores, copied atomically to `analytics.duckdb` for analysts."""
+"""Publish: the checked marts, scores and reference tables, copied atomically to the analysts'
+database (`analytics.duckdb`). Which tables: every dbt model and seed of the published schemas,
+as dbt's manifest lists them. A table held back by a failed quality check in this run keeps its
+previous publication; the others are brought up to date."""
 
 import dagster as dg
 
+from orchestration import gate, settings
+from orchestration.dbt import published_asset_keys
+from orchestration.defs.publish.publication import publish_marts
 from orchestration.metadata import OWNERS
-from orchestration.publish import publish_marts
 from orchestration.warehouse import Warehouse
 
-MART_KEYS = [
-    dg.AssetKey(["marts", name])
-    for name in (
-        "platform_audience_fit",
-        "audience_profile",
-        "audience_similarity",
-        "account_performance",
-        "account_latest",
-        "bank_presence",
-        "account_scores",
-        "platform_scores",
-    )
-]
+PUBLISHED = published_asset_keys()
 
 
 @dg.asset(
     key=["publish", "analytics_database"],
-    deps=MART_KEYS,
+    deps=PUBLISHED,
     group_name="publish",
     kinds={"duckdb"},
     owners=OWNERS,
     description="The marts, scores and reference tables with their column docs, published to"
-    " $CARDREACH_WAREHOUSE/analytics.duckdb (built as a new file, then renamed over the old one;"
-    " the new file starts as a copy of the old one and rewrites only the dates that changed)."
-    " Downstream of the scores, so a run whose quality gate failed leaves the previous copy.",
+    f" $CARDREACH_WAREHOUSE/{settings.ANALYTICS_DATABASE_FILE} (built as a new file, then renamed"
+    " over the old one; the new file starts as a copy of the old one and rewrites only the dates"
+    " that changed). A table that depends on data a failed quality check holds back keeps its"
+    " previous publication.",
 )
 def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    held = gate.held_back(context, PUBLISHED)
+    gate.log_held_back(context, held, "published")
     with warehouse.connect() as conn:
-        publication = publish_marts(conn, warehouse.analytics_path, context.run_id)
-    rows = "\n".join(
-        f"| {t} | {n} | {publication.changes[t][0]} | {publication.changes[t][1]} |"
-        for t, n in publication.tables.items()
-    )
+        publication = publish_marts(
+            conn,
+            warehouse.analytics_path,
+            context.run_id,
+            held_back=frozenset(".".join(item.asset.path) for item in held),
+        )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(publication.path)),
             "published_at": dg.MetadataValue.text(publication.published_at.isoformat() + "Z"),
             "tables": dg.MetadataValue.int(len(publication.tables)),
+            "held_back": dg.MetadataValue.md(
+                "\n".join(f"- {item.reason}" for item in held) or "_nothing_"
+            ),
             "size_mb": dg.MetadataValue.float(round(publication.path.stat().st_size / 2**20, 2)),
             "built_as": dg.MetadataValue.text(
                 "the previous publication, changed partitions rewritten"
@@ -53,8 +53,26 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse):
             "rows_written": dg.MetadataValue.int(
                 sum(deleted + inserted for deleted, inserted in publication.changes.values())
             ),
-            "rows_by_table": dg.MetadataValue.md(
-                "| table | rows | rows deleted | rows inserted |\n|---|---|---|---|\n" + rows
+            "rows_by_table": dg.MetadataValue.table(
+                records=[
+                    dg.TableRecord(
+                        {
+                            "table": name,
+                            "rows": rows,
+                            "rows_deleted": publication.changes[name][0],
+                            "rows_inserted": publication.changes[name][1],
+                        }
+                    )
+                    for name, rows in publication.tables.items()
+                ],
+                schema=dg.TableSchema(
+                    columns=[
+                        dg.TableColumn("table", "string"),
+                        dg.TableColumn("rows", "int"),
+                        dg.TableColumn("rows_deleted", "int"),
+                        dg.TableColumn("rows_inserted", "int"),
+                    ]
+                ),
             ),
             "connect": dg.MetadataValue.md(
                 f"`duckdb -readonly {publication.path}` — or any DuckDB 1.x client, read-only"

@@ -1,9 +1,10 @@
-"""The data-quality gate: every suite in `expectations/` is a blocking Dagster asset check.
+"""The data-quality gate: every suite in `expectations/` is a Dagster asset check.
 
 A suite names the asset it checks and the SQL that reads it (`meta.asset`, `meta.query`), so
 adding a suite file adds a check. Failed *error* expectations fail the check with ERROR severity,
-which blocks everything downstream in the run (scoring, publishing); failed *warning*
-expectations fail it with WARN severity, which blocks nothing. A check that cannot be evaluated
+which holds back everything that depends on that asset in the run, and nothing else (the dbt
+builds, scoring and publication ask `orchestration.gate`); failed *warning* expectations fail it
+with WARN severity, which holds back nothing. A check that cannot be evaluated
 is a failed check with the error in its metadata, never a silent pass. A suite with
 `meta.new_rows_by` checks only the rows delivered since it last passed (see quality_scope).
 """
@@ -14,16 +15,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.quality_scope import checked_through, record_pass, scope_for
-from orchestration.settings import EXPECTATIONS_DIR
+from orchestration import settings
+from orchestration.defs.quality.ledger import checked_through, record_pass, scope_for
+from orchestration.gate import CHECK_PRIORITY_TAGS
 from orchestration.warehouse import Warehouse, give_back_memory
 
-DOCS_FOLDER = "quality_docs"
 LARGE_FRAME_ROWS = 100_000
 
 
 def _suite_files() -> list[Path]:
-    return sorted(EXPECTATIONS_DIR.glob("*.json"))
+    return sorted(settings.EXPECTATIONS_DIR.glob("*.json"))
 
 
 def _suite_check(path: Path) -> dg.AssetChecksDefinition:
@@ -39,13 +40,18 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
             f"{meta.get('description', '')} Great Expectations suite expectations/{path.name}"
             f" ({len(suite['expectations'])} expectations)."
         ).strip(),
-        blocking=True,
+        # not Dagster-blocking, which would skip every later step whole; first in line instead
+        op_tags=CHECK_PRIORITY_TAGS,
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
-        docs_dir = warehouse.warehouse_dir / DOCS_FOLDER
+        docs_dir = settings.quality_docs_dir(warehouse.warehouse_dir)
         try:
             # GE loads only when checking
-            from orchestration.quality import load_suite, read_checked_columns, validate_dataframe
+            from orchestration.defs.quality.suites import (
+                load_suite,
+                read_checked_columns,
+                validate_dataframe,
+            )
 
             with warehouse.connect() as conn:
                 scope = scope_for(conn, path, load_suite(path))

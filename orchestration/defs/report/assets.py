@@ -9,25 +9,18 @@ import base64
 
 import dagster as dg
 
-from orchestration.defs.quality.checks import DOCS_FOLDER
-from orchestration.report import (
-    REPORT_FILE,
-    REPORT_FOLDER,
+from orchestration import settings
+from orchestration.defs.report.document import (
     CheckOutcome,
     QualitySummary,
     build_report,
     write_atomically,
 )
+from orchestration.gate import asset_graph
+from orchestration.metadata import OWNERS
 from orchestration.warehouse import Warehouse
 
 QUARANTINE_KEY = dg.AssetKey(["audit", "quarantine"])
-
-
-def _asset_graph(context: dg.AssetExecutionContext):
-    try:
-        return context.repository_def.asset_graph
-    except Exception:  # no code location (dg.materialize in a test): the run's own job
-        return context.job_def.asset_layer.asset_graph
 
 
 def _outcome(evaluation: dg.AssetCheckEvaluation, graph) -> CheckOutcome:
@@ -45,7 +38,7 @@ def _outcome(evaluation: dg.AssetCheckEvaluation, graph) -> CheckOutcome:
 
 def quality_summary(context: dg.AssetExecutionContext, warehouse: Warehouse) -> QualitySummary:
     """The check results of this run; when it ran none (the report alone), each check's latest."""
-    instance, graph = context.instance, _asset_graph(context)
+    instance, graph = context.instance, asset_graph(context)
     records = instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     evaluations = [r.dagster_event.asset_check_evaluation_data for r in records]
     scope = f"Checks evaluated in run {context.run_id[:8]}, the run that wrote this report"
@@ -64,7 +57,7 @@ def quality_summary(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
         )
     quarantine = instance.get_latest_materialization_event(QUARANTINE_KEY)
     metadata = quarantine.asset_materialization.metadata if quarantine else {}
-    docs = warehouse.warehouse_dir / DOCS_FOLDER / "site" / "index.html"
+    docs = settings.quality_docs_dir(warehouse.warehouse_dir) / "site" / "index.html"
     return QualitySummary(
         scope=scope,
         checks=sorted(
@@ -93,9 +86,9 @@ def _image(title: str, svg: str) -> dg.MetadataValue:
     deps=[dg.AssetKey(["publish", "analytics_database"])],
     group_name="publish",
     kinds={"html", "python"},
-    owners=["team:cardreach-data"],
+    owners=OWNERS,
     description="The marketing teams' report, one self-contained HTML file at"
-    " $CARDREACH_WAREHOUSE/report/cardreach_report.html: MAU of the content platforms against"
+    f" $CARDREACH_WAREHOUSE/{settings.REPORT_FILE}: MAU of the content platforms against"
     " the card-app industry, audience profiles and TGI against the baseline, the account"
     " leaderboard and follower growth, score components, and the run's data quality. Charts are"
     " inline SVG (also shown here as metadata); it opens with no network.",
@@ -106,7 +99,7 @@ def report(context: dg.AssetExecutionContext, warehouse: Warehouse):
         raise dg.Failure(
             f"{analytics} is not published yet: materialize publish/analytics_database"
         )
-    target = warehouse.warehouse_dir / REPORT_FOLDER / REPORT_FILE
+    target = settings.report_path(warehouse.warehouse_dir)
     summary = quality_summary(context, warehouse)
     document = build_report(analytics, summary, target.parent)
     write_atomically(document.html, target)

@@ -15,12 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.datasets import DATASETS, Dataset
+from orchestration.contract.datasets import DATASETS, Dataset
+from orchestration.settings import SETTLE_SECONDS
 
 FORMATS = (".csv", ".jsonl", ".parquet")
-# A copy tool or an export writes a file over seconds: a file modified more recently than this
-# is taken as still being written and left for a later run (the sensor waits the same way).
-SETTLE_SECONDS = 10
 # Files still being written by a copy tool, editor backups and hidden files are not deliveries.
 _IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~")
 

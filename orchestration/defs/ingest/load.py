@@ -27,16 +27,15 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.bulk_validation import (
+from orchestration.contract.datasets import DATASETS, Dataset
+from orchestration.defs.ingest.bulk_validation import (
     ARROW_TYPES,
     BatchOutcome,
     delivered_table,
     insert_validated,
 )
-from orchestration.datasets import DATASETS, Dataset
-from orchestration.landing import (
+from orchestration.defs.ingest.landing import (
     FORMATS,
-    SETTLE_SECONDS,
     DeliveredFile,
     Records,
     UnreadableFile,
@@ -44,7 +43,8 @@ from orchestration.landing import (
     discover,
     read_records,
 )
-from orchestration.validation import HeaderMap, Problem, raw_columns
+from orchestration.defs.ingest.validation import HeaderMap, Problem, raw_columns
+from orchestration.settings import SETTLE_SECONDS
 
 # Columns every raw row carries: where it came from and when.
 LINEAGE_COLUMNS = [

@@ -20,9 +20,9 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
-from orchestration.datasets import Column, Dataset, Kind
-from orchestration.landing import Records
-from orchestration.validation import HeaderMap, Problem, raw_columns, validate_record
+from orchestration.contract.datasets import Column, Dataset, Kind
+from orchestration.defs.ingest.landing import Records
+from orchestration.defs.ingest.validation import HeaderMap, Problem, raw_columns, validate_record
 
 # Arrow types of the raw tables' columns (DuckDB type names as `raw_columns` gives them).
 ARROW_TYPES = {

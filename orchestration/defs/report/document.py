@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.report.charts import (
+from orchestration.defs.report.charts import (
     FONT_STACK,
     PALETTE,
     Bars,

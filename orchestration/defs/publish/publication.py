@@ -21,8 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-# Schemas analysts get: the marts and the reference data (tiers, weights, segments) behind them.
-PUBLISHED_SCHEMAS = ("marts", "reference")
+from orchestration.settings import PIPELINE_DATABASE_FILE, PUBLISHED_SCHEMAS
+
 # Files written by DuckDB 2.x cannot be opened by DuckDB 1.x, which analysts' tools bundle: the
 # published file is written in the storage format every DuckDB since 1.0 reads.
 STORAGE_VERSION = "v1.0.0"
@@ -242,9 +242,33 @@ def _publish_table(
     return changes
 
 
-def publish_marts(conn: duckdb.DuckDBPyConnection, target: Path, run_id: str) -> Publication:
+def _carry_over(conn: duckdb.DuckDBPyConnection, previous: Path, kept: set[tuple]) -> None:
+    """Copy the held-back tables of the previous publication into a publication built anew."""
+    conn.execute(f"ATTACH {_literal(str(previous))} AS previous (READ_ONLY)")
+    try:
+        for schema, table in sorted(kept):
+            exists = conn.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous'"
+                " AND schema_name = ? AND table_name = ?",
+                [schema, table],
+            ).fetchone()[0]
+            if exists:
+                name = f"{_identifier(schema)}.{_identifier(table)}"
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS publication.{_identifier(schema)}")
+                conn.execute(f"CREATE TABLE publication.{name} AS FROM previous.{name}")
+    finally:
+        conn.execute("DETACH previous")
+
+
+def publish_marts(
+    conn: duckdb.DuckDBPyConnection,
+    target: Path,
+    run_id: str,
+    held_back: frozenset[str] = frozenset(),
+) -> Publication:
     """Bring `target` in line with the published schemas of the pipeline's database, comments
-    included: a new file built beside it, then renamed over it."""
+    included: a new file built beside it, then renamed over it. The tables of `held_back`
+    ("schema.table", held by a failed quality check) stay as they were last published."""
     building = target.with_name(target.name + ".building")
     for leftover in (building, building.with_name(building.name + ".wal")):
         leftover.unlink(missing_ok=True)  # a run killed mid-publication left it: start over
@@ -256,7 +280,9 @@ def publish_marts(conn: duckdb.DuckDBPyConnection, target: Path, run_id: str) ->
             " WHERE database_name = ? AND schema_name IN ? ORDER BY schema_name, table_name",
             [source_db, list(PUBLISHED_SCHEMAS)],
         ).fetchall()
+        if f"{schema}.{table}" not in held_back
     ]
+    kept = {tuple(name.split(".", 1)) for name in held_back}
     published_at = datetime.now(UTC).replace(tzinfo=None)
     counts: dict[str, int] = {}
     changes: dict[str, tuple[int, int]] = {}
@@ -268,9 +294,12 @@ def publish_marts(conn: duckdb.DuckDBPyConnection, target: Path, run_id: str) ->
             _fingerprint(conn, f"{schema}.{table}", source, columns, "source_partitions")
         copied = target.stat() if target.exists() else None
         patched = _attach(conn, target, building)
+        if not patched and kept and target.exists():
+            _carry_over(conn, target, kept)
         try:
             fingerprinted = patched and _load_fingerprints(conn, fingerprints_path(target), copied)
-            wanted = {(schema, table) for schema, table, _, _ in tables} | {("main", "publication")}
+            wanted = {(schema, table) for schema, table, _, _ in tables} | kept
+            wanted.add(("main", "publication"))
             for schema, table in conn.execute(
                 "SELECT schema_name, table_name FROM duckdb_tables()"
                 " WHERE database_name = 'publication'"
@@ -287,10 +316,15 @@ def publish_marts(conn: duckdb.DuckDBPyConnection, target: Path, run_id: str) ->
                 counts[name] = conn.execute(
                     f"SELECT count(*) FROM publication.{_identifier(schema)}.{_identifier(table)}"
                 ).fetchone()[0]
+            for schema, table in sorted(kept):  # their fingerprints are the published copy's
+                columns = _columns(conn, "publication", schema, table)
+                if columns:
+                    copy = f"publication.{_identifier(schema)}.{_identifier(table)}"
+                    _fingerprint(conn, f"{schema}.{table}", copy, columns, "source_partitions")
             conn.execute(
                 "CREATE OR REPLACE TABLE publication.main.publication AS SELECT ?::TIMESTAMP"
                 " AS published_at, ?::VARCHAR AS run_id, ?::VARCHAR AS source_database",
-                [published_at, run_id, "cardreach.duckdb"],
+                [published_at, run_id, PIPELINE_DATABASE_FILE],
             )
             conn.execute(
                 "COMMENT ON TABLE publication.main.publication IS 'When this copy was published"

@@ -7,9 +7,15 @@ a raw table never holds half a row; a file whose header lacks a required column 
 from dataclasses import dataclass
 from datetime import date
 
-from orchestration.datasets import Column, Dataset, Kind
-from orchestration.landing import UnreadableFile
-from orchestration.parsing import ParseError, parse_count, parse_date, parse_month, parse_percent
+from orchestration.contract.datasets import Column, Dataset, Kind
+from orchestration.contract.parsing import (
+    ParseError,
+    parse_count,
+    parse_date,
+    parse_month,
+    parse_percent,
+)
+from orchestration.defs.ingest.landing import UnreadableFile
 
 # Counts are stored as BIGINT: nothing honest comes near it, but a mis-mapped ID column might.
 MAX_COUNT = 2**63 - 1

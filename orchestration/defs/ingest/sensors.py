@@ -15,7 +15,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.landing import SETTLE_SECONDS, file_sha256, is_delivery
+from orchestration.defs.ingest.landing import file_sha256, is_delivery
+from orchestration.settings import SETTLE_SECONDS
 from orchestration.warehouse import Warehouse
 
 TICK_SECONDS = 30

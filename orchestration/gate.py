@@ -1,0 +1,120 @@
+"""The quality gate's verdict for one run: which assets a failed check holds back.
+
+A Great Expectations check that fails with ERROR severity stops what depends on the data it
+checked, and nothing else: the steps after the checks (the dbt builds, scoring, publication) ask
+`held_back` which of their assets are downstream of a failed check *in this run* and leave those
+out, so a broken audience delivery never stops the account marts, their scores or their
+publication, nor the other way round. The run still fails (`make run` exits non-zero) and names
+each check and what it held back.
+
+The checks are not Dagster-"blocking": a blocking check fails its step, and Dagster then skips
+every step downstream of it whole (one dbt step builds every model). Instead each check step has
+a high `dagster/priority`, so the run's single-process executor runs it as soon as its asset is
+built, before the steps that depend on that asset; `held_back` refuses to decide (and fails the
+step) if a check it depends on has not run yet, so the order is never trusted silently.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import dagster as dg
+
+# Op tag of every quality check: ahead of any other step that is ready at the same time.
+CHECK_PRIORITY_TAGS = {"dagster/priority": "100"}
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """An asset left out of this run's build or publication, and why."""
+
+    asset: dg.AssetKey
+    because_of: dg.AssetKey  # the checked asset it depends on (itself, or an ancestor)
+    checks: tuple[str, ...]  # the failed checks on that asset
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"{self.asset.to_user_string()} held back: check {', '.join(self.checks)} failed on"
+            f" {self.because_of.to_user_string()}"
+        )
+
+
+def asset_graph(context: dg.AssetExecutionContext):
+    """The graph of every asset of the code location (or of the job, in a test without one)."""
+    try:
+        return context.repository_def.asset_graph
+    except Exception:  # dg.materialize in a test: no code location, the job's own graph
+        return context.job_def.asset_layer.asset_graph
+
+
+def _run_events(context: dg.AssetExecutionContext, event_type: dg.DagsterEventType) -> list:
+    records = context.instance.all_logs(context.run_id, of_type=event_type)
+    return [record.dagster_event for record in records]
+
+
+def failed_checks(context: dg.AssetExecutionContext) -> dict[dg.AssetKey, list[str]]:
+    """The checks that failed with ERROR severity in this run, by the asset they checked."""
+    failed: dict[dg.AssetKey, list[str]] = defaultdict(list)
+    for event in _run_events(context, dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = event.asset_check_evaluation_data
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            failed[evaluation.asset_key].append(evaluation.check_name)
+    return dict(failed)
+
+
+def ancestors(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
+    seen: set[dg.AssetKey] = set()
+    stack = [key]
+    while stack:
+        for parent in graph.get(stack.pop()).parent_keys:
+            if parent not in seen and graph.has(parent):
+                seen.add(parent)
+                stack.append(parent)
+    return seen
+
+
+def _checks_not_yet_run(context, graph, upstream: set[dg.AssetKey]) -> list[str]:
+    """Checks of this run on a built upstream asset that have not reported: run out of order."""
+    built = {
+        event.event_specific_data.materialization.asset_key
+        for event in _run_events(context, dg.DagsterEventType.ASSET_MATERIALIZATION)
+    }
+    evaluated = {
+        event.asset_check_evaluation_data.asset_check_key
+        for event in _run_events(context, dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    }
+    selection = context.run.asset_check_selection
+    planned = (
+        selection
+        if selection is not None
+        else context.job_def.asset_layer.asset_graph.asset_check_keys
+    )
+    return sorted(
+        key.to_user_string()
+        for key in planned
+        if key.asset_key in upstream and key.asset_key in built and key not in evaluated
+    )
+
+
+def held_back(context: dg.AssetExecutionContext, keys) -> list[HeldBack]:
+    """Of `keys`, the assets that depend on (or are) an asset whose check failed in this run."""
+    failed = failed_checks(context)
+    graph = asset_graph(context)
+    lineage = {key: ancestors(graph, key) | {key} for key in keys if graph.has(key)}
+    missing = _checks_not_yet_run(context, graph, set().union(*lineage.values()))
+    if missing:
+        raise dg.Failure(
+            f"the quality checks {', '.join(missing)} have not run yet, so this step cannot know"
+            " what they hold back: run the checks first (a run of the whole job orders them so)."
+        )
+    held = []
+    for key, upstream in sorted(lineage.items()):
+        for checked in sorted(upstream & failed.keys()):
+            held.append(HeldBack(key, checked, tuple(sorted(failed[checked]))))
+            break
+    return held
+
+
+def log_held_back(context: dg.AssetExecutionContext, held: list[HeldBack], action: str) -> None:
+    for item in held:
+        context.log.warning(f"{item.reason}: not {action} in this run")
