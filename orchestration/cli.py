@@ -61,27 +61,29 @@ def _check_lines(result: dg.ExecuteInProcessResult) -> list[str]:
 
 
 def _asset_lines(result: dg.ExecuteInProcessResult) -> list[str]:
-    """What was materialized, what was held back by a failed check or not built (a failure
-    upstream), and why steps failed."""
+    """What was materialized and what not (a failure upstream), what a failed check held back
+    from publication, and why steps failed."""
+    from orchestration.dbt import published_asset_keys
+
     graph = result.job_def.asset_layer.asset_graph
     planned = result.job_def.asset_layer.executable_asset_keys
     done = {e.asset_key for e in result.get_asset_materialization_events()}
+    missing = sorted(k.to_user_string() for k in planned - done)
     failed = {c.asset_key: c.check_name for c in _check_results(result) if _is_error(c)}
-    held, missing = [], []
-    for key in sorted(planned - done):
-        cause = next((a for a in sorted(gate.ancestors(graph, key) | {key}) if a in failed), None)
-        if cause is None:
-            missing.append(key.to_user_string())
-        else:
+    held = []
+    for key in published_asset_keys():
+        lineage = gate.ancestors(graph, key) | {key} if graph.has(key) else set()
+        cause = next((a for a in sorted(lineage) if a in failed), None)
+        if cause is not None:
             held.append(f"{key.to_user_string()} ({failed[cause]} on {cause.to_user_string()})")
-    lines = [
-        f"  assets    {len(done)} materialized, {len(held)} held back by a failed check,"
-        f" {len(missing)} not materialized"
-    ]
-    if held:
-        lines.append("   ! held back: " + "\n                ".join(held))
+    lines = [f"  assets    {len(done)} materialized, {len(missing)} not materialized"]
     if missing:
         lines.append(f"   ! not materialized: {', '.join(missing)}")
+    if held:
+        lines.append(
+            "   ! held back from publication (analysts keep the previous copy): "
+            + "\n       ".join(held)
+        )
     for failure in result.get_step_failure_events():
         message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
         detail = [m.strip() for m in message.strip().splitlines() if m.strip()][:8]
@@ -132,7 +134,7 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
     lines.append(f"  database  {_rel(database)} (the pipeline's)")
     published = settings.analytics_database()
     if published.exists():
-        lines.append(f"  analysts  {_rel(published)} (read-only copy, published after checks pass)")
+        lines.append(f"  analysts  {_rel(published)} (read-only copy: what passed its checks)")
     return "\n".join(lines), failed
 
 

@@ -5,8 +5,9 @@ so nothing reaches for the network): by `make` through `python -m orchestration.
 by `dagster dev` itself when the project changes, and here only when no manifest exists yet. It is
 never parsed at every definitions load: `dbt parse` takes seconds and `dagster dev` reloads often.
 
-The transform and scoring stages each run one `dbt build`; both leave out the models the quality
-gate holds back in this run (`orchestration.gate`).
+The transform and scoring stages each run one `dbt build` of everything they own: the pipeline's
+own database always holds the latest build, good or bad, for the operator to look into; what a
+failed quality check holds back is decided at publication (`orchestration.gate`).
 """
 
 import json
@@ -24,7 +25,7 @@ from dagster_dbt import (
 )
 from pydantic import Field
 
-from orchestration import gate, settings
+from orchestration import settings
 from orchestration.metadata import OWNERS
 from orchestration.warehouse import Warehouse
 
@@ -48,20 +49,27 @@ DBT_PROJECT = DbtProject(
 )
 
 
-def prepare(warehouse: Path | None = None) -> Path:
-    """Parse the project for the warehouse the runs use (a parse made for another profile cannot
-    be reused, and each dbt step would parse the project again). Returns the manifest's path."""
+def hand_dbt_its_settings(warehouse: Path | None = None) -> None:
+    """Put into this process's environment what dbt's profile reads (this warehouse's database
+    and the memory cap) and the venv's `dbt` first on the PATH, for every dbt dagster-dbt starts
+    (its preparer runs `dbt` from the PATH, even when the venv is not activated)."""
     os.environ.update(settings.dbt_environment(warehouse))
-    # the preparer runs `dbt` from the PATH: the venv's own, even when the venv is not activated
     bin_dir = str(settings.DBT_EXECUTABLE.parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def prepare(warehouse: Path | None = None) -> Path:
+    """Parse the project for the warehouse the runs use (a parse made for another profile cannot
+    be reused, and each dbt step would parse the project again). Returns the manifest's path."""
+    hand_dbt_its_settings(warehouse)
     DBT_PROJECT.preparer.prepare(DBT_PROJECT)
     return DBT_PROJECT.manifest_path
 
 
 def prepared_manifest() -> Path:
     """The manifest.json: prepared in development (`dagster dev`), parsed now only if missing."""
+    hand_dbt_its_settings()
     DBT_PROJECT.prepare_if_dev()
     if not DBT_PROJECT.manifest_path.exists():
         prepare()
@@ -94,8 +102,7 @@ class DbtBuildConfig(dg.Config):
 
 
 def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None):
-    """An asset step that runs `dbt build` on the selected models (and their tests as checks),
-    leaving out the models that depend on data a failed quality check holds back."""
+    """An asset step that runs `dbt build` on the selected models (and their tests as checks)."""
 
     @dbt_assets(
         manifest=prepared_manifest(),
@@ -111,15 +118,9 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         warehouse: Warehouse,
         config: DbtBuildConfig,
     ):
-        held = gate.held_back(context, context.selected_asset_keys)
-        gate.log_held_back(context, held, "built")
-        if len(held) == len(context.selected_asset_keys):
-            return
         # dbt's profile reads what the pipeline sets: this run's database and memory cap.
-        os.environ.update(settings.dbt_environment(warehouse.warehouse_dir))
+        hand_dbt_its_settings(warehouse.warehouse_dir)
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-        if held:
-            args += ["--exclude", *sorted(item.asset.path[-1] for item in held)]
         try:
             yield from dbt.cli(args, context=context).stream()
         finally:

@@ -1,17 +1,21 @@
-"""The quality gate's verdict for one run: which assets a failed check holds back.
+"""The quality gate's verdict for one run: which published tables a failed check holds back.
 
 A Great Expectations check that fails with ERROR severity stops what depends on the data it
-checked, and nothing else: the steps after the checks (the dbt builds, scoring, publication) ask
-`held_back` which of their assets are downstream of a failed check *in this run* and leave those
-out, so a broken audience delivery never stops the account marts, their scores or their
-publication, nor the other way round. The run still fails (`make run` exits non-zero) and names
-each check and what it held back.
+checked, and nothing else. The dbt steps build everything (the pipeline's own database always
+holds the latest build, good or bad, for the operator to look into); publication asks `held_back`
+which of the analysts' tables are downstream of a check that failed *in this run*, and leaves
+those as they were last published. A broken audience delivery therefore never stops the account
+marts, their scores or their publication, nor the other way round. The run still fails (`make
+run` exits non-zero, the run is tagged `cardreach/held_back`) and names each check and what it
+held back.
 
-The checks are not Dagster-"blocking": a blocking check fails its step, and Dagster then skips
-every step downstream of it whole (one dbt step builds every model). Instead each check step has
-a high `dagster/priority`, so the run's single-process executor runs it as soon as its asset is
-built, before the steps that depend on that asset; `held_back` refuses to decide (and fails the
-step) if a check it depends on has not run yet, so the order is never trusted silently.
+Why not Dagster's blocking checks: a blocking check fails its step, and Dagster then skips every
+step downstream of it whole, and an asset a step leaves out skips every later step that depends
+on it (publication depends on every mart). So the checks are plain checks with a high
+`dagster/priority` (the run's single-process executor runs each as soon as its asset is built),
+and `held_back` refuses to decide, failing the step, if a check it depends on has not run yet: the
+order is never trusted silently. A failed dbt test is another matter: a model's own invariant is
+broken (a bug, or impossible data), and dbt and Dagster stop what follows, as they do by default.
 """
 
 from collections import defaultdict
@@ -25,7 +29,7 @@ CHECK_PRIORITY_TAGS = {"dagster/priority": "100"}
 
 @dataclass(frozen=True)
 class HeldBack:
-    """An asset left out of this run's build or publication, and why."""
+    """A table left out of this run's publication, and why."""
 
     asset: dg.AssetKey
     because_of: dg.AssetKey  # the checked asset it depends on (itself, or an ancestor)

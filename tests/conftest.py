@@ -22,6 +22,31 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 
 
+# The next day's drop: every account of the sample, two weeks on (a partial drop would mark its
+# date partial).
+NEXT_DROP = [
+    {
+        "platform": "小红书",
+        "account_name": name,
+        "snapshot_date": "2025-05-01",
+        "followers": followers,
+        "notes": notes,
+        "likes": "5万",
+        "collects": "2万",
+        "source": "test",
+    }
+    for name, followers, notes in [
+        ("中信银行信用卡", "12.9万", "362"),
+        ("宁波银行信用卡", "4.7万", "88"),
+        ("招商银行信用卡申请", "4.4万", "212"),
+        ("平安银行信用卡中心", "3.6万", "233"),
+        ("交通银行信用卡买单吧", "3.4万", "310"),
+        ("兴业银行信用卡", "2.9万", "116"),
+        ("北京银行信用卡", "1.2万", "338"),
+    ]
+]
+
+
 class Landing:
     """A landing folder a test writes deliveries into, in delivery order."""
 

@@ -1,4 +1,5 @@
-"""The Great Expectations gate: each suite catches its defect, and a failed gate stops scoring."""
+"""The Great Expectations gate: each suite catches its defect, and a failed check holds back what
+depends on its data (from scoring and publication), and nothing else."""
 
 import json
 import os
@@ -6,14 +7,17 @@ import subprocess
 import sys
 
 import dagster as dg
+import duckdb
 import pytest
-from conftest import query, run_pipeline
+from conftest import NEXT_DROP, query, run_pipeline
 
 from orchestration import settings
 from orchestration.defs.ingest.assets import ingest_landing_files
 from orchestration.defs.quality.checks import _suite_check
 
-SCORES = {dg.AssetKey(["marts", "account_scores"]), dg.AssetKey(["marts", "platform_scores"])}
+ACCOUNT_SCORES = dg.AssetKey(["marts", "account_scores"])
+PLATFORM_SCORES = dg.AssetKey(["marts", "platform_scores"])
+SCORES = {ACCOUNT_SCORES, PLATFORM_SCORES}
 
 
 def failed_checks(result) -> dict[str, dg.AssetCheckEvaluation]:
@@ -22,6 +26,12 @@ def failed_checks(result) -> dict[str, dg.AssetCheckEvaluation]:
 
 def materialized(result) -> set[dg.AssetKey]:
     return {e.asset_key for e in result.get_asset_materialization_events()}
+
+
+def published(warehouse, sql: str) -> list[tuple]:
+    """What analysts see: the published copy."""
+    with duckdb.connect(str(warehouse.analytics_path), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
 
 
 def audience(app: str, month: str, shares: dict[str, str]) -> list[dict]:
@@ -60,11 +70,11 @@ def test_sample_passes_every_blocking_check_and_is_scored(sample_run):
     assert 0 <= platform_score <= 100
 
 
-def test_shares_over_100_stop_scoring_and_leave_the_scores_as_they_were(landing, warehouse):
+def test_shares_over_100_hold_back_the_platform_scores_but_not_the_accounts(landing, warehouse):
     landing.copy_sample()
     assert run_pipeline().success
-    scores_before = query(warehouse, "SELECT * FROM marts.platform_scores ORDER BY ALL")
-    # A new platform whose age shares add up to 120: scoring it would add rows to the scores.
+    scores_before = published(warehouse, "SELECT * FROM marts.platform_scores ORDER BY ALL")
+    # A new platform whose age shares add up to 120: scoring it would add rows to the scores...
     landing.csv(
         "app_activity__douyin.csv",
         [
@@ -85,15 +95,29 @@ def test_shares_over_100_stop_scoring_and_leave_the_scores_as_they_were(landing,
             {"24岁以下": "50", "25-30岁": "30", "31-35岁": "20", "36岁及以上": "20"},
         ),
     )
+    # ...while the accounts' next drop is fine and has nothing to do with it.
+    landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
     result = run_pipeline()
-    assert not result.success
     failed = failed_checks(result)
     assert failed["ge_audience_share_totals"].severity == dg.AssetCheckSeverity.ERROR
     assert "expect_column_values_to_be_between(share_total_pct)" in (
         failed["ge_audience_share_totals"].description
     )
-    assert not SCORES & materialized(result)
-    assert query(warehouse, "SELECT * FROM marts.platform_scores ORDER BY ALL") == scores_before
+    # The analysts' copy keeps the platform scores it had; the pipeline's own database holds
+    # the latest build, for the operator to look into.
+    assert published(warehouse, "SELECT * FROM marts.platform_scores ORDER BY ALL") == scores_before
+    assert published(
+        warehouse, "SELECT count(*) FROM marts.platform_audience_fit WHERE app = '抖音'"
+    ) == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM marts.platform_scores WHERE app = '抖音'") == [
+        (1,)
+    ]
+    # The account marts, their scores and their publication went on.
+    assert materialized(result) >= SCORES
+    assert published(
+        warehouse,
+        "SELECT count(*) FROM marts.account_scores WHERE snapshot_date = DATE '2025-05-01'",
+    ) == [(7,)]
     # A corrected delivery of the same buckets supersedes the bad one: the next run scores.
     landing.csv(
         "app_audience__douyin_fixed.csv",
@@ -103,22 +127,44 @@ def test_shares_over_100_stop_scoring_and_leave_the_scores_as_they_were(landing,
             {"24岁以下": "40", "25-30岁": "25", "31-35岁": "20", "36岁及以上": "15"},
         ),
     )
+    result = run_pipeline()
+    assert result.success
+    assert all(c.severity == dg.AssetCheckSeverity.WARN for c in failed_checks(result).values())
+    assert published(
+        warehouse, "SELECT count(*) FROM marts.platform_scores WHERE app = '抖音'"
+    ) == [(1,)]
+
+
+def test_a_one_account_delivery_for_a_new_date_is_a_warning_and_is_published(landing, warehouse):
+    """Partial deliveries are normal: the date is marked partial, nothing is held back."""
+    landing.copy_sample()
     assert run_pipeline().success
-    assert query(warehouse, "SELECT count(*) FROM marts.platform_scores WHERE app = '抖音'") == [
-        (1,)
-    ]
+    landing.csv("account_snapshots__2025-05-01_ningbo.csv", NEXT_DROP[1:2])
+    result = run_pipeline()
+    assert result.success
+    evaluations = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    feed = evaluations["ge_account_snapshot_feed"]
+    assert not feed.passed and feed.severity == dg.AssetCheckSeverity.WARN
+    assert materialized(result) >= SCORES
+    assert published(
+        warehouse,
+        "SELECT account_name, followers, is_partial_date FROM marts.account_performance"
+        " WHERE snapshot_date = DATE '2025-05-01'",
+    ) == [("宁波银行信用卡", 47000, True)]
 
 
 @pytest.mark.parametrize(
-    ("defect", "check_name"),
+    ("defect", "check_name", "held"),
     [
-        ("mau_in_wrong_unit", "ge_raw_app_activity"),
-        ("follower_collapse", "ge_account_performance"),
-        ("truncated_feed", "ge_account_snapshot_feed"),
+        ("mau_in_wrong_unit", "ge_raw_app_activity", "marts.platform_audience_fit"),
+        ("follower_collapse", "ge_account_performance", "marts.account_scores"),
+        ("truncated_feed", "ge_account_snapshot_feed", "marts.account_scores"),
     ],
 )
-def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name):
+def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name, held):
     landing.copy_sample()
+    assert run_pipeline().success
+    before = published(warehouse, f"SELECT * FROM {held} ORDER BY ALL")
     snapshot = {
         "platform": "小红书",
         "snapshot_date": "2025-05-01",
@@ -159,14 +205,16 @@ def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name):
             [snapshot | {"account_name": "宁波银行信用卡", "followers": "4.8万"}],
         )
     result = run_pipeline()
-    assert not result.success
     failed = failed_checks(result)
     assert check_name in failed, sorted(failed)
     assert failed[check_name].severity == dg.AssetCheckSeverity.ERROR
     metadata = failed[check_name].metadata
     assert metadata["failed_errors"].value >= 1
     assert os.path.exists(metadata["data_docs"].value.removeprefix("file://"))
-    assert not SCORES & materialized(result)
+    # what depends on the failed data keeps its previous publication; the pipeline's own
+    # database has the new build, for the operator to look into
+    assert published(warehouse, f"SELECT * FROM {held} ORDER BY ALL") == before
+    assert query(warehouse, f"SELECT * FROM {held} ORDER BY ALL") != before
 
 
 def test_a_check_that_raises_is_reported_failed(tmp_path, landing, warehouse):
@@ -258,7 +306,10 @@ def test_make_run_exits_non_zero_and_names_the_failed_expectation(landing, wareh
     assert "FAILED" in summary
     assert "ge_audience_share_totals" in summary
     assert "expect_column_values_to_be_between(share_total_pct)" in summary
-    assert "marts/platform_scores" in summary  # listed among what was not materialized
+    # listed among what the failed check held back from publication, with the check
+    held = summary[summary.index("held back from publication") :]
+    assert "marts/platform_scores (ge_audience_share_totals on " in held
+    assert "marts/account_scores" not in held
     assert str(warehouse.database_path) in summary or "cardreach.duckdb" in summary
 
 
