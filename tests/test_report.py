@@ -3,6 +3,7 @@
 import base64
 import re
 from datetime import date
+from html import unescape
 from html.parser import HTMLParser
 
 import dagster as dg
@@ -11,13 +12,15 @@ import pytest
 from conftest import Landing, point_settings_at, run_pipeline
 
 from orchestration import settings
-from orchestration.defs.report.charts import Bars, Line, bar_chart, line_chart
+from orchestration.defs.report.charts import FONT_STACK, Bars, Line, bar_chart, line_chart
 from orchestration.defs.report.document import (
     CHARTED_ACCOUNTS,
     TOP_ACCOUNTS,
+    CheckOutcome,
     QualitySummary,
     build_report,
 )
+from orchestration.defs.report.render import TEMPLATES
 
 REPORT_KEY = dg.AssetKey(["publish", "report"])
 # The sample has one content platform, one profiled app (age and consumption), one platform of
@@ -255,3 +258,54 @@ def test_a_platform_with_thousands_of_accounts_shows_the_leading_ones(sample_rep
     [chart] = [c for c in report.charts if c.key == "account_scores_1"]
     assert chart.svg.count(">score ") == TOP_ACCOUNTS  # each row ends with its total
     assert len(report.html) < 200_000
+
+
+HOSTILE = """<script>alert("x")</script><img src=x onerror=alert(1)> & 'quoted'"""
+
+
+def test_delivered_text_is_escaped_everywhere_in_the_page(sample_report, tmp_path):
+    """An account name, a bank and a check's messages holding markup show as text, never run."""
+    warehouse, _result, _event = sample_report
+    hostile = tmp_path / "analytics.duckdb"
+    with copy_of_publication(warehouse, hostile) as conn:
+        for table in ("account_latest", "account_performance", "account_scores"):
+            conn.execute(
+                f"UPDATE marts.{table} SET account_name = ? WHERE account_name = '中信银行信用卡'",
+                [HOSTILE],
+            )
+        conn.execute("UPDATE marts.account_latest SET bank = ? WHERE bank = '中信银行'", [HOSTILE])
+    check = CheckOutcome(
+        HOSTILE, "ge_suite", passed=False, severity="ERROR", description=HOSTILE, purpose=HOSTILE
+    )
+    report = build_report(hostile, QualitySummary(scope=HOSTILE, checks=[check]), tmp_path)
+    html = report.html
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    [leaderboard] = parse(section(html, "accounts")).tables
+    assert leaderboard[1][1:3] == [HOSTILE, HOSTILE]  # the text itself, back from the entities
+    account_scores, _platform_scores = parse(section(html, "scores")).tables
+    assert HOSTILE in [row[0] for row in account_scores]
+    quality = section(html, "quality")
+    [problems] = parse(quality).tables
+    assert problems[1] == ["failed", HOSTILE, "ge_suite", HOSTILE, HOSTILE]
+    [note] = re.findall(r'<p class="note">(.*?)</p>', quality, re.S)
+    assert unescape(note) == HOSTILE + "."
+    # the follower chart draws the name too: escaped there by the chart engine
+    [followers] = [c for c in report.charts if c.key == "followers_1"]
+    assert "<script" not in followers.svg and "&lt;script&gt;" in followers.svg
+
+
+def test_the_stylesheet_is_inlined_from_its_file(sample_report):
+    """Every rule of report.css is in the page's <style>, with the charts' font stack as CSS
+    (quotes, not HTML entities), and no template syntax or link to another file is left."""
+    warehouse, _result, _event = sample_report
+    html = settings.report_path(warehouse.warehouse_dir).read_text(encoding="utf-8")
+    [style] = re.findall(r"<style>(.*?)</style>", html, re.S)
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    css = re.sub(r"\{#.*?#\}", "", css, flags=re.S)  # the template's own comment
+    rules = [line for line in css.splitlines() if line.strip() and "{{" not in line]
+    assert len(rules) > 20
+    assert [rule for rule in rules if rule not in style] == []
+    assert f"font-family: {FONT_STACK};" in style
+    assert "{{" not in style and "{#" not in style and "&#39;" not in style
+    assert "<link" not in html

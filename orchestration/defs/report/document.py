@@ -3,6 +3,9 @@
 It reads `analytics.duckdb` (read-only, the analysts' copy), never the pipeline's database, and
 writes one file with its CSS and SVG charts inline: it opens from disk or an e-mail attachment
 with no network. Numbers carry their unit; Chinese labels render with the CJK font stack.
+
+This module gathers and shapes the figures: each section is a list of blocks (headings, notes,
+tables of formatted text, charts) with no HTML in them; render.py and its templates draw them.
 """
 
 import os
@@ -10,13 +13,12 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html import escape
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 
 from orchestration.defs.report.charts import (
-    FONT_STACK,
     PALETTE,
     Bars,
     Chart,
@@ -24,6 +26,7 @@ from orchestration.defs.report.charts import (
     bar_chart,
     line_chart,
 )
+from orchestration.defs.report.render import render_page
 
 # The two dimensions of the target segment the report compares against the baseline.
 PROFILE_DIMENSIONS = {"age": "age", "consumption": "consumption level"}
@@ -124,54 +127,72 @@ def _float(value) -> float | None:
     return None if value is None else float(value)
 
 
-# ---- HTML pieces ----
+# ---- what a section is made of (templates/blocks.html draws each kind) ----
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], columns: str) -> str:
-    """A table; `columns` has a letter per column: l text, r number (right-aligned), w wrapping."""
-    classes = [{"l": "", "r": "num", "w": "wrap"}[c] for c in columns]
-    head = "".join(
-        f'<th class="{c}">{escape(h)}</th>' for h, c in zip(headers, classes, strict=True)
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="{c}">{escape(cell)}</td>' for cell, c in zip(row, classes, strict=True)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
-    )
+@dataclass(frozen=True)
+class Heading:
+    kind: ClassVar[str] = "heading"
+    text: str
 
 
-def _figure(chart: Chart, caption: str) -> str:
-    return (
-        f'<figure class="chart" id="{escape(chart.key)}">{chart.svg}'
-        f"<figcaption>{escape(caption)}</figcaption></figure>"
-    )
+@dataclass(frozen=True)
+class Note:
+    kind: ClassVar[str] = "note"
+    text: str
 
 
-def _empty(what: str) -> str:
-    return f'<p class="empty">No {escape(what)} published yet.</p>'
+@dataclass(frozen=True)
+class Empty:
+    """Said instead of a section's content when its marts have no rows yet."""
+
+    kind: ClassVar[str] = "empty"
+    what: str
 
 
-def _shown(shown: int, total: int, order: str, table: str) -> str:
+@dataclass(frozen=True)
+class Table:
+    """Formatted cells; `columns` has a letter per column: l text, r number, w wrapping text."""
+
+    kind: ClassVar[str] = "table"
+    headers: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    columns: str
+
+    def __post_init__(self):
+        widths = {len(self.headers)} | {len(row) for row in self.rows}
+        if widths != {len(self.columns)}:
+            raise ValueError(f"a table of {len(self.columns)} columns has rows of {widths}")
+
+
+@dataclass(frozen=True)
+class Figure:
+    kind: ClassVar[str] = "figure"
+    chart: Chart
+    caption: str
+
+
+@dataclass(frozen=True)
+class Section:
+    anchor: str
+    heading: str
+    blocks: list
+
+
+def _shown(shown: int, total: int, order: str, table: str) -> Note | None:
     """Says that a list is the first `shown` of `total` accounts, when it is."""
     if shown >= total:
-        return ""
-    return (
-        f'<p class="note">The {shown} accounts with the {escape(order)} of {total:,};'
-        f" every account is in {escape(table)} of analytics.duckdb.</p>"
+        return None
+    return Note(
+        f"The {shown} accounts with the {order} of {total:,};"
+        f" every account is in {table} of analytics.duckdb."
     )
 
 
 # ---- the sections ----
 
 
-def _platform_reach(conn) -> tuple[str, list[Chart]]:
+def _platform_reach(conn) -> tuple[list, list[Chart]]:
     rows = _rows(
         conn,
         "SELECT app, app_category, month, mau FROM marts.platform_audience_fit"
@@ -179,7 +200,7 @@ def _platform_reach(conn) -> tuple[str, list[Chart]]:
         " ORDER BY app_category DESC, app, month",
     )
     if not rows:
-        return _empty("monthly active users"), []
+        return [Empty("monthly active users")], []
     by_app: dict[tuple[str, str], list] = defaultdict(list)
     for row in rows:
         by_app[(row["app"], row["app_category"])].append((row["month"], float(row["mau"])))
@@ -206,7 +227,7 @@ def _platform_reach(conn) -> tuple[str, list[Chart]]:
         " est_target_reach FROM marts.platform_audience_fit"
         " WHERE app_category = 'content_platform' ORDER BY app, month DESC",
     )
-    table = _table(
+    table = Table(
         [
             "app",
             "month",
@@ -244,10 +265,10 @@ def _platform_reach(conn) -> tuple[str, list[Chart]]:
         "x: month (proportional to time; months without a delivery have no point);"
         " y: monthly active users, persons. The dashed line is the aggregate of all card apps."
     )
-    return _figure(chart, caption) + table, [chart]
+    return [Figure(chart, caption), table], [chart]
 
 
-def _audience_profiles(conn) -> tuple[str, list[Chart]]:
+def _audience_profiles(conn) -> tuple[list, list[Chart]]:
     # every profiled app's latest month in one query, not one per app and dimension
     rows = _rows(
         conn,
@@ -260,13 +281,13 @@ def _audience_profiles(conn) -> tuple[str, list[Chart]]:
         {"dimensions": list(PROFILE_DIMENSIONS)},
     )
     if not rows:
-        return _empty("audience profile"), []
+        return [Empty("audience profile")], []
     by_profile: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
         by_profile[(row["app"], row["month"], row["dimension"])].append(row)
     parts, charts = [], []
     for app, month in dict.fromkeys((r["app"], r["month"]) for r in rows):
-        parts.append(f"<h3>{escape(app)}, {month:%Y-%m}</h3>")
+        parts.append(Heading(f"{app}, {month:%Y-%m}"))
         for dimension, label in PROFILE_DIMENSIONS.items():
             buckets = by_profile[(app, month, dimension)]
             if not buckets:
@@ -297,16 +318,16 @@ def _audience_profiles(conn) -> tuple[str, list[Chart]]:
             )
             charts.append(chart)
             parts.append(
-                _figure(
+                Figure(
                     chart,
                     f"TGI above 100: {app}'s users over-index in the bucket against"
                     f" {baseline_app}. Shaded (★): buckets inside the target segment {segment}.",
                 )
             )
-    return "".join(parts), charts
+    return parts, charts
 
 
-def _leaderboard(conn) -> tuple[str, list[Chart]]:
+def _leaderboard(conn) -> tuple[list, list[Chart]]:
     latest = _rows(
         conn,
         "SELECT platform, latest_follower_rank, account_name, bank, followers,"
@@ -319,7 +340,7 @@ def _leaderboard(conn) -> tuple[str, list[Chart]]:
         [TOP_ACCOUNTS],
     )
     if not latest:
-        return _empty("account snapshot"), []
+        return [Empty("account snapshot")], []
     # only the charted accounts' history leaves DuckDB: a few hundred points, not every snapshot
     history = _rows(
         conn,
@@ -334,7 +355,7 @@ def _leaderboard(conn) -> tuple[str, list[Chart]]:
     parts, charts = [], []
     for number_, platform in enumerate(dict.fromkeys(r["platform"] for r in latest), start=1):
         accounts = [r for r in latest if r["platform"] == platform]
-        parts.append(f"<h3>{escape(platform)}</h3>")
+        parts.append(Heading(platform))
         parts.append(
             _shown(
                 len(accounts),
@@ -344,7 +365,7 @@ def _leaderboard(conn) -> tuple[str, list[Chart]]:
             )
         )
         parts.append(
-            _table(
+            Table(
                 [
                     "rank",
                     "account",
@@ -394,14 +415,14 @@ def _leaderboard(conn) -> tuple[str, list[Chart]]:
             else ""
         )
         parts.append(
-            _figure(
+            Figure(
                 chart,
                 "x: snapshot date (proportional to time: snapshots come at uneven gaps);"
                 " y: followers, persons. A lone dot is an account with one snapshot so far."
                 + charted,
             )
         )
-    return "".join(parts), charts
+    return parts, charts
 
 
 def _weights(conn, score: str) -> dict[str, float]:
@@ -432,7 +453,7 @@ def _contributions(rows: list[dict], weights: dict[str, float]) -> list[Bars]:
     ]
 
 
-def _scores(conn) -> tuple[str, list[Chart]]:
+def _scores(conn) -> tuple[list, list[Chart]]:
     parts, charts = [], []
     weights = _weights(conn, "account")
     latest = _rows(
@@ -446,16 +467,16 @@ def _scores(conn) -> tuple[str, list[Chart]]:
         [TOP_ACCOUNTS],
     )
     if not latest:
-        parts.append(_empty("account score"))
+        parts.append(Empty("account score"))
     for number_, platform in enumerate(dict.fromkeys(r["platform"] for r in latest), start=1):
         rows = [r for r in latest if r["platform"] == platform]
         snapshot = rows[0]["snapshot_date"]
-        parts.append(f"<h3>Accounts on {escape(platform)}, {snapshot.isoformat()}</h3>")
+        parts.append(Heading(f"Accounts on {platform}, {snapshot.isoformat()}"))
         parts.append(
             _shown(len(rows), rows[0]["accounts_scored"], "highest scores", "marts.account_scores")
         )
         parts.append(
-            _table(
+            Table(
                 ["account", "bank", "score (0–100)"]
                 + [f"{c} (percentile 0–100)" for c in weights]
                 + ["components used (of " + str(len(weights)) + ")", "peers (accounts)"],
@@ -482,7 +503,7 @@ def _scores(conn) -> tuple[str, list[Chart]]:
         )
         charts.append(chart)
         parts.append(
-            _figure(
+            Figure(
                 chart,
                 "Each component is the account's percentile (0–100) among the platform's"
                 " registered accounts on the same date; a missing component (growth on a first"
@@ -496,12 +517,12 @@ def _scores(conn) -> tuple[str, list[Chart]]:
         " (SELECT (app, max(month)) FROM marts.platform_scores WHERE score IS NOT NULL"
         " GROUP BY app) ORDER BY app_category, score DESC, app",
     )
-    parts.append("<h3>Platforms, latest month with a score</h3>")
+    parts.append(Heading("Platforms, latest month with a score"))
     if not platforms:
-        parts.append(_empty("platform score"))
-        return "".join(parts), charts
+        parts.append(Empty("platform score"))
+        return parts, charts
     parts.append(
-        _table(
+        Table(
             ["app", "category", "month", "score (0–100)"]
             + [f"{c} (percentile 0–100)" for c in platform_weights]
             + [f"components used (of {len(platform_weights)})", "peers (apps)"],
@@ -527,100 +548,73 @@ def _scores(conn) -> tuple[str, list[Chart]]:
     )
     charts.append(chart)
     parts.append(
-        _figure(
+        Figure(
             chart,
             "Components are percentiles among apps of the same category and month; with one"
             " app in a category every component is 50.",
         )
     )
-    return "".join(parts), charts
+    return parts, charts
 
 
-def _quality(summary: QualitySummary, report_dir: Path) -> str:
+@dataclass(frozen=True)
+class Tile:
+    label: str
+    value: str
+    status: str  # ok, warn, bad, or "" for a count that is neither good nor bad
+
+
+@dataclass(frozen=True)
+class QualityBlock:
+    """The run's checks: counts as tiles, what failed or warned, the link to the Data Docs."""
+
+    kind: ClassVar[str] = "quality"
+    tiles: list[Tile]
+    note: str
+    problems: Table | None
+    data_docs: str | None  # relative to the report, so the link survives moving both
+
+
+def _quality(summary: QualitySummary, report_dir: Path) -> QualityBlock:
     failed, warnings = summary.failed, summary.warnings
     tiles = [
-        ("checks passed", f"{summary.passed}", "ok"),
-        ("checks failed (blocking)", f"{len(failed)}", "bad" if failed else "ok"),
-        ("warnings", f"{len(warnings)}", "warn" if warnings else "ok"),
+        Tile("checks passed", f"{summary.passed}", "ok"),
+        Tile("checks failed (blocking)", f"{len(failed)}", "bad" if failed else "ok"),
+        Tile("warnings", f"{len(warnings)}", "warn" if warnings else "ok"),
     ]
     if summary.rows_quarantined_last_ingest is not None:
         tiles.append(
-            (
+            Tile(
                 "rows quarantined by the last ingest",
                 f"{summary.rows_quarantined_last_ingest}",
                 "warn" if summary.rows_quarantined_last_ingest else "ok",
             )
         )
     if summary.rows_in_quarantine is not None:
-        tiles.append(("rows in audit.quarantine (all time)", f"{summary.rows_in_quarantine}", ""))
-    html = ['<div class="tiles">']
-    html += [
-        f'<div class="tile {cls}"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
-        for label, value, cls in tiles
-    ]
-    html.append("</div>")
+        tiles.append(
+            Tile("rows in audit.quarantine (all time)", f"{summary.rows_in_quarantine}", "")
+        )
     note = summary.scope + "."
     if summary.quarantine_run:
         note += f" Quarantine counts from the ingest of run {summary.quarantine_run[:8]}."
-    html.append(f'<p class="note">{escape(note)}</p>')
     problems = [("failed", c) for c in failed] + [("warning", c) for c in warnings]
-    if problems:
-        html.append(
-            _table(
-                ["outcome", "asset", "check", "what failed", "what the check guards"],
-                [
-                    [level, c.asset, c.name, c.description or MISSING, c.purpose or MISSING]
-                    for level, c in problems
-                ],
-                "lllww",
-            )
+    return QualityBlock(
+        tiles=tiles,
+        note=note,
+        problems=Table(
+            ["outcome", "asset", "check", "what failed", "what the check guards"],
+            [
+                [level, c.asset, c.name, c.description or MISSING, c.purpose or MISSING]
+                for level, c in problems
+            ],
+            "lllww",
         )
-    else:
-        html.append("<p>Every check passed.</p>")
-    if summary.data_docs is not None:
-        link = Path(os.path.relpath(summary.data_docs, report_dir)).as_posix()
-        html.append(
-            f'<p>Great Expectations Data Docs of the suites: <a href="{escape(link)}">'
-            f"{escape(link)}</a> (a local file).</p>"
-        )
-    return "".join(html)
-
-
-CSS = f"""
-:root {{ color-scheme: light; }}
-body {{ font-family: {FONT_STACK}; color: #1f2933; margin: 0; background: #f5f7fa;
-  line-height: 1.5; }}
-header {{ background: #102a43; color: #fff; padding: 24px 32px; }}
-header h1 {{ margin: 0 0 4px; font-size: 24px; }}
-header p {{ margin: 0; color: #bcccdc; }}
-nav {{ padding: 8px 32px; background: #fff; border-bottom: 1px solid #e4e7eb; }}
-nav a {{ margin-right: 18px; color: #0072B2; text-decoration: none; }}
-main {{ padding: 8px 32px 48px; max-width: 1180px; }}
-section {{ background: #fff; border: 1px solid #e4e7eb; border-radius: 8px; padding: 8px 24px 20px;
-  margin: 20px 0; }}
-h2 {{ font-size: 19px; margin: 16px 0 8px; }}
-h3 {{ font-size: 16px; margin: 20px 0 6px; }}
-figure.chart {{ margin: 12px 0; }}
-figure.chart svg {{ max-width: 100%; height: auto; border: 1px solid #e4e7eb; border-radius: 6px; }}
-figcaption, .note {{ color: #52606d; font-size: 13px; }}
-table {{ border-collapse: collapse; font-size: 13px; margin: 8px 0 4px; }}
-th, td {{ border-bottom: 1px solid #e4e7eb; padding: 5px 10px; text-align: left;
-  vertical-align: top; }}
-td {{ white-space: nowrap; }}
-td.wrap {{ white-space: normal; }}
-.scroll {{ overflow-x: auto; }}
-th {{ background: #f0f4f8; font-weight: 600; }}
-td.num, th.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
-.tiles {{ display: flex; gap: 12px; flex-wrap: wrap; margin: 12px 0; }}
-.tile {{ border: 1px solid #e4e7eb; border-radius: 8px; padding: 10px 16px; min-width: 150px; }}
-.tile b {{ display: block; font-size: 24px; }}
-.tile span {{ color: #52606d; font-size: 13px; }}
-.tile.ok b {{ color: #009E73; }}
-.tile.warn b {{ color: #B7791F; }}
-.tile.bad b {{ color: #D55E00; }}
-.empty {{ color: #9aa4b1; font-style: italic; }}
-footer {{ color: #7b8794; font-size: 12px; padding: 0 32px 24px; }}
-"""
+        if problems
+        else None,
+        data_docs=None
+        if summary.data_docs is None
+        else Path(os.path.relpath(summary.data_docs, report_dir)).as_posix(),
+    )
 
 
 def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path) -> Report:
@@ -635,34 +629,20 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
             ("accounts", "Official accounts", _leaderboard),
             ("scores", "Scores", _scores),
         ]
-        rendered, charts = [], []
+        gathered, charts = [], []
         for anchor, heading, section in sections:
-            body, section_charts = section(conn)
-            rendered.append((anchor, heading, body))
+            blocks, section_charts = section(conn)
+            gathered.append(Section(anchor, heading, blocks))
             charts += section_charts
-    rendered.append(("quality", "Data quality of the run", _quality(quality, report_dir)))
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    published = (
-        f"published {published_at:%Y-%m-%d %H:%M} UTC by run {published_by[:8]}"
-        if published_at
-        else "not yet published"
-    )
-    nav = "".join(f'<a href="#{a}">{escape(h)}</a>' for a, h, _ in rendered)
-    body = "".join(
-        f'<section id="{a}"><h2>{escape(h)}</h2>{content}</section>' for a, h, content in rendered
-    )
-    html = (
-        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>cardreach report: credit cards on content platforms</title>"
-        f"<style>{CSS}</style></head><body>"
-        "<header><h1>cardreach: 信用卡内容平台运营报告</h1>"
-        f"<p>Credit-card marketing on content platforms · marts {escape(published)}"
-        f" · generated {generated}</p></header>"
-        f"<nav>{nav}</nav><main>{body}</main>"
-        "<footer>Source: analytics.duckdb (schema marts). Percent columns hold percents;"
-        " persons in 万 (10 thousand) and 亿 (100 million). Every chart is drawn in this file:"
-        " it needs no network.</footer></body></html>"
+    gathered.append(Section("quality", "Data quality of the run", [_quality(quality, report_dir)]))
+    html = render_page(
+        gathered,
+        published=(
+            f"published {published_at:%Y-%m-%d %H:%M} UTC by run {published_by[:8]}"
+            if published_at
+            else "not yet published"
+        ),
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
     return Report(html=html, charts=charts)
 
