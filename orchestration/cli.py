@@ -69,13 +69,20 @@ def _asset_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     planned = result.job_def.asset_layer.executable_asset_keys
     done = {e.asset_key for e in result.get_asset_materialization_events()}
     missing = sorted(k.to_user_string() for k in planned - done)
-    failed = {c.asset_key: c.check_name for c in _check_results(result) if _is_error(c)}
+    failed: dict[dg.AssetKey, list[str]] = {}
+    for check in _check_results(result):
+        if _is_error(check):
+            failed.setdefault(check.asset_key, []).append(check.check_name)
     held = []
     for key in published_asset_keys():
         lineage = gate.ancestors(graph, key) | {key} if graph.has(key) else set()
-        cause = next((a for a in sorted(lineage) if a in failed), None)
-        if cause is not None:
-            held.append(f"{key.to_user_string()} ({failed[cause]} on {cause.to_user_string()})")
+        causes = [
+            f"{', '.join(sorted(failed[a]))} on {a.to_user_string()}"
+            for a in sorted(lineage)
+            if a in failed
+        ]
+        if causes:
+            held.append(f"{key.to_user_string()} ({'; '.join(causes)})")
     lines = [f"  assets    {len(done)} materialized, {len(missing)} not materialized"]
     if missing:
         lines.append(f"   ! not materialized: {', '.join(missing)}")
