@@ -205,7 +205,7 @@ def paths() -> int:
         ("analysts' copy", settings.analytics_database()),
         ("archive", settings.archive_dir()),
         ("report", settings.report_path()),
-        ("Great Expectations", settings.quality_docs_dir() / "site" / "index.html"),
+        ("Great Expectations", settings.quality_docs_index()),
     ):
         print(f"{label + ':':20} {_rel(path)}")
     return 0

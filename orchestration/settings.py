@@ -81,6 +81,11 @@ def quality_docs_dir(warehouse: Path | None = None) -> Path:
     return (warehouse or warehouse_dir()) / QUALITY_DOCS_FOLDER
 
 
+def quality_docs_index(warehouse: Path | None = None) -> Path:
+    """The Data Docs site's front page."""
+    return quality_docs_dir(warehouse) / "site" / "index.html"
+
+
 def report_path(warehouse: Path | None = None) -> Path:
     """The marketing teams' HTML report."""
     return (warehouse or warehouse_dir()) / REPORT_FILE

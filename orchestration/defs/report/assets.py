@@ -57,7 +57,7 @@ def quality_summary(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
         )
     quarantine = instance.get_latest_materialization_event(QUARANTINE_KEY)
     metadata = quarantine.asset_materialization.metadata if quarantine else {}
-    docs = settings.quality_docs_dir(warehouse.warehouse_dir) / "site" / "index.html"
+    docs = settings.quality_docs_index(warehouse.warehouse_dir)
     return QualitySummary(
         scope=scope,
         checks=sorted(

@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import duckdb
 
+from orchestration import settings
 from orchestration.defs.report.charts import (
     PALETTE,
     Bars,
@@ -185,7 +186,7 @@ def _shown(shown: int, total: int, order: str, table: str) -> Note | None:
         return None
     return Note(
         f"The {shown} accounts with the {order} of {total:,};"
-        f" every account is in {table} of analytics.duckdb."
+        f" every account is in {table} of {settings.ANALYTICS_DATABASE_FILE}."
     )
 
 
