@@ -32,8 +32,8 @@ from orchestration.warehouse import Warehouse
 # dbt models tagged `scoring` run in a step of their own, after the quality gate.
 SCORING_SELECTOR = "tag:scoring"
 # dagster-dbt gives each dbt invocation a folder of its own under target/ (its log, manifest and
-# run_results.json: about 7 MB). A daily pipeline makes two, which over a year is 5 GB: keep the
-# newest few per step, enough to look into the last runs.
+# run_results.json), two a day, gigabytes in a year: keep the newest few per step, enough to look
+# into the last runs.
 KEPT_INVOCATION_FOLDERS = 10
 
 

@@ -58,12 +58,11 @@ def give_back_memory() -> None:
     """Return the memory a step's work left free to the operating system.
 
     `make run` runs every step in one process, and dbt runs in a subprocess beside it: what this
-    process keeps after ingesting or checking counts again while dbt works. At the benchmark's
-    default size the process kept ~780 MB during dbt after ingesting 3.6 M rows, ~570 MB with
-    this (PyArrow's pool, glibc's arenas of the read-ahead thread): well under a millisecond.
-    No gc.collect() here: it takes 0.1-0.3 s once Great Expectations is loaded, and after a
-    connection closes it freed nothing more (a check's frame, held in GE's cycles, is freed by
-    the check itself: defs/quality/checks.py).
+    process keeps after ingesting or checking counts again while dbt works: PyArrow's pool and
+    glibc's arenas of the read-ahead thread hold hundreds of MB at scale, and handing them back
+    takes well under a millisecond (docs/performance.md). No gc.collect() here: it is slow once
+    Great Expectations is loaded, and after a connection closes it freed nothing more (a check's
+    frame, held in GE's cycles, is freed by the check itself: defs/quality/checks.py).
     """
     if "pyarrow" in sys.modules:
         sys.modules["pyarrow"].default_memory_pool().release_unused()

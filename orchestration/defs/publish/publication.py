@@ -5,9 +5,8 @@ a reader sees the previous publication or the new one, never half of one, and a 
 the old file open keeps reading it undisturbed (on POSIX the old file lives until it is closed).
 The pipeline never opens `analytics.duckdb` for writing, so no analyst can block a run.
 
-Writing a table costs far more than reading it (DuckDB compresses every column again: ~20 s for
-the 3.6 million rows of `account_performance`), while a daily run changes one or two dates of
-it. So the new file starts as a byte copy of the previous publication, and only the partitions
+Writing a table costs far more than reading it (DuckDB compresses every column again), while a
+daily run changes one or two dates of it. So the new file starts as a byte copy of the previous publication, and only the partitions
 (the rows of one date) whose fingerprint changed are deleted and inserted again from the
 pipeline's database; a table nothing changed in is not written at all. The fingerprints of a
 publication are kept beside it, so a run reads only the pipeline's side.

@@ -66,10 +66,10 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
                 data_asset_name=".".join(asset_key.path),
                 table_columns=columns,
             )
-            # The frame (~700 MB at 3.6 M rows) goes now and its memory back to the OS: this
+            # The frame (hundreds of MB at scale) goes now and its memory back to the OS: this
             # process would otherwise hold it while dbt scores in a process of its own. GE's
-            # objects refer to it in cycles, which only the cycle collector frees: 0.1-0.3 s,
-            # worth it for a large frame only.
+            # objects refer to it in cycles, which only the (slow) cycle collector frees: worth
+            # it for a large frame only.
             del frame
             if rows >= LARGE_FRAME_ROWS:
                 gc.collect()

@@ -7,8 +7,8 @@ external font, no stylesheet: it renders the same with the network off.
 Drawn by hand rather than with a charting library: altair rendered offline by vl-convert was
 tried on these charts and drew them less well (end-of-line labels overlapping, axis ticks at
 calendar dates instead of the snapshot dates, grouped bars breaking once a highlight layer is
-added), many times slower and with larger SVG, for an 80 MB native dependency. The commit that
-kept these charts has the measurements.
+added), many times slower and with larger SVG, for a large native dependency
+(docs/performance.md has the measurements).
 """
 
 import math
