@@ -7,9 +7,10 @@ The pipeline never opens `analytics.duckdb` for writing, so no analyst can block
 
 Writing a table costs far more than reading it (DuckDB compresses every column again), while a
 daily run changes one or two dates of it. So the new file starts as a byte copy of the previous
-publication, and only the partitions (the rows of one date) whose fingerprint changed are deleted and inserted again from the
-pipeline's database; a table nothing changed in is not written at all. The fingerprints of a
-publication are kept beside it, so a run reads only the pipeline's side.
+publication, and only the partitions (the rows of one date) whose fingerprint changed are
+deleted and inserted again from the pipeline's database; a table nothing changed in is not
+written at all. The fingerprints of a publication are kept beside it, so a run reads only the
+pipeline's side.
 """
 
 import os
