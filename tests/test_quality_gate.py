@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 
 import dagster as dg
 import pytest
@@ -110,23 +111,14 @@ def test_shares_over_100_stop_scoring_and_leave_the_scores_as_they_were(landing,
 
 
 @pytest.mark.parametrize(
-    ("defect", "check_name"),
+    ("defect", "check_name", "held_back_score"),
     [
-        ("mau_in_wrong_unit", "ge_raw_app_activity"),
-        ("follower_collapse", "ge_account_performance"),
-        ("truncated_feed", "ge_account_snapshot_feed"),
+        ("mau_in_wrong_unit", "ge_platform_audience_fit", "platform_scores"),
+        ("follower_collapse", "ge_account_performance", "account_scores"),
     ],
 )
-def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name):
+def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name, held_back_score):
     landing.copy_sample()
-    snapshot = {
-        "platform": "小红书",
-        "snapshot_date": "2025-05-01",
-        "notes": "360",
-        "likes": "18万",
-        "collects": "13万",
-        "source": "test",
-    }
     if defect == "mau_in_wrong_unit":  # 23.2亿: a 万 read as 亿 or a digit too many
         landing.csv(
             "app_activity__x.csv",
@@ -144,7 +136,7 @@ def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name):
         landing.csv(
             "account_snapshots__x.csv",
             [
-                snapshot | {"account_name": name, "followers": followers}
+                snapshot_on("2025-05-01", name, followers)
                 for name, followers in [
                     ("中信银行信用卡", "5万"),
                     ("宁波银行信用卡", "4.7万"),
@@ -153,20 +145,48 @@ def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name):
                 ]
             ],
         )
-    elif defect == "truncated_feed":  # the next day's file holds one account of seven
-        landing.csv(
-            "account_snapshots__x.csv",
-            [snapshot | {"account_name": "宁波银行信用卡", "followers": "4.8万"}],
-        )
     result = run_pipeline()
-    assert not result.success
     failed = failed_checks(result)
     assert check_name in failed, sorted(failed)
     assert failed[check_name].severity == dg.AssetCheckSeverity.ERROR
     metadata = failed[check_name].metadata
     assert metadata["failed_errors"].value >= 1
     assert os.path.exists(metadata["data_docs"].value.removeprefix("file://"))
-    assert not SCORES & materialized(result)
+    assert dg.AssetKey(["marts", held_back_score]) not in materialized(result)
+
+
+def snapshot_on(snapshot_date: str, account_name: str, followers: str) -> dict:
+    return {
+        "platform": "小红书",
+        "account_name": account_name,
+        "snapshot_date": snapshot_date,
+        "followers": followers,
+        "notes": "360",
+        "likes": "18万",
+        "collects": "13万",
+        "source": "test",
+    }
+
+
+def test_a_truncated_feed_is_a_warning_that_marks_the_date_partial(landing, warehouse):
+    """The next day's file holds one account of seven: the date's ranks are among one account.
+    The feed check warns and the date is marked; nothing is held back, and scoring goes on."""
+    landing.copy_sample()
+    landing.csv("account_snapshots__x.csv", [snapshot_on("2025-05-01", "宁波银行信用卡", "4.8万")])
+    result = run_pipeline()
+    assert result.success
+    failed = failed_checks(result)
+    assert set(failed) == {"ge_account_snapshot_feed"}, sorted(failed)
+    feed = failed["ge_account_snapshot_feed"]
+    assert feed.severity == dg.AssetCheckSeverity.WARN
+    assert feed.metadata["failed_errors"].value == 0
+    assert "expect_column_values_to_be_in_set(is_partial)" in feed.description
+    assert materialized(result) >= SCORES
+    assert query(
+        warehouse,
+        "SELECT snapshot_date, bool_and(is_partial_date), count(*), max(follower_rank)"
+        " FROM marts.account_performance GROUP BY ALL ORDER BY ALL",
+    )[-2:] == [(date(2025, 4, 17), False, 7, 7), (date(2025, 5, 1), True, 1, 1)]
 
 
 def test_a_check_that_raises_is_reported_failed(tmp_path, landing, warehouse):
