@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import re
 import time
 from datetime import date, timedelta
 
@@ -10,6 +11,8 @@ import dagster as dg
 import pytest
 from conftest import materialize_ingest, query
 
+from orchestration.contract import datasets
+from orchestration.contract.datasets import CATEGORY_CODES_SEED, Kind, read_category_codes
 from orchestration.definitions import defs
 from orchestration.warehouse import Warehouse
 
@@ -394,3 +397,45 @@ def test_an_unchanged_file_is_not_read_again(landing, warehouse, monkeypatch):
 
     monkeypatch.setattr(orchestration.defs.ingest.landing, "file_sha256", fail)
     assert materialize_ingest(warehouse).success  # every file known by name, size and mtime
+
+
+def test_the_contract_reads_its_category_codes_from_the_seed(landing, warehouse, tmp_path):
+    """One definition of each code list: the dbt seed category_codes. The contract holds exactly
+    its codes, and a code the seed does not list is quarantined, naming the codes it does."""
+    seed = read_category_codes(CATEGORY_CODES_SEED)
+    columns = {
+        "app_category": datasets.APP_ACTIVITY.column("app_category"),
+        "audience_dimension": datasets.APP_AUDIENCE.column("dimension"),
+        "bank_type": datasets.ACCOUNTS.column("bank_type"),
+        "account_role": datasets.ACCOUNTS.column("account_role"),
+    }
+    assert set(seed) == set(columns)
+    for category, column in columns.items():
+        assert column.kind == Kind.CATEGORY
+        assert column.allowed == seed[category], category
+    # Codes as ingestion stores them (lower case, '_' between words), so a seed code always matches.
+    assert all(re.fullmatch("[a-z_]+", code) for codes in seed.values() for code in codes)
+
+    # Another seed file is read the same way: a code added there is a code the contract accepts.
+    edited = tmp_path / "category_codes.csv"
+    edited.write_text(
+        CATEGORY_CODES_SEED.read_text(encoding="utf-8")
+        + "bank_type,private,民营银行,A private bank.\n",
+        encoding="utf-8",
+    )
+    assert read_category_codes(edited)["bank_type"] == (*seed["bank_type"], "private")
+
+    landing.csv(
+        "accounts.csv",
+        [
+            {"platform": "小红书", "account_name": name, "bank": "某银行", "bank_type": bank_type}
+            for name, bank_type in [("甲", "Joint-Stock"), ("乙", "private")]
+        ],
+    )
+    materialize_ingest(warehouse)
+    assert query(warehouse, "SELECT account_name, bank_type FROM raw.accounts") == [
+        ("甲", "joint_stock")
+    ]
+    [(reason,)] = query(warehouse, "SELECT reason FROM audit.quarantine")
+    assert "'private' is not a known bank_type" in reason
+    assert ", ".join(seed["bank_type"]) in reason

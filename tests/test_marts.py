@@ -3,7 +3,11 @@
 from datetime import date
 
 import pytest
+import yaml
 from conftest import query, run_pipeline
+
+from orchestration import settings
+from orchestration.contract.datasets import CATEGORY_CODES
 
 
 def test_platform_audience_fit_answers_the_reports_figures(sample_run):
@@ -234,3 +238,164 @@ def test_incremental_builds_touch_only_affected_dates_and_equal_a_full_refresh(l
     assert {
         t: query(warehouse, f"SELECT {c} FROM marts.{t} ORDER BY ALL") for t, c in columns.items()
     } == incremental
+
+
+# The columns CONTRACT.md promises analysts: fixed by the models' code, so checked here (a change
+# of code) rather than by a data check on every run.
+PROMISED_COLUMNS = {
+    "platform_audience_fit": {
+        "app",
+        "app_category",
+        "month",
+        "mau",
+        "mau_mom_pct",
+        "mau_yoy_pct",
+        "share_under_35_pct",
+        "share_mid_plus_consumption_pct",
+        "target_fit_index",
+    },
+    "audience_profile": {
+        "app",
+        "month",
+        "dimension",
+        "bucket",
+        "share_pct",
+        "baseline_share_pct",
+        "tgi",
+    },
+    "account_performance": {
+        "platform",
+        "account_name",
+        "bank",
+        "bank_type",
+        "snapshot_date",
+        "followers",
+        "notes",
+        "likes",
+        "collects",
+        "likes_and_collects",
+        "likes_and_collects_per_note",
+        "likes_and_collects_per_follower",
+        "collects_per_like",
+        "followers_change",
+        "followers_change_pct",
+        "days_since_previous",
+        "follower_tier",
+        "follower_rank",
+        "is_partial_date",
+    },
+}
+
+
+@pytest.mark.parametrize("mart", sorted(PROMISED_COLUMNS))
+def test_the_marts_have_the_columns_the_contract_promises(sample_run, mart):
+    columns = {
+        name
+        for (name,) in query(
+            sample_run,
+            "SELECT column_name FROM duckdb_columns()"
+            " WHERE schema_name = 'marts' AND table_name = ?",
+            [mart],
+        )
+    }
+    assert PROMISED_COLUMNS[mart] <= columns, PROMISED_COLUMNS[mart] - columns
+
+
+def snapshot_on(snapshot_date: str, account_name: str, followers: str) -> dict:
+    return {
+        "platform": "小红书",
+        "account_name": account_name,
+        "snapshot_date": snapshot_date,
+        "followers": followers,
+        "notes": "400",
+        "likes": "5万",
+        "collects": "2万",
+        "source": "t",
+    }
+
+
+def partial_dates(warehouse) -> dict:
+    return dict(
+        query(
+            warehouse,
+            "SELECT snapshot_date, bool_and(is_partial_date) FROM marts.account_performance"
+            " GROUP BY ALL",
+        )
+    )
+
+
+def test_a_date_with_fewer_accounts_than_the_one_before_is_marked_partial(landing, warehouse):
+    """is_partial_date compares a date with the platform's previous date, so the incremental
+    build recomputes a date when its own accounts or those of the date before it change."""
+    landing.copy_sample()
+    landing.csv(
+        "account_snapshots__2025-05-01_first.csv",
+        [snapshot_on("2025-05-01", "宁波银行信用卡", "4.8万")],
+    )
+    assert run_pipeline().success  # a warning, not a stop
+    assert partial_dates(warehouse) == {
+        date(2024, 6, 30): False,  # a platform's first date has nothing to compare with
+        date(2024, 12, 31): False,
+        date(2025, 4, 17): False,
+        date(2025, 5, 1): True,  # 1 account of the 7 on 2025-04-17
+    }
+
+    # The rest of the day arrives: the date is whole again.
+    landing.csv(
+        "account_snapshots__2025-05-01_rest.csv",
+        [
+            snapshot_on("2025-05-01", name, followers)
+            for name, followers in [
+                ("中信银行信用卡", "12.9万"),
+                ("招商银行信用卡申请", "4.4万"),
+                ("平安银行信用卡中心", "3.7万"),
+                ("交通银行信用卡买单吧", "3.5万"),
+                ("兴业银行信用卡", "3.0万"),
+                ("北京银行信用卡", "1.3万"),
+            ]
+        ],
+    )
+    assert run_pipeline().success
+    assert partial_dates(warehouse)[date(2025, 5, 1)] is False
+
+    # An account found later on the date before, and only there: 2025-05-01 now covers fewer
+    # accounts than 2025-04-17, although no delivery touched 2025-05-01 itself.
+    landing.csv(
+        "account_snapshots__2025-04-17_late.csv",
+        [snapshot_on("2025-04-17", "上海银行信用卡", "2.1万")],
+    )
+    assert run_pipeline().success
+    incremental = partial_dates(warehouse)
+    assert incremental[date(2025, 4, 17)] is False and incremental[date(2025, 5, 1)] is True
+    assert query(
+        warehouse,
+        "SELECT accounts, previous_accounts, is_partial FROM intermediate.int_snapshot_coverage"
+        " WHERE snapshot_date = DATE '2025-05-01'",
+    ) == [(7, 8, True)]
+
+
+def dbt_tests_in_ymls():
+    """(yml file, test name, its arguments) of every generic test the dbt ymls declare."""
+    for path in sorted(settings.DBT_PROJECT_DIR.glob("[ms]*/**/*.yml")):
+        for resources in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).values():
+            for resource in resources if isinstance(resources, list) else []:
+                declared = list(resource.get("data_tests") or [])
+                for column in resource.get("columns") or []:
+                    declared += column.get("data_tests") or []
+                for test in declared:  # a name, or {name: {arguments: ..., config: ...}}
+                    if isinstance(test, str):
+                        test = {test: {}}
+                    [(name, config)] = test.items()
+                    yield path.name, name, (config or {}).get("arguments", {})
+
+
+def test_no_dbt_test_restates_a_contract_code_list_or_the_share_totals():
+    """The code lists live in seeds/category_codes.csv, read by the contract, which quarantines any
+    other code; "shares sum to 100" is the audience_share_totals suite's alone."""
+    codes = {code for values in CATEGORY_CODES.values() for code in values}
+    tests = list(dbt_tests_in_ymls())
+    assert any(name == "accepted_values" for _, name, _ in tests)  # the walk finds them
+    for yml, name, arguments in tests:
+        if name == "accepted_values":
+            assert not codes & set(map(str, arguments.get("values", []))), yml
+        assert name != "shares_sum_to_100", yml

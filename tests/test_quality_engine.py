@@ -3,6 +3,7 @@
 import dataclasses
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 
@@ -796,6 +797,41 @@ def test_repository_suites_load():
     for path in sorted(settings.EXPECTATIONS_DIR.glob("*.json")):
         assert check_suite(path) >= 0, path
         assert load_suite(path)["name"], path
+
+
+# What a suite must not restate: the contract's value checks (ingestion quarantines such rows)
+# and the models' own invariants (dbt tests: grains, keys not null). Column sets are the models'
+# code, checked by tests/test_marts.py.
+RESTATING_TYPES = {
+    "expect_compound_columns_to_be_unique",
+    "expect_column_values_to_be_unique",
+    "expect_column_values_to_not_be_null",
+    "expect_table_columns_to_match_set",
+}
+# A plain read of one dbt model: named columns, maybe a filter on one of its boolean columns.
+PLAIN_READ = re.compile(
+    r"SELECT (?P<columns>\*|\w+(, \w+)*) FROM (?P<schema>\w+)\.(?P<model>\w+)( WHERE \w+)?"
+)
+
+
+def test_repository_suites_judge_plausibility_only():
+    """Each rule in one place: no suite re-checks what the contract or a dbt test owns, and no
+    suite transforms data (its query reads a dbt model as it is; the SQL lives in the model)."""
+    from orchestration.contract.datasets import CATEGORY_CODES
+
+    codes = {code for values in CATEGORY_CODES.values() for code in values}
+    models = {path.stem for path in (settings.DBT_PROJECT_DIR / "models").rglob("*.sql")}
+    suites = sorted(settings.EXPECTATIONS_DIR.glob("*.json"))
+    assert suites
+    for path in suites:
+        suite = load_suite(path)
+        read = PLAIN_READ.fullmatch(suite["meta"]["query"])
+        assert read, f"{path.name} transforms in its query: {suite['meta']['query']}"
+        assert read["schema"] != "raw" and read["model"] in models, path.name
+        assert suite["expectations"], f"{path.name} has nothing of its own: delete it"
+        for item in suite["expectations"]:
+            assert item["type"] not in RESTATING_TYPES, (path.name, item["type"])
+            assert not codes & set(item["kwargs"].get("value_set", [])), (path.name, item)
 
 
 def test_module_does_not_import_great_expectations():

@@ -145,7 +145,11 @@ def test_the_quality_summary_counts_the_checks_of_the_run(sample_report):
     quality = section(html, "quality")
     assert f"run {result.run_id[:8]}" in quality
     [problems] = parse(quality).tables
-    assert problems[1][:3] == ["warning", "raw/account_snapshots", "ge_account_snapshot_feed"]
+    assert problems[1][:3] == [
+        "warning",
+        "intermediate/int_snapshot_coverage",
+        "ge_account_snapshot_feed",
+    ]
     assert "days_since_latest_snapshot" in problems[1][3]  # what failed
     assert "snapshot feed" in problems[1][4]  # what the check guards, from its definition
     assert 'href="../quality_docs/site/index.html"' in quality

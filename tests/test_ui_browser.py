@@ -30,7 +30,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[
 expect = sync_api.expect
 
 # the asset the audience share totals suite checks (its failure holds back what depends on it)
-SHARE_TOTALS_ASSET = "marts/platform_audience_fit"
+SHARE_TOTALS_ASSET = "staging/stg_app_audience"
 MODULE = "orchestration.definitions"  # `dagster dev -m` names the code location after it
 JOB = "cardreach_daily"
 ARTIFACTS = Path(__file__).parent / "artifacts"

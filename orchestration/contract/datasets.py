@@ -3,10 +3,22 @@
 This is the single description of an input file. The reader matches headers against it, the
 validator parses and checks values by its kinds, and the raw tables' columns are derived from it,
 so adding an optional column to the contract is one line here.
+
+The closed lists of codes (app categories, audience dimensions, bank types, account roles) are not
+written here but read from the dbt seed `category_codes.csv`, their one definition: analysts see
+and edit them next to the other reference tables, the marts can join their labels, and ingestion
+accepts exactly what the seed lists. Since a row with any other code is quarantined, nothing
+downstream checks these values again.
 """
 
+import csv
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+
+from orchestration.settings import DBT_PROJECT_DIR
+
+CATEGORY_CODES_SEED = DBT_PROJECT_DIR / "seeds" / "category_codes.csv"
 
 
 class Kind(StrEnum):
@@ -49,10 +61,30 @@ class Dataset:
         return tuple(c for c in self.columns if c.required)
 
 
-APP_CATEGORIES = ("content_platform", "card_app", "card_app_industry")
-AUDIENCE_DIMENSIONS = ("age", "gender", "consumption", "city_tier", "active_period")
-BANK_TYPES = ("state_owned", "joint_stock", "city_commercial", "rural_commercial", "other")
-ACCOUNT_ROLES = ("card_center", "card_application", "main", "branch")
+def read_category_codes(path: Path = CATEGORY_CODES_SEED) -> dict[str, tuple[str, ...]]:
+    """The codes of each category of the seed, in the seed's order."""
+    codes: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            codes.setdefault(row["category"].strip(), []).append(row["code"].strip())
+    return {category: tuple(values) for category, values in codes.items()}
+
+
+def _codes(category: str) -> tuple[str, ...]:
+    # A category missing from the seed would accept no value at all: fail at import instead.
+    try:
+        return CATEGORY_CODES[category]
+    except KeyError:
+        raise LookupError(
+            f"{CATEGORY_CODES_SEED.name} lists no code of category {category!r}"
+        ) from None
+
+
+CATEGORY_CODES = read_category_codes()
+APP_CATEGORIES = _codes("app_category")
+AUDIENCE_DIMENSIONS = _codes("audience_dimension")
+BANK_TYPES = _codes("bank_type")
+ACCOUNT_ROLES = _codes("account_role")
 
 _APP = Column("app", "应用", Kind.TEXT, description="App or aggregate as the source names it.")
 _MONTH = Column("month", "月份", Kind.MONTH, description="Month of the figure (first day).")

@@ -1,11 +1,13 @@
 -- Platform × account × snapshot date: the account's figures, its ratios, its change since its
--- previous snapshot, its tier and its rank among the platform's accounts on that date.
+-- previous snapshot, its tier and its rank among the platform's accounts on that date, and
+-- whether that date covers fewer accounts than the platform's previous one (is_partial_date).
 --
 -- Incremental: a new daily drop costs in proportion to the drop. A build recomputes only the
 -- (platform, snapshot_date) partitions a delivery since the last build touched: the dates it
 -- delivered, the next snapshot of each account it delivered (whose change since the previous
--- snapshot moved), and every date of an account whose registry entry changed. Whole partitions,
--- because ranks and shares compare all accounts on a date. A change to a seed (follower tiers)
+-- snapshot moved), the platform's next snapshot date after each delivered date (whose coverage
+-- is compared with the delivered one), and every date of an account whose registry entry
+-- changed. Whole partitions, because ranks and shares compare all accounts on a date. A change to a seed (follower tiers)
 -- needs a full refresh: `dbt build --full-refresh`, or "full_refresh" in the Dagster launchpad.
 {{
     config(
@@ -36,6 +38,14 @@ registry as (
 follower_tiers as (
 
     select * from {{ ref('follower_tiers') }}
+
+),
+
+-- a row per platform and date (small): read twice on the incremental path, so computed once
+snapshot_coverage as materialized (
+
+    select platform, snapshot_date, previous_snapshot_date, is_partial
+    from {{ ref('int_snapshot_coverage') }}
 
 ),
 
@@ -79,6 +89,16 @@ affected_dates as (
         on next_snapshot.platform = delivered_keys.platform
         and next_snapshot.account_name = delivered_keys.account_name
         and next_snapshot.previous_snapshot_date = delivered_keys.snapshot_date
+
+    union
+
+    -- the platform's next snapshot date: whether it is partial compares its accounts with the
+    -- delivered date's, which may have gained an account or be a date new in between
+    select snapshot_coverage.platform, snapshot_coverage.snapshot_date
+    from snapshot_coverage
+    inner join delivered_keys
+        on snapshot_coverage.platform = delivered_keys.platform
+        and snapshot_coverage.previous_snapshot_date = delivered_keys.snapshot_date
 
     union
 
@@ -205,7 +225,11 @@ ranked as (
 
 select
     ranked.*,
+    snapshot_coverage.is_partial as is_partial_date,
     build_watermark.load_id as refreshed_through_load_id
 
 from ranked
+left join snapshot_coverage
+    on ranked.platform = snapshot_coverage.platform
+    and ranked.snapshot_date = snapshot_coverage.snapshot_date
 cross join build_watermark
