@@ -14,6 +14,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+# The closed lists of codes (bank types, audience dimensions, ...): a seed the contract reads.
+CATEGORY_CODES_SEED = DBT_PROJECT_DIR / "seeds" / "category_codes.csv"
 # The venv's own dbt, so Dagster never picks up another dbt from the PATH.
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 

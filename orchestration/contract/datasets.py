@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR
-
-CATEGORY_CODES_SEED = DBT_PROJECT_DIR / "seeds" / "category_codes.csv"
+from orchestration.settings import CATEGORY_CODES_SEED
 
 
 class Kind(StrEnum):
