@@ -37,6 +37,184 @@
 {%- endmacro %}
 
 
+
+{#
+    score_among_peers(score, rows, source, peers, columns)
+
+    The whole score formula, once, for the score named `score` in seeds/score_weights.csv. The
+    seed drives it: each of its rows for the score is a component, ranking the seed's `metric`
+    column of `rows` among the peers (the rows sharing the `peers` columns), weighted by its
+    `weight`. A select statement, one row per row of `rows`, with:
+
+        the `columns` given, then each component's metric (the seed's row order)
+        <component>_component     the percentile among peers (percentile_among_peers); null when
+                                  the row's metric is null
+        <component>_contribution  its points in the score: weight × percentile / weight_used;
+                                  null with the percentile. A row's contributions sum to its
+                                  score (before the score's rounding to 1 decimal)
+        peers                     rows in the peer group, the row itself included
+        components_used           components that are not null
+        weight_used               Σ weight of those components: the score's denominator
+        score                     Σ contributions, rounded to 1 decimal; null when nothing weighs
+
+    `rows` is the relation or CTE of the rows to score; `source` the relation they come from
+    (a ref()), whose columns must include every metric of the score: a seed row naming a missing
+    column stops the compilation, naming the row. `peers` and `columns` are lists of columns.
+
+    Which components exist and which column each ranks is read from the seed when the model
+    compiles (every build compiles it again, so a new seed row needs no SQL change); the weights
+    are joined at run time. A component list in SQL alone (UNPIVOT every candidate column, rank
+    in long form, PIVOT back) measured several times slower at the benchmark's size: a percentile
+    is one sort of the peers per component either way, but the long form moves every row once per
+    candidate column and then pivots it back (docs/performance.md).
+    A unit test cannot query its fixture while compiling: it names the components by overriding
+    the macro score_components (`overrides: macros:`), and its score_weights rows give the weights.
+#}
+{% macro score_among_peers(score, rows, source, peers, columns) -%}
+    {%- set components = score_components(score) -%}
+    {%- set peer_list = peers | join(', ') -%}
+    {%- set metrics = [] -%}
+    {%- for component in components -%}
+        {%- if component.metric not in metrics and component.metric not in columns -%}
+            {%- do metrics.append(component.metric) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do check_score_metrics(score, components, source) -%}
+
+    with
+
+    weights as (
+
+        -- one row, a column per component: the score's weights as the seed holds them now
+        select
+            {%- for component in components %}
+            max(weight) filter (where component = '{{ component.name }}')
+                as {{ component.name }}_weight{{ ',' if not loop.last }}
+            {%- endfor %}
+        from {{ ref('score_weights') }}
+        where score = '{{ score }}'
+
+    ),
+
+    percentiles as (
+
+        select
+            {{ (columns + metrics) | join(',\n            ') }},
+            {%- for component in components %}
+            {{ percentile_among_peers(component.metric, peers) }}
+                as {{ component.name }}_component,
+            {%- endfor %}
+            count(*) over (partition by {{ peer_list }}) as peers
+
+        from {{ rows }}
+
+    ),
+
+    weighted as (
+
+        -- A null component counts neither in the sum nor in the weights it is divided by: the
+        -- score re-weights over the components present instead of counting a missing one as 0.
+        select
+            percentiles.*,
+            {%- for component in components %}
+            weights.{{ component.name }}_weight * {{ component.name }}_component
+                as {{ component.name }}_weighted,
+            {%- endfor %}
+            {%- for component in components %}
+            ({{ component.name }}_component is not null)::integer
+            {{- ' +' if not loop.last else ' as components_used,' }}
+            {%- endfor %}
+            -- the seed's exact decimals: the sum carries no binary noise
+            cast(
+                {%- for component in components %}
+                case when {{ component.name }}_component is not null
+                    then weights.{{ component.name }}_weight else 0 end
+                {{- ' +' if not loop.last }}
+                {%- endfor %}
+                as decimal(18, 6)
+            ) as weight_used
+
+        from percentiles
+        cross join weights
+
+    )
+
+    select
+        {{ (columns + metrics) | join(',\n        ') }},
+        {%- for component in components %}
+        {{ component.name }}_component,
+        {%- endfor %}
+        {%- for component in components %}
+        {{ component.name }}_weighted / nullif(weight_used, 0) as {{ component.name }}_contribution,
+        {%- endfor %}
+        peers,
+        components_used,
+        weight_used,
+        -- null when nothing weighs: no component present (or only zero-weight ones)
+        round(
+            (
+                {%- for component in components %}
+                coalesce({{ component.name }}_weighted, 0){{ ' +' if not loop.last }}
+                {%- endfor %}
+            ) / nullif(weight_used, 0),
+            1
+        ) as score
+
+    from weighted
+{%- endmacro %}
+
+
+{#
+    score_components(score): the seed's rows of `score` as a list of {name, metric}, in the
+    seed's row order (the order of the score's columns). Empty while dbt parses (nothing runs).
+#}
+{% macro score_components(score) %}
+    {%- if not execute %}{{ return([]) }}{% endif -%}
+    {%- if model.resource_type == 'unit_test' -%}
+        {{ exceptions.raise_compiler_error("a unit test of a score names its components: overrides: macros: score_components: [{name: ..., metric: ...}, ...]") }}
+    {%- endif -%}
+    {%- set seed = ref('score_weights') -%}
+    {%- if load_relation(seed) is none -%}
+        {{ exceptions.raise_compiler_error("seed score_weights is not built yet (dbt seed): the scores read their components from it") }}
+    {%- endif -%}
+    {%- set query -%}
+        select component, metric from {{ seed }} where score = '{{ score }}' order by rowid
+    {%- endset -%}
+    {%- set components = [] -%}
+    {%- for row in run_query(query).rows -%}
+        {%- set where = "seed score_weights, row (score " ~ score ~ ", component " ~ row[0] ~ ")" -%}
+        {#- the name becomes part of column names: a plain lower-case identifier -#}
+        {%- if not modules.re.fullmatch('[a-z][a-z0-9_]*', row[0] or '') -%}
+            {{ exceptions.raise_compiler_error(where ~ ": a component is named in lower-case letters, digits and _") }}
+        {%- endif -%}
+        {%- do components.append({'name': row[0], 'metric': row[1]}) -%}
+    {%- endfor -%}
+    {%- if not components -%}
+        {{ exceptions.raise_compiler_error("seed score_weights has no row of score " ~ score) }}
+    {%- endif -%}
+    {{ return(components) }}
+{% endmacro %}
+
+
+{#
+    check_score_metrics(score, components, source): stops the compilation when a seed row names
+    a metric that is not a column of the relation `source`, naming the row, instead of the
+    database's "column not found" that names neither the seed nor the row.
+#}
+{% macro check_score_metrics(score, components, source) %}
+    {#- a unit test's metrics are its fixture's columns, not the warehouse's -#}
+    {%- if not execute or model.resource_type == 'unit_test' %}{{ return(none) }}{% endif -%}
+    {%- set available = adapter.get_columns_in_relation(source) | map(attribute='name') | map('lower') | list -%}
+    {#- not built yet (a compile before the first build): the build that creates it checks -#}
+    {%- if not available %}{{ return(none) }}{% endif -%}
+    {%- for component in components if (component.metric or '') | lower not in available -%}
+        {{ exceptions.raise_compiler_error(
+            "seed score_weights, row (score " ~ score ~ ", component " ~ component.name ~ "): metric '"
+            ~ component.metric ~ "' is not a column of " ~ source ~ " (" ~ available | join(', ') ~ ")") }}
+    {%- endfor -%}
+{% endmacro %}
+
+
 {#
     The range test (dbt_utils' accepted_range, which we cannot install): every non-null value of
     the column lies between min_value and max_value, both included; leave one out for a range

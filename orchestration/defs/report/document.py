@@ -427,6 +427,8 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
 
 
 def _weights(conn, score: str) -> dict[str, float]:
+    """The score's components and their weights (for labels), heaviest first: the score models
+    have a `<component>_component` and a `<component>_contribution` column for each."""
     return {
         r["component"]: float(r["weight"])
         for r in _rows(
@@ -439,16 +441,11 @@ def _weights(conn, score: str) -> dict[str, float]:
 
 
 def _contributions(rows: list[dict], weights: dict[str, float]) -> list[Bars]:
-    """Each component's points in the score: component × weight ÷ weight used (sums to it)."""
+    """Each component's points in the score, as the score model computed them (they sum to it)."""
     return [
         Bars(
             f"{component} (weight {weight:.2f})",
-            [
-                None
-                if r[f"{component}_component"] is None or not r["weight_used"]
-                else float(r[f"{component}_component"]) * weight / float(r["weight_used"])
-                for r in rows
-            ],
+            [_float(r[f"{component}_contribution"]) for r in rows],
         )
         for component, weight in weights.items()
     ]

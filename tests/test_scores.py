@@ -1,0 +1,153 @@
+"""The scores follow their seed: a weight or a component is a row of `reference.score_weights`.
+
+One pipeline run on the sample, then each test edits the seed's table in its own copy of the
+database and rebuilds the scores as an operator would (`cardreach dbt build --select
+tag:scoring --full-refresh`), with no change to any SQL file.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import pytest
+from conftest import Landing, point_settings_at, run_pipeline
+
+from orchestration import settings
+
+ACCOUNT_COMPONENTS = [
+    "scale",
+    "engagement_per_note",
+    "engagement_per_follower",
+    "growth",
+    "activity",
+]
+
+
+@pytest.fixture(scope="module")
+def scored_database(tmp_path_factory):
+    """The pipeline database of one run on the sample, for the tests to copy."""
+    root = tmp_path_factory.mktemp("scores")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        warehouse = point_settings_at(
+            monkeypatch, Landing(root / "landing").copy_sample(), root / "warehouse"
+        )
+        result = run_pipeline()
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return warehouse.database_path
+
+
+@pytest.fixture
+def database(scored_database, tmp_path):
+    """A copy of the scored database in a warehouse folder of the test's own."""
+    folder = tmp_path / "warehouse"
+    folder.mkdir()
+    return shutil.copy(scored_database, folder / scored_database.name)
+
+
+def execute(database, sql: str, params=None) -> list[tuple]:
+    with duckdb.connect(str(database)) as conn:
+        return conn.execute(sql, params or []).fetchall()
+
+
+def rebuild_scores(database) -> subprocess.CompletedProcess:
+    env = os.environ | {settings.WAREHOUSE_ENV: str(database.parent)}
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "dbt", "build"]
+        + ["--select", "tag:scoring", "--full-refresh"],
+        cwd=settings.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def account_rows(database, components: list[str]) -> dict[tuple, dict]:
+    columns = [f"{c}_{kind}" for c in components for kind in ("component", "contribution")]
+    names = ["score", "weight_used", "components_used", *columns]
+    rows = execute(
+        database,
+        f"SELECT platform, account_name, snapshot_date, {', '.join(names)}"
+        " FROM marts.account_scores",
+    )
+    return {row[:3]: dict(zip(names, row[3:], strict=True)) for row in rows}
+
+
+def assert_contributions_sum_to_the_score(rows: dict[tuple, dict], components: list[str]):
+    for key, row in rows.items():
+        total = sum(row[f"{c}_contribution"] or 0 for c in components)
+        assert total == pytest.approx(row["score"], abs=0.05), key
+
+
+def test_a_weight_changed_in_the_seed_changes_scores_and_contributions(database):
+    before = account_rows(database, ACCOUNT_COMPONENTS)
+    # scale from 0.30 to 0.60: the other components weigh relatively less
+    execute(
+        database,
+        "UPDATE reference.score_weights SET weight = 0.6"
+        " WHERE score = 'account' AND component = 'scale'",
+    )
+    done = rebuild_scores(database)
+    assert done.returncode == 0, done.stdout[-3000:]
+    after = account_rows(database, ACCOUNT_COMPONENTS)
+    assert after.keys() == before.keys()
+    assert_contributions_sum_to_the_score(after, ACCOUNT_COMPONENTS)
+    changed = 0
+    for key, row in after.items():
+        old = before[key]
+        # the percentiles do not depend on the weights; the denominator grew by 0.3
+        assert [row[f"{c}_component"] for c in ACCOUNT_COMPONENTS] == [
+            old[f"{c}_component"] for c in ACCOUNT_COMPONENTS
+        ]
+        assert float(row["weight_used"]) == pytest.approx(float(old["weight_used"]) + 0.3)
+        assert row["scale_contribution"] == pytest.approx(
+            0.6 * row["scale_component"] / float(row["weight_used"])
+        )
+        changed += row["score"] != old["score"]
+    assert changed > len(after) / 2  # a score moves unless all its percentiles are equal
+
+
+def test_a_seed_row_for_an_existing_metric_adds_a_component(database):
+    execute(
+        database,
+        "INSERT INTO reference.score_weights VALUES"
+        " ('account', 'audience', 0.3, 'followers', 'Followers again, to weigh scale double')",
+    )
+    done = rebuild_scores(database)
+    assert done.returncode == 0, done.stdout[-3000:]
+    components = [*ACCOUNT_COMPONENTS, "audience"]
+    rows = account_rows(database, components)
+    assert_contributions_sum_to_the_score(rows, components)
+    for key, row in rows.items():
+        assert row["audience_component"] == row["scale_component"], key
+        assert row["audience_contribution"] == pytest.approx(row["scale_contribution"]), key
+    # every account has followers: the new component always counts
+    [(fewest, most)] = execute(
+        database, "SELECT min(components_used), max(components_used) FROM marts.account_scores"
+    )
+    assert (fewest, most) == (4, 6)
+    # the metric is shown once, and the new columns follow the seed's order
+    [(columns,)] = execute(
+        database,
+        "SELECT list(column_name ORDER BY column_index) FROM duckdb_columns()"
+        " WHERE schema_name = 'marts' AND table_name = 'account_scores'",
+    )
+    assert columns.count("followers") == 1
+    assert columns.index("audience_component") == columns.index("activity_component") + 1
+    assert columns.index("audience_contribution") == columns.index("activity_contribution") + 1
+
+
+def test_a_seed_row_naming_a_missing_metric_stops_the_build_naming_the_row(database):
+    execute(
+        database,
+        "INSERT INTO reference.score_weights VALUES"
+        " ('platform', 'downloads', 0.2, 'app_downloads', 'Not delivered')",
+    )
+    done = rebuild_scores(database)
+    assert done.returncode != 0
+    assert (
+        "seed score_weights, row (score platform, component downloads): metric 'app_downloads'"
+        " is not a column of" in done.stdout
+    )
