@@ -60,7 +60,9 @@ scored as (
             rows='performance',
             source=ref('account_performance'),
             peers=['platform', 'snapshot_date'],
-            columns=['platform', 'account_name', 'bank', 'bank_type', 'snapshot_date'],
+            columns=[
+                'platform', 'account_name', 'bank', 'bank_type', 'snapshot_date', 'is_partial_date'
+            ],
         )
     }}
 
