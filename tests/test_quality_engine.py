@@ -282,6 +282,7 @@ def test_nullable_integer_columns(tmp_path):
             "type": "expect_column_values_to_be_in_type_list",
             "kwargs": {"column": "b", "type_list": ["Int32", "Int64"]},
         },
+        {"type": "expect_column_values_to_be_of_type", "kwargs": {"column": "b", "type_": "Int32"}},
         {"type": "expect_column_values_to_be_between", "kwargs": {"column": "b", "max_value": 50}},
         {
             "type": "expect_multicolumn_sum_to_equal",
@@ -393,6 +394,25 @@ def test_date_bounds_on_duckdb_dates(tmp_path, low, high):
     assert latest.observed_value == "2025-01-01"
 
 
+def test_date_bounds_on_dates_beyond_nanoseconds(tmp_path):
+    """A far-future sentinel date cannot be held in nanoseconds: still compared, value by value."""
+    df = frame(
+        "select * from (values (date '2021-01-01'), (date '9999-12-31'), (null)) t(valid_until)"
+    )
+    suite = suite_of(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {
+                "column": "valid_until",
+                "min_value": "2020-01-01",
+                "max_value": "2030-12-31",
+            },
+        }
+    )
+    [failure] = validate_dataframe(write_suite(tmp_path, suite), df).failed
+    assert failure.sample_unexpected == ["9999-12-31"]
+
+
 def test_date_bounds_on_python_dates_and_timestamps(tmp_path):
     df = pd.DataFrame(
         {
@@ -474,10 +494,10 @@ def test_text_compared_with_a_date_bound_raises(tmp_path):
 MALFORMED = {
     "not json": ("{'name': 'x'", "not valid JSON"),
     "a list": ("[]", "JSON object"),
-    "no name": (json.dumps({"expectations": []}), "'name'"),
+    "no name": (json.dumps({"expectations": []}), "name must be provided"),
     "no expectations": (json.dumps({"name": "x"}), "'expectations' list"),
     "unknown suite key": (json.dumps({"name": "x", "expectations": [], "checks": []}), "checks"),
-    "no type": (json.dumps(suite_of({"kwargs": {}})), "'type'"),
+    "no type": (json.dumps(suite_of({"kwargs": {}})), "#1: type: type missing"),
     "unknown type": (
         json.dumps(suite_of({"type": "expect_the_unexpected", "kwargs": {}})),
         "expect_the_unexpected",
@@ -498,6 +518,19 @@ MALFORMED = {
             )
         ),
         "colour",
+    ),
+    "unknown expectation key": (
+        json.dumps(suite_of({"type": "expect_column_to_exist", "kwargs": {}, "column": "a"})),
+        "expectation #1 (expect_column_to_exist): column: Unknown field.",
+    ),
+    "kwargs not an object": (
+        json.dumps(suite_of({"type": "expect_column_to_exist", "kwargs": ["a"]})),
+        "kwargs: Not a valid mapping type.",
+    ),
+    "meta not an object": (json.dumps({"name": "x", "expectations": [], "meta": []}), "meta"),
+    "bad GE severity": (
+        json.dumps(suite_of({"type": "expect_column_to_exist", "kwargs": {}, "severity": "high"})),
+        "severity: Must be one of: critical, warning, info.",
     ),
     "bad severity": (
         json.dumps(

@@ -1,6 +1,7 @@
 """Great Expectations suites, kept as JSON in `expectations/`, run against pandas DataFrames.
 
-A suite file is GE 1.x's own ExpectationSuite JSON (see `expectations/README.md`). The caller
+A suite file is GE 1.x's own ExpectationSuite JSON (see `expectations/README.md`), read with
+GE's own schema and expectation classes, so GE's errors are the ones reported. The caller
 reads a table from DuckDB into a DataFrame (`read_checked_columns` reads only the columns the
 suite names) and calls `validate_dataframe`; the result says which expectations failed, how
 badly, with a sample of the offending values, and whether any failure is an *error* (an
@@ -19,6 +20,7 @@ a check that could not be evaluated never passes silently.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -39,31 +41,18 @@ SEVERITIES = ("error", "warning")
 SAMPLE_SIZE = 10
 SITE_NAME = "cardreach"
 
-# The keys GE's ExpectationSuite / ExpectationConfiguration accept in a suite file.
-_SUITE_KEYS = {"name", "expectations", "meta", "notes", "id", "suite_parameters"}
-_EXPECTATION_KEYS = {
-    "type",
-    "kwargs",
-    "meta",
-    "notes",
-    "id",
-    "severity",
-    "description",
-    "rendered_content",
-    "success_on_last_run",
-}
-
-# Type names a suite may use for a text column. Text reaches pandas 3 as the `str` dtype and
-# pandas 2 as `object`; the engine hands GE object columns, whose values it checks one by one
-# against Python type names, so every one of these names is made to accept `str` values.
+# Type names a suite may use for a text column. A text column a type expectation reads is handed
+# to GE as `object` (see `_normalise_frame`), whose values GE checks one by one against a Python
+# type: only "str" matches them ("string" is an error, the others fail), so each becomes "str".
 _TEXT_TYPE_NAMES = {"str", "string", "object", "StringDtype", "unicode"}
-# pandas' nullable dtypes (DuckDB gives them for nullable integer and boolean columns) are known
-# to GE's type list only by their class names.
+# pandas' nullable dtypes, which DuckDB gives for integer and boolean columns holding nulls. GE's
+# type list knows them only by class name ("Int32Dtype"); its single type compares the dtype's
+# scalar type, which a nullable dtype shares with its numpy one ("int32").
 _NULLABLE_TYPE_NAMES = {
-    **{name: f"{name}Dtype" for name in ("Int8", "Int16", "Int32", "Int64")},
-    **{name: f"{name}Dtype" for name in ("UInt8", "UInt16", "UInt32", "UInt64")},
-    **{name: f"{name}Dtype" for name in ("Float32", "Float64")},
-    "boolean": "BooleanDtype",
+    **{name: (f"{name}Dtype", name.lower()) for name in ("Int8", "Int16", "Int32", "Int64")},
+    **{name: (f"{name}Dtype", name.lower()) for name in ("UInt8", "UInt16", "UInt32", "UInt64")},
+    **{name: (f"{name}Dtype", name.lower()) for name in ("Float32", "Float64")},
+    "boolean": ("BooleanDtype", "bool"),
 }
 # Kwargs through which built-in expectations name columns of the checked table.
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
@@ -83,7 +72,7 @@ _WHOLE = "whole table"
 _BATCH_ROWS = 500_000
 # Expectations that check a column's Python types value by value.
 _TYPE_CHECKS = {"expect_column_values_to_be_in_type_list", "expect_column_values_to_be_of_type"}
-# Checks that compare a column's values as numbers or test them for null.
+# Checks whose outcome is the same whether a column holds integers or the same numbers as floats.
 _NUMBER_CHECKS = {
     "expect_column_values_to_be_between",
     "expect_column_values_to_not_be_null",
@@ -190,67 +179,33 @@ def suite_path(name: str) -> Path:
 
 
 def load_suite(path: Path) -> dict:
-    """The suite file as a dict, after checking its shape; SuiteError says what is wrong."""
+    """The suite file as a dict, once GE has read it as an ExpectationSuite: its own schema
+    (keys and their types), its expectation classes (types and kwargs). SuiteError names the
+    file, the expectation and what GE says is wrong."""
     path = Path(path)
+    data = _read_json(path)
+    _build_suite(path, data)
+    return data
+
+
+def _read_json(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SuiteError(f"cannot read expectation suite {path}: {exc}") from exc
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SuiteError(
             f"expectation suite {path} is not valid JSON: {exc.msg} at line {exc.lineno}, "
             f"column {exc.colno}"
         ) from exc
-    if not isinstance(data, dict):
-        raise SuiteError(
-            f"expectation suite {path} must be a JSON object with name and expectations"
-        )
-    unknown = sorted(set(data) - _SUITE_KEYS)
-    if unknown:
-        raise SuiteError(
-            f"expectation suite {path} has unknown key(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(_SUITE_KEYS))}"
-        )
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise SuiteError(f"expectation suite {path} needs a non-empty string 'name'")
-    expectations = data.get("expectations")
-    if not isinstance(expectations, list):
-        raise SuiteError(f"expectation suite {path} needs an 'expectations' list")
-    if "meta" in data and not isinstance(data["meta"], dict):
-        raise SuiteError(f"expectation suite {path}: 'meta' must be an object")
-    for number, item in enumerate(expectations, start=1):
-        where = f"expectation suite {path}, expectation #{number}"
-        if not isinstance(item, dict):
-            raise SuiteError(f"{where} must be an object with 'type' and 'kwargs'")
-        kind = item.get("type")
-        if not isinstance(kind, str) or not kind.startswith("expect_"):
-            raise SuiteError(f"{where} needs a 'type' naming a GE expectation (expect_...)")
-        where = f"{where} ({kind})"
-        unknown = sorted(set(item) - _EXPECTATION_KEYS)
-        if unknown:
-            raise SuiteError(f"{where} has unknown key(s) {', '.join(unknown)}")
-        if not isinstance(item.get("kwargs", {}), dict):
-            raise SuiteError(f"{where}: 'kwargs' must be an object")
-        meta = item.get("meta", {})
-        if not isinstance(meta, dict):
-            raise SuiteError(f"{where}: 'meta' must be an object")
-        if "severity" in meta and meta["severity"] not in SEVERITIES:
-            raise SuiteError(
-                f"{where}: meta.severity must be one of {', '.join(SEVERITIES)}, "
-                f"not {meta['severity']!r}"
-            )
-        if meta.get("notes") is not None and not isinstance(meta["notes"], str):
-            raise SuiteError(f"{where}: meta.notes must be a sentence (a string)")
-    return data
 
 
 def check_suite(path: Path) -> int:
-    """Build the suite with GE as validation would (types and kwargs checked); its size."""
-    data = load_suite(path)
-    return len(_build_suite(Path(path), data, data["expectations"]).expectations)
+    """How many expectations the suite at `path` holds, once GE has built every one of them
+    (as `load_suite`: unknown types and bad kwargs are reported)."""
+    return len(load_suite(path)["expectations"])
 
 
 def read_checked_columns(
@@ -479,40 +434,75 @@ def _validate(path: Path, data: dict, items: list[dict], frame: pd.DataFrame, as
 # -- building the suite ---------------------------------------------------------------------
 
 
-def _build_suite(path: Path, data: dict, items: list[dict]):
-    """A GE ExpectationSuite from the checked dict; every expectation built on its own so an
-    error names it (GE's own suite constructor hides the cause behind an IndexError)."""
+def _build_suite(path: Path, data: Any, items: list[dict] | None = None):
+    """The GE ExpectationSuite of the suite file's `data`, read as GE's own JSON store reads
+    one (its schema: keys and their types), with `items` (this run's copies of the file's
+    expectations) in place of the file's when given. SuiteError names the file, the expectation
+    and GE's message."""
     import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import (
-        ExpectationConfiguration,
-    )
+    from great_expectations.core.expectation_suite import expectationSuiteSchema
+    from marshmallow import ValidationError
 
+    if isinstance(data, dict) and items is not None:
+        data = {**data, "expectations": items}
+    try:
+        loaded = expectationSuiteSchema.load(data)
+    except ValidationError as exc:
+        raise SuiteError(f"expectation suite {path}: {_schema_errors(data, exc.messages)}") from exc
+    # GE reads a suite without "expectations" as an empty one, which would pass every run.
+    if "expectations" not in data:
+        raise SuiteError(f"expectation suite {path} needs an 'expectations' list")
     expectations = []
-    for number, item in enumerate(items, start=1):
-        item = json.loads(json.dumps(item))  # a private copy GE may change
-        meta = item.setdefault("meta", {})
-        item.setdefault("kwargs", {})
-        # meta.severity is the project's convention; GE's own top-level severity
-        # (critical/warning/info) counts only where meta.severity is absent.
-        if "severity" in meta:
-            item["severity"] = "warning" if meta["severity"] == "warning" else "critical"
+    for number, config in enumerate(loaded["expectations"], start=1):
+        where = f"expectation suite {path}: expectation #{number} ({config.type})"
+        # meta.severity is the project's convention, which GE does not know; GE's own
+        # top-level severity (critical/warning/info) counts only where it is absent.
+        severity = (config.meta or {}).get("severity")
+        if severity is not None:
+            if severity not in SEVERITIES:
+                raise SuiteError(
+                    f"{where}: meta.severity must be one of {', '.join(SEVERITIES)}, "
+                    f"not {severity!r}"
+                )
+            config.severity = "warning" if severity == "warning" else "critical"
+        # Built one by one: GE's suite constructor logs an expectation it cannot build (an
+        # unknown type) and leaves it out.
         try:
-            expectations.append(ExpectationConfiguration(**item).to_domain_obj())
+            expectations.append(config.to_domain_obj())
         except Exception as exc:
-            raise SuiteError(
-                f"expectation suite {path}, expectation #{number} ({item['type']}): "
-                f"{_one_line(exc)}"
-            ) from exc
+            raise SuiteError(f"{where}: {_one_line(exc)}") from exc
     try:
         return gx.ExpectationSuite(
-            name=data["name"],
+            name=loaded.get("name"),
             expectations=expectations,
-            meta=data.get("meta"),
-            notes=data.get("notes"),
-            suite_parameters=data.get("suite_parameters"),
+            meta=loaded.get("meta"),
+            notes=loaded.get("notes"),
+            suite_parameters=loaded.get("suite_parameters"),
         )
     except Exception as exc:
         raise SuiteError(f"expectation suite {path}: {_one_line(exc)}") from exc
+
+
+def _schema_errors(data: Any, messages: Any) -> str:
+    """GE's schema errors, `{"key": ["..."], "expectations": {0: {"key": ["..."]}}}`, as one
+    line naming each expectation by number and type."""
+    if not isinstance(messages, dict):
+        return " ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
+    problems = []
+    for key, value in messages.items():
+        if key == "expectations" and isinstance(value, dict):
+            items = data.get("expectations") or []
+            for index, fields in sorted(value.items()):
+                kind = items[index].get("type") if isinstance(items[index], dict) else None
+                which = f"expectation #{index + 1}" + (
+                    f" ({kind})" if isinstance(kind, str) else ""
+                )
+                problems.append(f"{which}: {_schema_errors(items[index], fields)}")
+        elif key == "_schema":  # the value itself, not one of its keys
+            problems.append(f"{_schema_errors(data, value)} (a JSON object is expected)")
+        else:
+            problems.append(f"{key}: {_schema_errors(data, value)}")
+    return "; ".join(problems)
 
 
 def _severity(expectation_config, original: dict | None) -> str:
@@ -528,24 +518,24 @@ def _severity(expectation_config, original: dict | None) -> str:
 
 
 def _normalise_frame(df: pd.DataFrame, expectations: list[dict]) -> tuple[pd.DataFrame, set]:
-    """A shallow copy GE's pandas engine evaluates alike on pandas 2 and 3, and quickly; also
-    the names of the columns made float64.
+    """A shallow copy of `df` in the dtypes GE's pandas engine evaluates right, and fast; also
+    the names of the columns made float64 (their samples are reported as integers again).
 
-    - Text columns a type expectation checks become `object`: GE checks an object column's
-      values one by one against Python type names. Other text columns keep their dtype (pandas
-      3's Arrow-backed `str`): GE's value checks treat it as `object`, in a fraction of the
-      memory and time (a column of Python strings costs ~60 bytes a value, and GE copies it).
-    - Nullable integer columns (DuckDB gives Int32/Int64 when a column has nulls) that only
-      bounds, sets, uniqueness and null checks read become float64, if every value is exact
-      there: GE's `between` compares nullable integers in Python one value at a time (2.5 s
-      per expectation at 3.6 M rows), float64 with numpy. Nulls stay missing values, and the
-      sampled values are reported as integers. Text checks (regex, lengths) would see "12.0":
-      a column they read keeps its dtype.
-    - Object columns holding only dates become datetime64, like DuckDB DATE columns, so date
-      bounds compare the same way whatever built the frame.
+    - Text columns a type expectation reads become `object`. pandas 3 gives text the `str`
+      dtype, which no type name matches in `expect_column_values_to_be_in_type_list`; on an
+      object column GE checks each value's Python type. Other text columns keep `str` (GE's
+      value checks treat it as object, in a fraction of the memory: GE copies the column).
+    - The columns no type expectation reads are widened where GE's `between` would otherwise
+      compare value by value in Python (it is vectorised on int64, float64 and datetime64[ns]
+      only): datetime64 of another unit (DuckDB's DATE and TIMESTAMP come as microseconds)
+      becomes nanoseconds when its values fit (years 1678-2261); numpy integers narrower than
+      64 bits become int64; nullable integers (DuckDB's Int32/Int64 for columns with nulls)
+      become float64 if only `_NUMBER_CHECKS` read them and every value is exact there (text
+      checks would see "12.0"). Nulls stay missing values. Timings in docs/performance.md.
     """
+    import numpy as np
     import pandas as pd
-    from pandas.api.types import is_extension_array_dtype, is_integer_dtype
+    from pandas.api.types import is_integer_dtype
 
     typed = {
         item["kwargs"]["column"]
@@ -555,24 +545,29 @@ def _normalise_frame(df: pd.DataFrame, expectations: list[dict]) -> tuple[pd.Dat
     numbers_only = _numbers_only_columns(expectations)
     frame = df.copy(deep=False)
     made_float = set()
-    for name in frame.columns:
-        column = frame[name]
-        if isinstance(column.dtype, pd.StringDtype):
-            if name in typed:
-                frame[name] = column.astype(object)
-        elif is_extension_array_dtype(column.dtype) and is_integer_dtype(column.dtype):
-            if name in numbers_only and (
-                column.isna().all()
-                or (column.min() >= -_EXACT_IN_FLOAT and column.max() <= _EXACT_IN_FLOAT)
+    for position, name in enumerate(frame.columns):
+        column = frame.iloc[:, position]
+        dtype = column.dtype
+        if name in typed:
+            if isinstance(dtype, pd.StringDtype):
+                frame.isetitem(position, column.astype(object))
+        elif not isinstance(dtype, np.dtype):  # pandas' own dtypes: nullable, categorical, text
+            if (
+                name in numbers_only
+                and is_integer_dtype(dtype)
+                and (
+                    column.isna().all()
+                    or (column.min() >= -_EXACT_IN_FLOAT and column.max() <= _EXACT_IN_FLOAT)
+                )
             ):
-                frame[name] = column.astype("float64")
+                frame.isetitem(position, column.astype("float64"))
                 made_float.add(name)
-        elif column.dtype == object:
-            values = column.dropna()
-            if len(values) and all(
-                isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in values
-            ):
-                frame[name] = pd.to_datetime(column)
+        elif dtype.kind == "M" and dtype != "M8[ns]":
+            # outside 1678-2261 a column cannot be nanoseconds: GE compares it value by value
+            with contextlib.suppress(OverflowError, ValueError):
+                frame.isetitem(position, column.astype("datetime64[ns]"))
+        elif dtype.kind == "i" and dtype.itemsize < 8:
+            frame.isetitem(position, column.astype(np.int64))
     return frame, made_float
 
 
@@ -599,7 +594,7 @@ def _numbers_only_columns(expectations: list[dict]) -> set[str]:
 
 def _normalise_expectation(item: dict, frame: pd.DataFrame) -> dict:
     """This run's copy of an expectation, its kwargs adjusted to the frame (see the README):
-    text and nullable type names widened, date bounds of datetime columns made datetimes."""
+    text and nullable type names made GE's, date bounds of datetime columns made datetimes."""
     import pandas as pd
 
     item = json.loads(json.dumps(item))
@@ -608,15 +603,23 @@ def _normalise_expectation(item: dict, frame: pd.DataFrame) -> dict:
     if kind == "expect_column_values_to_be_in_type_list" and isinstance(
         kwargs.get("type_list"), list
     ):
-        kwargs["type_list"] = _type_names(kwargs["type_list"])
+        names = list(kwargs["type_list"])
+        if any(name in _TEXT_TYPE_NAMES for name in names):
+            names.append("str")
+        names += [
+            _NULLABLE_TYPE_NAMES[n][0] for n in kwargs["type_list"] if n in _NULLABLE_TYPE_NAMES
+        ]
+        kwargs["type_list"] = list(dict.fromkeys(names))
     elif kind == "expect_column_values_to_be_of_type" and isinstance(kwargs.get("type_"), str):
         if kwargs["type_"] in _TEXT_TYPE_NAMES:
             kwargs["type_"] = "str"
-        else:
-            kwargs["type_"] = _NULLABLE_TYPE_NAMES.get(kwargs["type_"], kwargs["type_"])
+        elif kwargs["type_"] in _NULLABLE_TYPE_NAMES:
+            kwargs["type_"] = _NULLABLE_TYPE_NAMES[kwargs["type_"]][1]
     column = kwargs.get("column")
     if isinstance(column, str) and column in frame.columns:
         dtype = frame[column].dtype
+        # GE reads "2024-01-01" as a date, which pandas refuses to compare with a datetime64
+        # column ("Cannot compare Timestamp with datetime.date"); a datetime it compares.
         if pd.api.types.is_datetime64_any_dtype(dtype):
             for bound in ("min_value", "max_value"):
                 moment = _as_timestamp(kwargs.get(bound), getattr(dtype, "tz", None))
@@ -625,17 +628,8 @@ def _normalise_expectation(item: dict, frame: pd.DataFrame) -> dict:
     return item
 
 
-def _type_names(type_list: list[str]) -> list[str]:
-    names = list(type_list)
-    if any(t in _TEXT_TYPE_NAMES for t in names):
-        names.append("str")
-    names += [_NULLABLE_TYPE_NAMES[t] for t in type_list if t in _NULLABLE_TYPE_NAMES]
-    return list(dict.fromkeys(names))
-
-
 def _as_timestamp(value: Any, tz) -> str | None:
-    """A date bound as an ISO datetime comparable with a datetime64 column: GE reads
-    "2024-01-01" as a date, which pandas refuses to compare with a Timestamp."""
+    """A date bound as an ISO datetime in the zone of a datetime64 column (`tz`)."""
     import pandas as pd
 
     if not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
@@ -871,8 +865,10 @@ def _build_docs(docs_dir: Path, suite, results: list, run) -> Path:
 
 
 def _local_logo(page: Path, site_root: Path) -> None:
-    """Point the page's logo at the site's own copy instead of GE's web server, which the
-    page would otherwise ask for on every view, with the Data Context's id in the URL."""
+    """Point the page's logo at the site's own copy instead of GE's web server. GE's page
+    template hard-codes the logo's address on GE's server, with the time and the Data Context's
+    id in the URL (`?d=...&dataContextId=...`, asked on every view); no setting turns it off,
+    and a custom view cannot replace the packaged template (GE looks in its own first)."""
     if not page.is_file():
         return
     logo = site_root / "static" / "images" / "logo-long.png"
