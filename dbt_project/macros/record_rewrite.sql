@@ -1,7 +1,7 @@
 {#
     A pre-hook for an incremental model whose rows carry the stamp `column` (the highest load_id
     of the build that wrote them), telling the pipeline's quality ledger
-    (audit.quality_checked_through, orchestration/quality_scope.py) that every row is about to be
+    (audit.quality_checked_through, orchestration/defs/quality/ledger.py) that every row is about to be
     rewritten without a higher stamp: a full refresh, or a first build. The Great Expectations
     suites that read only rows above their last passed stamp then read every row again. Renders
     nothing on an incremental build, whose rewritten rows get a higher stamp, and when there is
