@@ -3,6 +3,7 @@ typed values, the same problems, whatever the text."""
 
 import json
 from datetime import date
+from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestration.contract.datasets import DATASETS, Kind
+from orchestration.contract.parsing import MAX_COUNT
 from orchestration.defs.ingest.bulk_validation import (
     _typed_query,
     delivered_table,
@@ -52,6 +54,15 @@ COUNT_EXAMPLES = [
     "5.",
     "999999999999999999",
     "9999999999999999999",
+    # the largest count the contract accepts (parsing.MAX_COUNT), and just above it
+    "1000000000000000",
+    "1000000000000001",
+    "1,000,000,000,000,000",
+    "1,000,000,000,000,001",
+    "10000000亿",
+    "10000000.00000001亿",
+    "100000000亿",
+    "9223372036854775807",
     "123456789.12345678亿",
     "1 万",
     "12.7 万",
@@ -145,10 +156,17 @@ EXAMPLES = {
 }
 
 
+# Counts around the largest the contract accepts, as digits, in groups of three, or in 亿.
+NEAR_MAX_COUNT = st.integers(MAX_COUNT - 10**8, MAX_COUNT + 10**8).flatmap(
+    lambda n: st.sampled_from([str(n), f"{n:,}", f"{Decimal(n).scaleb(-8):f}亿"])
+)
+
+
 def value_of(kind: Kind):
     text = st.one_of(
         st.sampled_from(EXAMPLES[kind]),
         st.text(alphabet=ALPHABET[kind], min_size=1, max_size=12),
+        *([NEAR_MAX_COUNT] if kind is Kind.COUNT else []),
     )
     # As the readers deliver them: trimmed, blank as None.
     return st.one_of(st.none(), text.map(lambda t: t.strip() or None))
@@ -338,3 +356,22 @@ def test_common_forms_are_typed_in_sql_and_exactly():
         (34000, 1000, 5207, 1, date(2025, 4, 17), True),
         (1500, 100, 12000, 1, date(2025, 4, 17), True),  # 1.20000万: exact
     ]
+
+
+def test_counts_above_the_range_go_to_python_which_refuses_them():
+    """The SQL never loads a count above `MAX_COUNT`, whatever its form: the row is Python's,
+    and its reason names the range."""
+    rows = [
+        VALID["account_snapshots"] | {"followers": text, "note": None}
+        for text in ("1000000000000000", "1000000000000001", "10000000亿", "10000000.1亿")
+    ]
+    good, problems = sql_outcome("account_snapshots", records_of("account_snapshots", rows))
+    assert {line: values["followers"] for line, values in good.items()} == {
+        1: MAX_COUNT,
+        3: MAX_COUNT,
+    }
+    assert [(p.line_number, p.column_name) for p in problems] == [
+        (2, "followers"),
+        (4, "followers"),
+    ]
+    assert all("larger than any count cardreach can sum" in p.reason for p in problems)

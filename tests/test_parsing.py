@@ -12,8 +12,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from orchestration.contract.parsing import (
+    MAX_COUNT,
     ParsedCount,
     ParseError,
+    check_count_range,
     parse_count,
     parse_date,
     parse_month,
@@ -501,3 +503,24 @@ def test_mid_month_dates_are_not_months(date: datetime.date, fmt) -> None:
 def test_percent_round_trip(number: Decimal) -> None:
     for text in (f"{number}", f"{number}%", f"{number} %", f"{number}％".translate(FULLWIDTH)):
         assert parse_percent(text) == float(number)
+
+
+def test_counts_up_to_the_maximum_are_in_range() -> None:
+    assert check_count_range(parse_count("1000000000000000")).value == MAX_COUNT == 10**15
+    assert check_count_range(parse_count("10000000亿")).value == MAX_COUNT
+    for text in ("1000000000000001", "9223372036854775807", "100000000亿"):
+        with pytest.raises(ParseError) as info:
+            check_count_range(parse_count(text))
+        assert str(info.value) == (
+            f"'{text}' is larger than any count cardreach can sum (max 1,000,000,000,000,000):"
+            " check that the column holds counts, not IDs"
+        )
+
+
+def test_a_fraction_of_a_plain_count_says_so() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_count("12.5")
+    assert str(info.value) == (
+        "'12.5' is not a whole count: a count of persons or items has no fraction;"
+        " check that the column holds counts"
+    )

@@ -24,7 +24,8 @@ class Kind(StrEnum):
 
     TEXT = "text"  # kept as delivered, trimmed
     CATEGORY = "category"  # one of a closed set of codes, compared lower-cased
-    COUNT = "count"  # persons or items; Chinese units allowed (12.7万); never negative
+    # persons or items; Chinese units allowed (12.7万); 0 to parsing.MAX_COUNT (10^15)
+    COUNT = "count"
     PERCENT = "percent"  # 0–100, with or without a % sign
     MONTH = "month"  # stored as the first day of the month
     DATE = "date"  # a calendar date, never in the future

@@ -8,7 +8,20 @@ failure raises ``ParseError`` with a message that quotes the text and says
 what was expected.
 
 Callers deal with None and with range checks (negative percentages, future
-dates); these functions only read text.
+dates, `check_count_range`); the parse functions only read text.
+
+Counts range from 0 to ``MAX_COUNT``, 10^15. The largest honest figures are in
+the billions (a platform's monthly users, 10^9; an account's likes, 10^10; a
+topic's views, 10^12), so a larger value is a mis-mapped column (an ID, a
+phone number) rather than a count, and the bound leaves room for arithmetic
+on counts everywhere they go:
+- DuckDB keeps counts as BIGINT (up to 9.2 * 10^18): the sum of two counts
+  (likes + collects) or a count times 1,000 stays far inside it, and a sum
+  of 9,000 maximal counts would still fit; ``sum()`` over a column returns
+  HUGEINT (up to 1.7 * 10^38), which no number of rows can overflow.
+- pandas, Great Expectations and the report read a BIGINT column with NULLs
+  as float64, which holds every integer up to 2^53 (9.0 * 10^15) exactly:
+  no count changes on the way.
 """
 
 from __future__ import annotations
@@ -18,13 +31,19 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "MAX_COUNT",
     "ParseError",
     "ParsedCount",
+    "check_count_range",
     "parse_count",
     "parse_date",
     "parse_month",
     "parse_percent",
 ]
+
+
+# The largest count cardreach accepts; the module docstring says why this one.
+MAX_COUNT = 10**15
 
 
 class ParseError(ValueError):
@@ -148,6 +167,11 @@ def parse_count(text: str) -> ParsedCount:
     # exporters; "12.5" and "1.23456万" are not counts.
     excess = frac[exponent:]
     if excess.strip("0"):
+        if not exponent:
+            raise ParseError(
+                f"'{text}' is not a whole count: a count of persons or items has no fraction;"
+                " check that the column holds counts"
+            )
         raise ParseError(
             f"'{text}' is not a whole count: it has more decimals than the unit allows "
             f"(at most {exponent} after the point); {_COUNT_HINT}"
@@ -158,6 +182,16 @@ def parse_count(text: str) -> ParsedCount:
     shift = exponent - len(frac)
     value = int(digits + frac) * 10**shift
     return ParsedCount(value, 10**shift, match["plus"] is not None, text)
+
+
+def check_count_range(count: ParsedCount) -> ParsedCount:
+    """The count, or ParseError when it is larger than ``MAX_COUNT``."""
+    if count.value > MAX_COUNT:
+        raise ParseError(
+            f"'{count.raw}' is larger than any count cardreach can sum (max {MAX_COUNT:,}):"
+            " check that the column holds counts, not IDs"
+        )
+    return count
 
 
 def parse_percent(text: str) -> float:

@@ -4,12 +4,12 @@ anything unusual.
 Millions of snapshot values are written the same few ways: `5207`, `12.7万`, `3.4w`, `44.74%`,
 `2025-04-17`. This module types those forms with vectorized SQL, which is exact for them (the
 same integer arithmetic as `parsing.parse_count`). A row with any value outside them, or any
-value the SQL refuses (a bad count, an impossible or future date, an unknown category, a missing
-required value), is handed to `validation.validate_record`, row by row: it either reads the
-unusual form (`１２，７００`, `10万+`, `赞`, `2025.4.17`) or says exactly what is wrong. So the
-SQL only ever decides rows that are good in the common forms; every reason a person reads still
-comes from the one Python validator, and `tests/test_bulk_validation.py` holds the two to the
-same results.
+value the SQL refuses (a bad count or one above `parsing.MAX_COUNT`, an impossible or future
+date, an unknown category, a missing required value), is handed to `validation.validate_record`,
+row by row: it either reads the unusual form (`１２，７００`, `10万+`, `赞`, `2025.4.17`) or says
+exactly what is wrong. So the SQL only ever decides rows that are good in the common forms; every
+reason a person reads still comes from the one Python validator, and
+`tests/test_bulk_validation.py` holds the two to the same results.
 """
 
 import json
@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.contract.datasets import Column, Dataset, Kind
+from orchestration.contract.parsing import MAX_COUNT
 from orchestration.defs.ingest.landing import Records
 from orchestration.defs.ingest.validation import HeaderMap, Problem, raw_columns, validate_record
 
@@ -168,11 +169,11 @@ def _typed_query(dataset: Dataset, today: date) -> str:
         typed += [f'{sql} AS "{name}"' for sql, name in values]
         value, text = f'"{column.name}"', f'"{column.name}__text"'
         typed.append(text)
-        ok.append(
-            f"{value} IS NOT NULL"
-            if column.required
-            else f"({text} IS NULL OR {value} IS NOT NULL)"
-        )
+        accepted = f"{value} IS NOT NULL"
+        if column.kind is Kind.COUNT:
+            # A count above the range goes to Python, which says why it is refused.
+            accepted = f"coalesce({value} <= {MAX_COUNT}, false)"
+        ok.append(accepted if column.required else f"({text} IS NULL OR {accepted})")
     # A row must also carry one complete group of `one_of` (likes and collects, or their sum).
     one_of = [
         "(" + " AND ".join(f'"{c}" IS NOT NULL' for c in group) + ")" for group in dataset.one_of

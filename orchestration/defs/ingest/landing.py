@@ -10,9 +10,11 @@ import hashlib
 import io
 import json
 import math
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from orchestration.contract.datasets import DATASETS, Dataset
@@ -159,23 +161,98 @@ def read_records(delivered: DeliveredFile) -> Records:
     return reader(delivered.path)
 
 
+# In text decoded from UTF-8 with errors="surrogateescape", each byte that is not UTF-8 becomes
+# one of these surrogates; a character of U+0800 or above (every Chinese character) is one that
+# UTF-8 writes in three or four bytes.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_UTF8_WIDE = re.compile("[\u0800-\ud7ff\ue000-\U0010ffff]")
+# A line with no byte that is not UTF-8 and at least three such characters.
+_UTF8_CHINESE_LINE = re.compile(
+    "^(?=[^\n\udc80-\udcff]*$)(?:[^\n]*?[\u0800-\ud7ff\ue000-\U0010ffff]){3}", re.MULTILINE
+)
+_CUT_SHORT = "the file ends in the middle of a character: it was cut short; deliver it again"
+
+
 def decode_text(raw: bytes) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) first, then GB18030 (the superset of GBK that Excel saves)."""
+    """The file's text and its encoding: UTF-8 (with or without BOM), else GB18030, the superset
+    of GBK that Excel saves Chinese text in, but only where that cannot be a wrong guess.
+
+    Bytes that are not valid UTF-8 are read as GB18030 only when UTF-8 cannot explain them:
+    - A file whose only flaw is an incomplete character at its very end is UTF-8 cut short (an
+      interrupted upload): read as GB18030 it would load mojibake (抖音 as 鎶栭煶), so it is
+      refused whole. So is a file that starts with the UTF-8 byte order mark but is not UTF-8.
+    - A file that holds UTF-8 text as well as bytes that are not UTF-8 mixes encodings (a row
+      pasted from another file, damage in transit): either reading garbles part of it, so it is
+      refused. It holds UTF-8 text when a line is valid UTF-8 with three or more characters
+      UTF-8 writes in three or four bytes (a row such as "抖音,招行"), or when there are three
+      or more such characters and they take at least twice as many bytes as the invalid ones
+      (UTF-8 with some damage). GBK text almost never reads so: its bytes pair up differently,
+      most of them are invalid UTF-8, and a few form UTF-8 characters by chance, nearly all of
+      two bytes.
+    A GB18030 file that happens to be entirely valid UTF-8 (an ASCII file with one character
+    such as 小, whose two GBK bytes are also a UTF-8 character) is read as UTF-8: no rule on
+    bytes can tell those apart.
+    """
     if b"\x00" in raw:
         raise UnreadableFile("the file holds binary data (NUL bytes), not text")
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8"), "utf-8-sig"
+        body = raw[3:]
+        try:
+            return body.decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as error:
+            raise UnreadableFile(
+                _CUT_SHORT
+                if _cut_short(body, error)
+                else "the file starts with the UTF-8 byte order mark but is not UTF-8 (a byte"
+                f" that is not, on line {_line_of(raw, error.start + 3)} of the file): save it"
+                " as UTF-8 and deliver it again"
+            ) from None
     try:
         return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as error:
+        if _cut_short(raw, error):
+            raise UnreadableFile(_CUT_SHORT) from None
+        first_invalid = error.start
+    utf8_text = _utf8_text_line(raw)
+    if utf8_text is not None:
+        raise UnreadableFile(
+            f"the file mixes encodings: it has UTF-8 text (line {utf8_text} of the file) and"
+            f" bytes that are not UTF-8 (line {_line_of(raw, first_invalid)}); save it all as"
+            " UTF-8 and deliver it again"
+        )
     try:
         return raw.decode("gb18030"), "gb18030"
     except UnicodeDecodeError as error:
+        if error.end == len(raw) and error.reason.startswith("incomplete"):
+            raise UnreadableFile(_CUT_SHORT) from None
         raise UnreadableFile(
-            f"the text is neither UTF-8 nor GB18030/GBK (undecodable byte at offset {error.start});"
-            " save it as UTF-8 and deliver it again"
-        ) from error
+            "the text is neither UTF-8 nor GB18030/GBK (a byte neither can read, on line"
+            f" {_line_of(raw, error.start)} of the file); save it as UTF-8 and deliver it again"
+        ) from None
+
+
+def _cut_short(raw: bytes, error: UnicodeDecodeError) -> bool:
+    """Whether the first UTF-8 error is an incomplete character at the very end: then
+    everything before it is valid UTF-8, and the file was cut in the middle of a character."""
+    return error.reason == "unexpected end of data" and error.end == len(raw)
+
+
+def _utf8_text_line(raw: bytes) -> int | None:
+    """The line (1 = the first of the file) of UTF-8 text in bytes that are not valid UTF-8 as
+    a whole, or None when they hold none (`decode_text` says what counts)."""
+    text = raw.decode("utf-8", errors="surrogateescape")
+    chinese_line = _UTF8_CHINESE_LINE.search(text)
+    if chinese_line is not None:
+        return text.count("\n", 0, chinese_line.start()) + 1
+    wide = _UTF8_WIDE.findall(text)
+    if len(wide) >= 3 and len("".join(wide).encode()) >= 2 * len(_NOT_UTF8.findall(text)):
+        return text.count("\n", 0, text.index(wide[0])) + 1
+    return None
+
+
+def _line_of(raw: bytes, offset: int) -> int:
+    """The line of the file (1 = the first, a CSV's header included) a byte is on."""
+    return raw.count(b"\n", 0, offset) + 1
 
 
 def _blank(value: str | None) -> str | None:
@@ -255,6 +332,12 @@ def _as_text(value: object) -> str | None:
         return format(value, "f") if "e" in text else text
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, Decimal):
+        # Database exports type counts as DECIMAL(18,0) or DECIMAL(38,2): a whole value reads as
+        # the integer it is, any other as its digits (12.5), never in exponent form.
+        if value == value.to_integral_value():
+            return str(int(value))
+        return format(value, "f").rstrip("0")
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return json.dumps(value, ensure_ascii=False, default=str)
@@ -262,14 +345,19 @@ def _as_text(value: object) -> str | None:
 
 def _read_jsonl(path: Path) -> Records:
     text, encoding = decode_text(path.read_bytes())
-    lines = text.splitlines()
+    # Records end at "\n" (or "\r\n") only: str.splitlines() would also split at U+2028,
+    # U+2029, U+0085, \x0b, \x0c and others, which are text inside a JSON string, and shift the
+    # line numbers of every later record.
+    lines = text.split("\n")
     parsed: list[tuple[int, dict]] = []
     problems: list[tuple[int, str, str]] = []
     for line_number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            # strict=False: control characters such as a tab or a form feed, unescaped inside a
+            # string as some exporters write them, are the value's text, not an error.
+            obj = json.loads(line.removesuffix("\r"), strict=False)
         except json.JSONDecodeError as error:
             problems.append(
                 (line_number, "", f"not a JSON object: {error.msg} at column {error.colno}")
@@ -314,9 +402,12 @@ def _read_parquet(path: Path) -> Records:
     columns = []
     for i in range(table.num_columns):
         values = table.column(i).to_pylist()
-        if pa.types.is_string(table.schema.field(i).type):
+        arrow_type = table.schema.field(i).type
+        if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
             columns.append([_blank(v) for v in values])
-        else:
+        elif pa.types.is_float16(arrow_type) or pa.types.is_float32(arrow_type):
+            columns.append([_float32_text(v) for v in values])
+        else:  # integers of any width, DECIMAL, DOUBLE, dates: `_as_text` writes them
             columns.append([_as_text(v) for v in values])
     return Records(
         header=header,
@@ -325,3 +416,13 @@ def _read_parquet(path: Path) -> Records:
         encoding=None,
         unreadable_rows=[],
     )
+
+
+def _float32_text(value: float | None) -> str | None:
+    """A FLOAT (32-bit) value as the shortest text that reads back as it: to_pylist() widens
+    it to a double, and 44.74 would read 44.7400016784668."""
+    if value is None or math.isnan(value):
+        return None
+    import numpy as np  # installed with pyarrow's pandas support, imported only for Parquet
+
+    return np.format_float_positional(np.float32(value), unique=True, trim="0")

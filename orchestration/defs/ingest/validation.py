@@ -10,15 +10,13 @@ from datetime import date
 from orchestration.contract.datasets import Column, Dataset, Kind
 from orchestration.contract.parsing import (
     ParseError,
+    check_count_range,
     parse_count,
     parse_date,
     parse_month,
     parse_percent,
 )
 from orchestration.defs.ingest.landing import UnreadableFile
-
-# Counts are stored as BIGINT: nothing honest comes near it, but a mis-mapped ID column might.
-MAX_COUNT = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -112,11 +110,7 @@ def _typed(column: Column, raw: str, today: date) -> dict[str, object]:
                 )
             return {column.name: code}
         case Kind.COUNT:
-            count = parse_count(raw)
-            if count.value > MAX_COUNT:
-                raise ParseError(
-                    f"'{raw}' is too large for a count (at most {MAX_COUNT:,}): check the column"
-                )
+            count = check_count_range(parse_count(raw))
             return {
                 column.name: count.value,
                 f"{column.name}_raw": count.raw,

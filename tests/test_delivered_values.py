@@ -1,0 +1,361 @@
+"""Every value the contract accepts reaches the marts unchanged, and nothing else does: decoding
+that never guesses an encoding wrong, counts in the range the marts can sum, Parquet's numeric
+types, JSON Lines records that hold any character."""
+
+import json
+import random
+from datetime import date
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import materialize_ingest, query, run_pipeline
+
+from orchestration.contract.parsing import MAX_COUNT
+from orchestration.defs.ingest.landing import UnreadableFile, decode_text
+
+CUT_SHORT = "the file ends in the middle of a character: it was cut short; deliver it again"
+SNAPSHOT_HEADER = "platform,account_name,snapshot_date,followers,notes,likes,collects,source\n"
+
+
+def snapshot_line(platform: str, account: str, followers: str = "12.7万") -> str:
+    return f"{platform},{account},2025-04-17,{followers},357,17.8万,12.7万,test\n"
+
+
+def file_log(warehouse) -> dict[str, tuple]:
+    return {
+        name: (status, loaded, quarantined, message)
+        for name, status, loaded, quarantined, message in query(
+            warehouse,
+            "SELECT file_name, status, rows_loaded, rows_quarantined, message FROM audit.file_log",
+        )
+    }
+
+
+def row_problems(warehouse, file_name: str) -> list[tuple]:
+    return query(
+        warehouse,
+        "SELECT line_number, column_name, raw_value, reason FROM audit.quarantine"
+        " WHERE file_name = ? ORDER BY line_number, column_name",
+        [file_name],
+    )
+
+
+# --- decoding ---------------------------------------------------------------------------------
+
+
+def gbk_rows(count: int, seed: int) -> list[str]:
+    """Rows of varied Chinese text (GB2312's characters, any of them), as a GBK export holds."""
+    characters = []
+    for lead in range(0xB0, 0xF8):
+        for trail in range(0xA1, 0xFF):
+            try:
+                characters.append(bytes([lead, trail]).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue
+    pick = random.Random(seed)
+    return [
+        snapshot_line("小红书", "".join(pick.choices(characters, k=pick.randint(2, 12))))
+        for _ in range(count)
+    ]
+
+
+def test_truncated_mixed_gb18030_and_bom_files(landing, warehouse):
+    """The issue's example: a UTF-8 file cut inside 抖音 was loaded as 鎶栭煶. It, and a file
+    that mixes encodings, are quarantined whole; genuine GB18030 and UTF-8 with BOM load."""
+    utf8 = (SNAPSHOT_HEADER + snapshot_line("小红书", "中信银行信用卡")).encode()
+    landing.raw("account_snapshots__cut.csv", utf8 + "抖音".encode()[:-1])
+    landing.raw(
+        "account_snapshots__mixed.csv",
+        utf8 + snapshot_line("抖音", "招商银行信用卡").encode("gb18030"),
+    )
+    gb18030_rows = gbk_rows(200, seed=13)
+    landing.raw(
+        "account_snapshots__excel.csv",
+        (SNAPSHOT_HEADER + "".join(gb18030_rows)).encode("gb18030"),
+    )
+    landing.raw(
+        "account_snapshots__bom.csv",
+        b"\xef\xbb\xbf" + (SNAPSHOT_HEADER + snapshot_line("抖音", "宁波银行信用卡")).encode(),
+    )
+    assert materialize_ingest(warehouse).success
+
+    log = file_log(warehouse)
+    assert log["account_snapshots__cut.csv"] == ("quarantined", 0, 0, CUT_SHORT)
+    status, loaded, _, message = log["account_snapshots__mixed.csv"]
+    assert (status, loaded) == ("quarantined", 0)
+    assert message == (
+        "the file mixes encodings: it has UTF-8 text (line 2 of the file) and bytes that are not"
+        " UTF-8 (line 3); save it all as UTF-8 and deliver it again"
+    )
+    assert log["account_snapshots__excel.csv"][:3] == ("loaded", 200, 0)
+    assert log["account_snapshots__bom.csv"][:3] == ("loaded", 1, 0)
+    assert row_problems(warehouse, "account_snapshots__cut.csv") == [(None, None, None, CUT_SHORT)]
+
+    accounts = query(
+        warehouse,
+        "SELECT file_name, account_name FROM raw.account_snapshots ORDER BY file_name, line_number",
+    )
+    excel = [name for file_name, name in accounts if file_name == "account_snapshots__excel.csv"]
+    assert excel == [row.split(",")[1] for row in gb18030_rows]
+    assert ("account_snapshots__bom.csv", "宁波银行信用卡") in accounts
+    # Nothing garbled reached raw: the mojibake of the cut and mixed files is nowhere.
+    assert not query(
+        warehouse,
+        "SELECT * FROM raw.account_snapshots WHERE account_name LIKE '%鎶%' OR platform <> '小红书'"
+        " AND file_name <> 'account_snapshots__bom.csv'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        # GB18030 cut inside its last character is cut short too
+        ("平台,账号\n小红书,招商银行".encode("gb18030")[:-1], CUT_SHORT),
+        (b"\xef\xbb\xbf" + "平台\n抖音".encode()[:-2], CUT_SHORT),
+        (b"\xef\xbb\xbf" + "平台\n抖音\n".encode("gbk"), "starts with the UTF-8 byte order mark"),
+        # a GBK row in a UTF-8 file, and a UTF-8 row in a GBK file
+        ("平台\n抖音\n".encode() + "微博\n".encode("gbk"), "mixes encodings"),
+        ("平台,账号\n微博,中信\n".encode("gbk") + "抖音,招行\n".encode(), "line 3 of the file"),
+        # a stray byte in a UTF-8 file
+        ("平台,账号\n抖音,招行".encode() + b"\xff\n", "mixes encodings"),
+        (b"platform\n\xff\n", "neither UTF-8 nor GB18030/GBK (a byte neither can read, on line 2"),
+    ],
+)
+def test_decoding_refuses_what_it_would_garble(raw, reason):
+    with pytest.raises(UnreadableFile, match=reason.replace("(", r"\(")):
+        decode_text(raw)
+
+
+def test_decoding_reads_what_it_can_tell_apart():
+    text = "平台,账号\n抖音,招行\n"
+    assert decode_text(text.encode()) == (text, "utf-8")
+    assert decode_text(b"\xef\xbb\xbf" + text.encode()) == (text, "utf-8-sig")
+    assert decode_text(text.encode("gb18030")) == (text, "gb18030")
+    # GB18030 beyond GBK: four-byte characters such as 𠮷
+    assert decode_text("平台\n𠮷野家\n".encode("gb18030")) == ("平台\n𠮷野家\n", "gb18030")
+
+
+# --- counts the marts can sum -----------------------------------------------------------------
+
+
+def test_counts_above_the_range_are_row_problems(landing, warehouse):
+    name = "account_snapshots__ids.csv"
+    landing.raw(
+        name,
+        (
+            SNAPSHOT_HEADER
+            + snapshot_line("小红书", "中信银行信用卡", followers=str(MAX_COUNT))
+            + snapshot_line("小红书", "宁波银行信用卡").replace("17.8万", "9223372036854775807")
+            + snapshot_line("小红书", "兴业银行信用卡", followers="10000001亿")
+            + snapshot_line("小红书", "北京银行信用卡", followers='"1,000,000,000,000,001"')
+        ).encode(),
+    )
+    assert materialize_ingest(warehouse).success
+    assert file_log(warehouse)[name][:3] == ("partially_loaded", 1, 3)
+    assert query(warehouse, "SELECT account_name, followers FROM raw.account_snapshots") == [
+        ("中信银行信用卡", MAX_COUNT)
+    ]
+    too_large = "is larger than any count cardreach can sum (max 1,000,000,000,000,000)"
+    assert row_problems(warehouse, name) == [
+        (2, "likes", "9223372036854775807", f"'9223372036854775807' {too_large}: {IDS}"),
+        (3, "followers", "10000001亿", f"'10000001亿' {too_large}: {IDS}"),
+        (4, "followers", "1,000,000,000,000,001", f"'1,000,000,000,000,001' {too_large}: {IDS}"),
+    ]
+
+
+IDS = "check that the column holds counts, not IDs"
+
+
+def test_the_largest_counts_flow_through_every_model(landing, warehouse):
+    """The largest count the contract accepts, in every count column of two accounts on one
+    platform and date (so the marts sum them, add likes to collects, rank and share them):
+    `make run`'s job builds every model, and the figures arrive exact."""
+    landing.copy_sample()
+    largest = str(MAX_COUNT)
+    landing.csv(
+        "account_snapshots__largest.csv",
+        [
+            {
+                "platform": "抖音",
+                "account_name": account,
+                "snapshot_date": day,
+                "followers": largest,
+                "notes": largest,
+                "likes": largest,
+                "collects": largest,
+                "comments": largest,
+                "shares": largest,
+                "source": "test",
+            }
+            for account in ("招商银行信用卡", "中信银行信用卡")
+            for day in ("2025-04-10", "2025-04-17")
+        ],
+    )
+    landing.csv(
+        "accounts__largest.csv",
+        [
+            {
+                "platform": "抖音",
+                "account_name": account,
+                "bank": bank,
+                "bank_type": "joint_stock",
+                "account_role": "card_center",
+            }
+            for account, bank in (("招商银行信用卡", "招商银行"), ("中信银行信用卡", "中信银行"))
+        ],
+    )
+    result = run_pipeline()
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+    performance = query(
+        warehouse,
+        "SELECT followers, likes_and_collects, followers_change, followers_share_pct,"
+        " follower_rank FROM marts.account_performance WHERE platform = '抖音'"
+        " ORDER BY account_name, snapshot_date",
+    )
+    assert len(performance) == 4
+    assert {row[:2] for row in performance} == {(MAX_COUNT, 2 * MAX_COUNT)}
+    assert [row[2] for row in performance] == [None, 0, None, 0]
+    assert {row[3:] for row in performance} == {(50.0, 1)}
+    assert query(
+        warehouse,
+        "SELECT count(*), sum(followers) FROM marts.account_latest WHERE platform = '抖音'",
+    ) == [(2, 2 * MAX_COUNT)]
+    assert query(
+        warehouse,
+        "SELECT banks_with_account, accounts_over_100k FROM marts.bank_presence"
+        " WHERE platform = '抖音' AND bank_type = 'joint_stock'",
+    ) == [(2, 2)]
+    assert query(
+        warehouse,
+        "SELECT count(*) FROM marts.account_scores WHERE platform = '抖音' AND score IS NOT NULL",
+    ) == [(4,)]
+
+
+# --- Parquet's numeric types ------------------------------------------------------------------
+
+
+def test_parquet_decimals_floats_and_integers_are_numbers(landing, warehouse):
+    """Database exports type counts as DECIMAL, DOUBLE or any integer width, and shares as
+    DECIMAL or FLOAT: all read as the numbers they hold. A count with a fraction is a row
+    problem that says so."""
+    counts = pa.table(
+        {
+            "platform": pa.array(["小红书"] * 3),
+            "account_name": pa.array(["中信银行信用卡", "宁波银行信用卡", "兴业银行信用卡"]),
+            "snapshot_date": pa.array([date(2025, 4, 17)] * 3, pa.date32()),
+            "followers": pa.array(
+                [Decimal(127000), Decimal(47000), Decimal(29000)], pa.decimal128(18, 0)
+            ),
+            "notes": pa.array(
+                [Decimal("357.00"), Decimal("88.00"), Decimal("12.50")], pa.decimal128(38, 2)
+            ),
+            "likes": pa.array([178000.0, 50000.0, 1.0], pa.float64()),
+            "collects": pa.array([127, 0, 5], pa.int8()),
+            "comments": pa.array([2**64 - 1, 3, 4], pa.uint64()),
+            "shares": pa.array([60000, None, 7], pa.uint16()),
+            "source": pa.array(["test"] * 3),
+        }
+    )
+    shares = pa.table(
+        {
+            "app": pa.array(["小红书"] * 2),
+            "month": pa.array(["2025-01"] * 2),
+            "dimension": pa.array(["gender"] * 2),
+            "bucket": pa.array(["男", "女"]),
+            "share_pct": pa.array([Decimal("29.50"), Decimal("70.50")], pa.decimal128(5, 2)),
+            "source": pa.array(["test"] * 2),
+        }
+    )
+    floats = pa.table(
+        {
+            "app": pa.array(["抖音"] * 2),
+            "month": pa.array(["2025-01"] * 2),
+            "dimension": pa.array(["gender"] * 2),
+            "bucket": pa.array(["男", "女"]),
+            "share_pct": pa.array([44.74, 55.26], pa.float32()),
+            "source": pa.array(["test"] * 2),
+        }
+    )
+    for name, table in (
+        ("account_snapshots__db.parquet", counts),
+        ("app_audience__db.parquet", shares),
+        ("app_audience__float.parquet", floats),
+    ):
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        landing.raw(name, sink.getvalue().to_pybytes())
+    assert materialize_ingest(warehouse).success
+
+    assert query(
+        warehouse,
+        "SELECT account_name, followers, notes, notes_raw, likes, collects, comments, shares"
+        " FROM raw.account_snapshots ORDER BY line_number",
+    ) == [("宁波银行信用卡", 47000, 88, "88", 50000, 0, 3, None)]
+    assert row_problems(warehouse, "account_snapshots__db.parquet") == [
+        (
+            1,
+            "comments",
+            str(2**64 - 1),
+            f"'{2**64 - 1}' is larger than any count cardreach can sum"
+            f" (max 1,000,000,000,000,000): {IDS}",
+        ),
+        (
+            3,
+            "notes",
+            "12.5",
+            "'12.5' is not a whole count: a count of persons or items has no fraction;"
+            " check that the column holds counts",
+        ),
+    ]
+    assert query(
+        warehouse, "SELECT app, bucket, share_pct FROM raw.app_audience ORDER BY app, bucket"
+    ) == [
+        ("小红书", "女", 70.5),
+        ("小红书", "男", 29.5),
+        ("抖音", "女", 55.26),
+        ("抖音", "男", 44.74),
+    ]
+
+
+# --- JSON Lines -------------------------------------------------------------------------------
+
+# Every character str.splitlines() breaks a line at, except "\n" and "\r": they are text inside a
+# JSON string.
+LINE_BREAKS_IN_TEXT = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"]
+
+
+def test_jsonl_records_split_only_at_newlines(landing, warehouse):
+    records = [
+        {
+            "platform": "小红书",
+            "account_name": f"账号{i}{separator}第二行",
+            "snapshot_date": "2025-04-17",
+            "followers": "12.7万",
+            "notes": 357,
+            "likes_and_collects": "30万",
+            "source": "test",
+        }
+        for i, separator in enumerate(LINE_BREAKS_IN_TEXT)
+    ]
+    # Unescaped, as some exporters write them (json.dumps escapes control characters), and
+    # every other line ends in "\r\n".
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    for separator in LINE_BREAKS_IN_TEXT:
+        lines = [line.replace(json.dumps(separator)[1:-1], separator) for line in lines]
+    assert all(separator in "".join(lines) for separator in LINE_BREAKS_IN_TEXT)
+    text = "".join(line + ("\r\n" if i % 2 else "\n") for i, line in enumerate(lines))
+    text += '{"platform": "小红书", "account_name": \n'  # line 9: broken
+    text += json.dumps(records[0] | {"account_name": "最后"}, ensure_ascii=False)  # line 10
+    name = "account_snapshots__separators.jsonl"
+    landing.raw(name, text.encode())
+    assert materialize_ingest(warehouse).success
+
+    assert query(
+        warehouse, "SELECT line_number, account_name FROM raw.account_snapshots ORDER BY 1"
+    ) == [(i + 1, r["account_name"]) for i, r in enumerate(records)] + [(10, "最后")]
+    assert [(line, reason[:16]) for line, _, _, reason in row_problems(warehouse, name)] == [
+        (9, "not a JSON objec")
+    ]
