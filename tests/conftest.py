@@ -47,6 +47,19 @@ NEXT_DROP = [
 ]
 
 
+def snapshot_on(snapshot_date: str, account_name: str, followers: str) -> dict:
+    return {
+        "platform": "小红书",
+        "account_name": account_name,
+        "snapshot_date": snapshot_date,
+        "followers": followers,
+        "notes": "400",
+        "likes": "5万",
+        "collects": "2万",
+        "source": "t",
+    }
+
+
 class Landing:
     """A landing folder a test writes deliveries into, in delivery order."""
 

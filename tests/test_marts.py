@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 import yaml
-from conftest import query, run_pipeline
+from conftest import query, run_pipeline, snapshot_on
 
 from orchestration import settings
 from orchestration.contract.datasets import CATEGORY_CODES
@@ -299,19 +299,6 @@ def test_the_marts_have_the_columns_the_contract_promises(sample_run, mart):
         )
     }
     assert PROMISED_COLUMNS[mart] <= columns, PROMISED_COLUMNS[mart] - columns
-
-
-def snapshot_on(snapshot_date: str, account_name: str, followers: str) -> dict:
-    return {
-        "platform": "小红书",
-        "account_name": account_name,
-        "snapshot_date": snapshot_date,
-        "followers": followers,
-        "notes": "400",
-        "likes": "5万",
-        "collects": "2万",
-        "source": "t",
-    }
 
 
 def partial_dates(warehouse) -> dict:

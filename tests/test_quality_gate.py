@@ -10,7 +10,7 @@ from datetime import date
 import dagster as dg
 import duckdb
 import pytest
-from conftest import NEXT_DROP, query, run_pipeline
+from conftest import NEXT_DROP, query, run_pipeline, snapshot_on
 
 from orchestration import settings
 from orchestration.defs.ingest.assets import ingest_landing_files
@@ -184,19 +184,6 @@ def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name, h
     # database has the new build, for the operator to look into
     assert published(warehouse, f"SELECT * FROM {held} ORDER BY ALL") == before
     assert query(warehouse, f"SELECT * FROM {held} ORDER BY ALL") != before
-
-
-def snapshot_on(snapshot_date: str, account_name: str, followers: str) -> dict:
-    return {
-        "platform": "小红书",
-        "account_name": account_name,
-        "snapshot_date": snapshot_date,
-        "followers": followers,
-        "notes": "360",
-        "likes": "18万",
-        "collects": "13万",
-        "source": "test",
-    }
 
 
 def test_a_truncated_feed_is_a_warning_that_marks_the_date_partial(landing, warehouse):

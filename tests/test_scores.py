@@ -12,7 +12,6 @@ import sys
 
 import duckdb
 import pytest
-from conftest import Landing, point_settings_at, run_pipeline
 
 from orchestration import settings
 
@@ -26,16 +25,9 @@ ACCOUNT_COMPONENTS = [
 
 
 @pytest.fixture(scope="module")
-def scored_database(tmp_path_factory):
+def scored_database(sample_run):
     """The pipeline database of one run on the sample, for the tests to copy."""
-    root = tmp_path_factory.mktemp("scores")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        warehouse = point_settings_at(
-            monkeypatch, Landing(root / "landing").copy_sample(), root / "warehouse"
-        )
-        result = run_pipeline()
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
-    return warehouse.database_path
+    return sample_run.database_path
 
 
 @pytest.fixture
