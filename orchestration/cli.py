@@ -10,6 +10,7 @@ import sys
 from datetime import datetime
 
 import dagster as dg
+import duckdb
 
 from orchestration import gate, settings
 from orchestration.warehouse import Warehouse, WarehouseCorrupt, open_database
@@ -91,11 +92,56 @@ def _asset_lines(result: dg.ExecuteInProcessResult) -> list[str]:
             "   ! held back from publication (analysts keep the previous copy): "
             + "\n       ".join(held)
         )
-    for failure in result.get_step_failure_events():
-        message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
-        detail = [m.strip() for m in message.strip().splitlines() if m.strip()][:8]
-        lines.append(f"   ! step {failure.step_key} failed: " + "\n       ".join(detail))
+    lines += _failure_lines(result)
     return lines
+
+
+def _failure_lines(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Why steps failed, or the run failed before any step (a resource refused to start)."""
+    # The same cause (a locked database, say) may fail several steps: said once, with each.
+    causes: dict[str, list[str]] = {}
+    for failure in result.get_step_failure_events():
+        error = failure.step_failure_data.error if failure.step_failure_data else None
+        causes.setdefault(error_reason(error), []).append(failure.step_key)
+    lines = []
+    for reason, steps in causes.items():
+        label = f"step {steps[0]}" if len(steps) == 1 else f"steps {', '.join(steps)}"
+        lines.append(f"   ! {label} failed: " + _indented(reason))
+    if not causes:
+        for event in result.all_events:
+            error = getattr(event.event_specific_data, "error", None)
+            if event.event_type_value == "PIPELINE_FAILURE" and error is not None:
+                lines.append(
+                    "   ! the run failed before any step: " + _indented(error_reason(error))
+                )
+    return lines
+
+
+def _indented(reason: str) -> str:
+    return "\n       ".join([m.strip() for m in reason.strip().splitlines() if m.strip()][:8])
+
+
+# cardreach's own errors say what happened in their message; others need their type named.
+_OWN_ERRORS = ("Failure", "IngestError", "FolderConflict", "WarehouseCorrupt", "WarehouseLocked")
+
+
+def error_reason(error) -> str:
+    """What stopped a step or a run, as the code's own error says it, not Dagster's wrapper.
+
+    Dagster wraps an exception raised by a step ("Error occurred while executing op …") or by a
+    resource ("Error executing resource_fn …") in errors of its own, whose `cause` is the
+    exception the code raised: that one names the file, the line or the setting to change.
+    """
+    while error is not None and error.cls_name.startswith("Dagster") and error.cause is not None:
+        error = error.cause
+    if error is None:
+        return "(no error recorded)"
+    message = error.message.strip()
+    # The recorded message starts with the exception's qualified class name.
+    qualified, sep, rest = message.partition(": ")
+    if sep and qualified.rsplit(".", 1)[-1] == error.cls_name:
+        message = rest.strip()
+    return message if error.cls_name in _OWN_ERRORS else f"{error.cls_name}: {message}"
 
 
 def _is_error(check: dg.AssetCheckEvaluation) -> bool:
@@ -108,13 +154,21 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
     failed = not result.success or any(_is_error(c) for c in _check_results(result))
     database = settings.pipeline_database()
     lines.append(f"cardreach run {result.run_id[:8]}: {'FAILED' if failed else 'succeeded'}")
-    lines.append(f"  landing   {_rel(settings.landing_dir())}")
+    landing = settings.landing_dir()
+    absent = "" if landing.is_dir() else " (absent: nothing ingested from it)"
+    lines.append(f"  landing   {_rel(landing)}{absent}")
+    conn = None
     if database.exists():
         try:
             conn = open_database(database, read_only=True)
         except WarehouseCorrupt as error:
             lines.append(f"  ! {error}")
             return "\n".join(lines), True
+        except duckdb.Error as error:  # a lock: another process writes the database
+            lines.append(
+                f"   ! another process holds {_rel(database)}: no file log to show ({error})"
+            )
+    if conn is not None:
         with conn:
             files = conn.execute(
                 "SELECT file_name, dataset, status, rows_loaded, rows_quarantined, message"
@@ -129,9 +183,13 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
         unsettled = _unsettled_files(result)
         if unsettled:
             lines.append(f"   ! {unsettled} files still being written: left for the next run")
+        skipped = sum(f[2] == "skipped" for f in files)
+        if skipped:
+            lines.append(f"   ! {skipped} entries skipped (not deliveries; logged once each)")
         for name, dataset, status, _loaded, _quarantined, message in files:
             flag = "  " if status == "loaded" else "! "
-            lines.append(f"   {flag}{name} [{dataset}] {status}: {message}")
+            of = f" [{dataset}]" if dataset else ""
+            lines.append(f"   {flag}{name}{of} {status}: {message}")
         if quarantined or any(f[2] == "quarantined" for f in files):
             lines.append(
                 "            reasons: SELECT * FROM audit.quarantine ORDER BY load_id DESC"
@@ -145,7 +203,7 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
     return "\n".join(lines), failed
 
 
-def run() -> int:
+def run(tags: dict[str, str] | None = None) -> int:
     definitions = _definitions()
     job = definitions.resolve_job_def("cardreach_daily")
     with dg.DagsterInstance.get() as instance:
@@ -154,6 +212,7 @@ def run() -> int:
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            tags=tags,
         )
     summary, failed = summarize(result)
     print(summary)
@@ -161,10 +220,17 @@ def run() -> int:
 
 
 def rebuild() -> int:
-    """Rebuild the pipeline database from the archive, then run everything on it."""
+    """Rebuild the pipeline database from the archive, then run everything on it; the landing
+    folder may be gone (then the run after the replay has nothing new to ingest)."""
+    from orchestration.defs.ingest.assets import REBUILD_TAG
     from orchestration.defs.ingest.load import replay_archive
 
     warehouse = Warehouse()
+    try:
+        warehouse.check_folders()  # before anything is moved aside
+    except settings.FolderConflict as conflict:
+        print(f"cardreach rebuild refused: {conflict}")
+        return 1
     database = warehouse.database_path
     if database.exists():
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
@@ -179,7 +245,7 @@ def rebuild() -> int:
         f"replayed {len(report.outcomes)} archived deliveries from {_rel(warehouse.archive_dir)}:"
         f" {report.rows_loaded()} rows loaded, {report.rows_quarantined()} rows quarantined"
     )
-    return run()
+    return run(tags={REBUILD_TAG: "true"})
 
 
 def prepare_dbt() -> int:

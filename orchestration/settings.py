@@ -63,6 +63,41 @@ def warehouse_dir() -> Path:
     return resolve(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE)
 
 
+class FolderConflict(ValueError):
+    """The landing and warehouse folders overlap; the message names the setting to change."""
+
+
+def check_folders_apart(landing: Path, warehouse: Path) -> None:
+    """Refuse a landing folder and a warehouse folder that are the same or contain each other.
+
+    The warehouse inside the landing folder would make every run ingest (and archive again) the
+    platform's own databases, and write into the folder the contract says cardreach never
+    changes; the landing folder inside the warehouse would mix deliveries with cardreach's state.
+    Symbolic links are resolved, so two names for one folder are caught too.
+    """
+    landing, warehouse = landing.resolve(), warehouse.resolve()
+    settings = (
+        f"{LANDING_ENV}={landing}, {WAREHOUSE_ENV}={warehouse}: set one of them so that neither"
+        " folder is inside the other"
+    )
+    if landing == warehouse:
+        raise FolderConflict(
+            f"the landing and warehouse folders are the same folder ({settings}; the defaults are"
+            f" {DEFAULT_LANDING} and {DEFAULT_WAREHOUSE})"
+        )
+    if warehouse.is_relative_to(landing):
+        raise FolderConflict(
+            f"the warehouse folder is inside the landing folder: cardreach would ingest its own"
+            f" databases and write into deliveries. Change {WAREHOUSE_ENV} to a folder outside"
+            f" the landing folder ({settings})"
+        )
+    if landing.is_relative_to(warehouse):
+        raise FolderConflict(
+            f"the landing folder is inside the warehouse folder, among cardreach's own state."
+            f" Change {LANDING_ENV} to a folder outside the warehouse folder ({settings})"
+        )
+
+
 def pipeline_database(warehouse: Path | None = None) -> Path:
     """The pipeline's own database: one writer at a time, never opened by analysts."""
     return (warehouse or warehouse_dir()) / PIPELINE_DATABASE_FILE

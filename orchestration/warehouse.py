@@ -98,11 +98,18 @@ class Warehouse(dg.ConfigurableResource):
     def archive_dir(self) -> Path:
         return settings.archive_dir(self.warehouse_dir)
 
+    def check_folders(self) -> None:
+        """Raise `settings.FolderConflict` when the landing and warehouse folders overlap."""
+        settings.check_folders_apart(self.landing_dir, self.warehouse_dir)
+
     # One writer at a time across processes: `make run`, runs launched from the UI and `make
     # rebuild` all hold this lock for the whole run, so a second run waits instead of failing
     # on DuckDB's file lock halfway through. filelock's lock is the OS's (flock), released by
     # the kernel when a process dies, so a killed run never leaves the warehouse locked.
+    # The folders are checked first, before anything is written: a run never starts on
+    # overlapping folders.
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self.check_folders()
         self.warehouse_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(settings.writer_lock(self.warehouse_dir))
         while True:
@@ -121,6 +128,7 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.check_folders()
         self.warehouse_dir.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_wait_seconds
         while True:
@@ -130,7 +138,8 @@ class Warehouse(dg.ConfigurableResource):
             except duckdb.Error as error:  # only a lock: open_database explains the rest
                 if time.monotonic() > deadline:
                     raise WarehouseLocked(
-                        f"cannot open {self.database_path}: {error}. Another process holds it;"
+                        f"another process holds the pipeline database {self.database_path}"
+                        f" (waited {self.lock_wait_seconds:g}s): {error}. Close it there;"
                         f" analysts should open {settings.ANALYTICS_DATABASE_FILE} instead."
                     ) from error
                 time.sleep(0.5)

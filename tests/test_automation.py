@@ -229,3 +229,43 @@ def test_definitions_validate_and_list_the_automation(tmp_path):
     schedule = definitions.resolve_schedule_def("cardreach_daily_schedule")
     assert sensor.job_name == schedule.job_name == "cardreach_daily"
     assert definitions.resolve_job_def("cardreach_daily")
+
+
+def test_entries_ingestion_skips_never_trigger(landing_dir, tmp_path):
+    outside = deliver(tmp_path, "accounts.csv", "platform\n")
+    (landing_dir / "accounts__linked.csv").symlink_to(outside)
+    (landing_dir / "linked_folder").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(landing_dir / "accounts__pipe.csv")
+    deliver(landing_dir, ".sync/accounts.csv", "platform\n")  # a file in a hidden folder
+    for cursor in (None, tick().cursor):
+        result = tick(cursor)
+        assert result.run_requests == []
+        assert result.skip_message == f"no new or changed files in {landing_dir} (0 files seen)"
+
+
+def test_a_name_that_is_not_utf8_triggers_once_under_its_readable_name(landing_dir):
+    path = landing_dir / os.fsdecode(b"account_snapshots__\xd5\xd0\xd0\xd0.csv")  # GBK: 招行
+    path.write_text("platform\n", encoding="utf-8")
+    os.utime(path, (OLD, OLD))
+    first = tick()
+    assert len(first.run_requests) == 1
+    assert set(json.loads(first.cursor)) == {"account_snapshots__招行.csv"}
+    assert tick(first.cursor).run_requests == []
+
+
+def test_a_file_whose_mtime_is_ahead_triggers_once_it_holds_still(landing_dir):
+    ahead = time.time() + 3600
+    deliver(landing_dir, "accounts.csv", "platform\n", mtime=ahead)
+    first = tick()
+    assert first.run_requests == []
+    assert "still being written: accounts.csv" in first.skip_message
+    assert len(tick(first.cursor).run_requests) == 1
+
+
+def test_overlapping_folders_launch_nothing_and_say_which_setting(landing_dir, monkeypatch):
+    deliver(landing_dir, "accounts.csv", "platform\n")
+    monkeypatch.setenv(settings.WAREHOUSE_ENV, str(landing_dir / "warehouse"))
+    result = tick()
+    assert result.run_requests == []
+    assert "Change CARDREACH_WAREHOUSE" in result.skip_message
+    assert not (landing_dir / "warehouse").exists()

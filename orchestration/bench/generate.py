@@ -61,7 +61,7 @@ from orchestration.bench.layout import (
     SNAPSHOT_COLUMNS_ZH,
 )
 
-MANIFEST_NAME = ".bench.json"  # a dot file: landing.is_delivery() never takes it for a delivery
+MANIFEST_NAME = ".bench.json"  # a hidden file: ingestion skips it, never a delivery
 INDUSTRY_APP = "信用卡APP整体"
 SOURCE = "bench: synthetic feed"
 SOURCE_ZH = "基准测试合成数据"

@@ -2,11 +2,14 @@
 
 For each delivered file, in delivery order:
 1. it is copied into `archive/` by its sha256 (whatever becomes of its rows);
-2. a file already logged under the same name and content is skipped: re-runs change nothing;
+2. a file already logged under the same name and content is passed over: re-runs change nothing;
 3. the same content under another name is logged as a `duplicate` and loads nothing;
 4. otherwise its good rows go to `raw.<dataset>` and its bad rows (or the whole file) to
    `audit.quarantine`, and the file to `audit.file_log`, in one transaction with the other files
    of its batch, so a run killed mid-way leaves each file either whole or absent.
+
+Every other landing entry (a symbolic link, a special file, a temporary name, a hidden file or
+folder) is logged once as `skipped` with its reason, and never read.
 
 Values are typed in bulk, a batch of files per query (`bulk_validation`); the Python validator
 judges every row in an unusual form and words every problem.
@@ -37,6 +40,7 @@ from orchestration.defs.ingest.bulk_validation import (
 from orchestration.defs.ingest.landing import (
     FORMATS,
     DeliveredFile,
+    LandingEntry,
     Records,
     UnreadableFile,
     dataset_name_of,
@@ -71,6 +75,8 @@ FILE_LOG_COLUMNS = [
     ("message", "VARCHAR"),
     ("run_id", "VARCHAR"),  # the Dagster run that ingested it
     ("mtime_ns", "BIGINT"),  # with name and size: how a later run knows it without reading it
+    # The name's bytes in hex when they are not UTF-8 (file_name is then their readable form).
+    ("file_name_bytes", "VARCHAR"),
 ]
 
 QUARANTINE_COLUMNS = [
@@ -128,11 +134,15 @@ def _insert(conn, table: str, columns: list[tuple[str, str]], rows: list[dict]) 
         conn.unregister("incoming_rows")
 
 
+class IngestError(RuntimeError):
+    """Ingestion stopped; the message names the file (and line) it was working on."""
+
+
 @dataclass
 class FileOutcome:
     file_name: str
-    dataset: str
-    status: str  # loaded, partially_loaded, quarantined, duplicate
+    dataset: str | None  # None for a skipped entry
+    status: str  # loaded, partially_loaded, quarantined, duplicate, skipped
     rows_loaded: int = 0
     rows_quarantined: int = 0
     message: str = ""
@@ -144,6 +154,9 @@ class IngestReport:
     files_seen: int = 0
     files_unchanged: int = 0  # already ingested in an earlier run: nothing to do
     files_unsettled: list[str] = field(default_factory=list)  # still being written: next run
+    files_skipped: int = 0  # no deliveries (logged once each: new ones are among `outcomes`)
+    # Taken in although their modification time is ahead of this machine's clock.
+    files_mtime_in_future: list[str] = field(default_factory=list)
     outcomes: list[FileOutcome] = field(default_factory=list)
 
     def rows_loaded(self, dataset: str | None = None) -> int:
@@ -162,15 +175,15 @@ LEDGER_NAME = "deliveries.jsonl"
 
 
 def record_delivery(archive: Path, delivered: DeliveredFile, archived: str, now: datetime):
-    line = json.dumps(
-        {
-            "file_name": delivered.name,
-            "sha256": delivered.sha256,
-            "archive_path": archived,
-            "delivered_at": now.isoformat(),
-        },
-        ensure_ascii=False,
-    )
+    entry = {
+        "file_name": delivered.name,  # readable, always valid UTF-8 (`readable_name`)
+        "sha256": delivered.sha256,
+        "archive_path": archived,
+        "delivered_at": now.isoformat(),
+    }
+    if delivered.name_bytes:  # the exact name, when its bytes are not UTF-8
+        entry["file_name_bytes"] = delivered.name_bytes
+    line = json.dumps(entry, ensure_ascii=False)
     with (archive / LEDGER_NAME).open("a", encoding="utf-8") as ledger:
         ledger.write(line + "\n")
         ledger.flush()
@@ -222,6 +235,7 @@ class _PendingFile:
     delivered: DeliveredFile
     load_id: int
     log: dict  # its audit.file_log row; the counts are filled in when the batch commits
+    note: str = ""  # said after the counts in its file_log message
     rows: pa.Table | None = None  # its records, by contract column (`delivered_table`)
     problems: list[Problem] = field(default_factory=list)  # of the file, or of unreadable rows
 
@@ -281,8 +295,14 @@ class _Batch:
                 "archive_path": archived.as_posix(),
                 "run_id": self.run_id,
                 "mtime_ns": delivered.mtime_ns,
+                "file_name_bytes": delivered.name_bytes,
             },
         )
+        if delivered.mtime_in_future:
+            pending.note = (
+                "; its modification time is ahead of this machine's clock (is the sender's clock"
+                " fast?): taken in once its size and mtime held still"
+            )
         pending.log["load_id"] = pending.load_id
         dataset = delivered.dataset
         if already:
@@ -380,7 +400,7 @@ class _Batch:
             "status": status,
             "rows_loaded": loaded,
             "rows_quarantined": rejected,
-            "message": f"{loaded} rows loaded, {rejected} rows quarantined",
+            "message": f"{loaded} rows loaded, {rejected} rows quarantined{pending.note}",
         }
 
 
@@ -402,10 +422,25 @@ def _ingest(batch: _Batch, deliveries, report: IngestReport) -> IngestReport:
         def take() -> None:
             delivered, delivered_at, read = ahead.popleft()
             report.files_seen += 1
-            if not batch.add(delivered, delivered_at, read):
+            try:
+                added = batch.add(delivered, delivered_at, read)
+            except Exception as error:  # not the file's fault (a disk, a bug): say which file
+                raise IngestError(f"{delivered.name}: {type(error).__name__}: {error}") from error
+            if not added:
                 report.files_unchanged += 1
             elif batch.rows >= BATCH_ROWS:
+                commit()
+
+        def commit() -> None:
+            names = [f.delivered.name for f in batch.files]
+            try:
                 report.outcomes.extend(batch.commit())
+            except Exception as error:
+                shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if names[5:] else "")
+                raise IngestError(
+                    f"loading the batch of {shown} failed, nothing of it was kept:"
+                    f" {type(error).__name__}: {error}"
+                ) from error
 
         for delivered, delivered_at in deliveries:
             readable = delivered.dataset is not None and delivered.extension in FORMATS
@@ -417,8 +452,53 @@ def _ingest(batch: _Batch, deliveries, report: IngestReport) -> IngestReport:
                 take()
         while ahead:
             take()
-    report.outcomes += batch.commit()
+        commit()
     return report
+
+
+def _log_skipped(conn, entries: list[LandingEntry], now: datetime, run_id: str | None):
+    """Log each skipped entry once: an entry is the same while its name and its reason are, so
+    a symlink or a stale `.tmp` left in the folder adds one row, not one per run. Whatever
+    else changes about it (size, mtime, target) is not looked at; if it becomes a delivery,
+    it is ingested as one."""
+    logged = set(
+        conn.execute(
+            "SELECT file_name, message FROM audit.file_log WHERE status = 'skipped'"
+        ).fetchall()
+    )
+    new = [e for e in entries if (e.name, e.skip_reason) not in logged]
+    if not new:
+        return []
+    first = conn.execute("SELECT coalesce(max(load_id), 0) + 1 FROM audit.file_log").fetchone()[0]
+    rows = [
+        {
+            "load_id": first + i,
+            "file_name": entry.name,
+            "sha256": None,  # never read: a skipped entry has no content of its own
+            "dataset": None,
+            "file_format": None,
+            "encoding": None,
+            "size_bytes": entry.size,
+            "rows_loaded": 0,
+            "rows_quarantined": 0,
+            "status": "skipped",
+            "delivered_at": now,
+            "archive_path": None,
+            "message": entry.skip_reason,
+            "run_id": run_id,
+            "mtime_ns": entry.mtime_ns,
+            "file_name_bytes": entry.name_bytes,
+        }
+        for i, entry in enumerate(new)
+    ]
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        _insert(conn, "audit.file_log", FILE_LOG_COLUMNS, rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return [FileOutcome(e.name, None, "skipped", message=e.skip_reason) for e in new]
 
 
 def ingest_landing(
@@ -438,11 +518,16 @@ def ingest_landing(
         (name, size, mtime_ns): sha256
         for name, size, mtime_ns, sha256 in conn.execute(
             "SELECT file_name, size_bytes, mtime_ns, sha256 FROM audit.file_log"
-            " WHERE mtime_ns IS NOT NULL"
+            " WHERE mtime_ns IS NOT NULL AND sha256 IS NOT NULL"
         ).fetchall()
     }
     scan = discover(landing, known, settle_seconds)
     report.files_unsettled = scan.unsettled
+    report.files_skipped = len(scan.skipped)
+    report.files_mtime_in_future = [f.name for f in scan.files if f.mtime_in_future]
+    report.outcomes += _log_skipped(
+        conn, scan.skipped, now or datetime.now(UTC).replace(tzinfo=None), run_id
+    )
     # Each file has its own delivery time, in delivery order, so supersession is total.
     deliveries = (
         (delivered, now or datetime.now(UTC).replace(tzinfo=None)) for delivered in scan.files
@@ -469,6 +554,7 @@ def replay_archive(
                 extension=path.suffix.lower(),
                 sha256=entry["sha256"],
                 size_bytes=path.stat().st_size,
+                name_bytes=entry.get("file_name_bytes"),
             )
             yield delivered, datetime.fromisoformat(entry["delivered_at"])
 

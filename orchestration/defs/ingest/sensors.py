@@ -4,35 +4,32 @@ The cursor is JSON of every delivery seen, by relative file name:
 `{"name": {"sha256": ..., "size": ..., "mtime_ns": ...}}`. A file whose size and mtime match its
 entry is not read again, so a tick over a large folder costs one `stat` per file. A file still
 being written carries `"settling": true` (and the sha256 of its last delivered content, or null)
-until a later tick sees it unchanged or it has aged past the settle period.
+until a later tick sees it unchanged or it has aged past the settle period (so a file whose
+mtime is ahead of the clock settles on the next tick that sees it unchanged).
+
+What counts as a delivery is decided by `landing.scan_landing`, as for ingestion: an entry that
+ingestion skips (a symbolic link, a special file, a temporary name, a hidden file or folder)
+never requests a run; the next run, whatever starts it, logs it once. Names are the readable
+form ingestion logs (`readable_name`), so a name that is not UTF-8 is one JSON key like any.
 """
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.ingest.landing import file_sha256, is_delivery
-from orchestration.settings import SETTLE_SECONDS
+from orchestration.defs.ingest.landing import LandingEntry, file_sha256, scan_landing
+from orchestration.settings import SETTLE_SECONDS, FolderConflict
 from orchestration.warehouse import Warehouse
 
 TICK_SECONDS = 30
 
 
-def _observe(landing: Path) -> dict[str, os.stat_result]:
-    """Every delivery in the landing folder (recursively, like `discover`), by relative name."""
-    observed = {}
-    for path in landing.rglob("*"):
-        if not is_delivery(path):
-            continue
-        try:
-            observed[path.relative_to(landing).as_posix()] = path.stat()
-        except FileNotFoundError:  # removed between listing and stat
-            continue
-    return observed
+def _observe(landing: Path) -> dict[str, LandingEntry]:
+    """Every delivery in the landing folder (recursively, like `discover`), by readable name."""
+    return {entry.name: entry for entry in scan_landing(landing) if entry.skip_reason is None}
 
 
 def _load_cursor(cursor: str | None) -> dict[str, dict]:
@@ -69,8 +66,8 @@ def evaluate_landing(
     changed: dict[str, str] = {}
     settling: list[str] = []
     settle_ns = SETTLE_SECONDS * 1_000_000_000
-    for name, stat in sorted(_observe(landing).items()):
-        size, mtime_ns = stat.st_size, stat.st_mtime_ns
+    for name, entry in sorted(_observe(landing).items()):
+        size, mtime_ns = entry.size, entry.mtime_ns
         previous = seen.get(name) or {}
         same_stat = previous.get("size") == size and previous.get("mtime_ns") == mtime_ns
         if same_stat and not previous.get("settling"):
@@ -82,12 +79,12 @@ def evaluate_landing(
             cursor[name] = _entry(delivered_sha, size, mtime_ns, settling=True)
             settling.append(name)
             continue
-        path = landing / name
+        path = entry.path  # the file system's name: `name` may be a readable form of it
         try:
             sha256 = file_sha256(path)
             after = path.stat()
-        except FileNotFoundError:
-            continue  # gone before it could be read; a later tick sees what replaced it
+        except OSError:
+            continue  # gone or unreadable: a later tick looks again; the run logs why it skips
         if (after.st_size, after.st_mtime_ns) != (size, mtime_ns):
             # Written to while being read: wait for it to be still.
             cursor[name] = _entry(delivered_sha, after.st_size, after.st_mtime_ns, settling=True)
@@ -108,13 +105,19 @@ def evaluate_landing(
         "Watches the landing folder (CARDREACH_LANDING) and launches cardreach_daily when a"
         " delivery is new or its content changed (by sha256). A file still being written is"
         f" picked up once its size and mtime hold still for a tick or it is {SETTLE_SECONDS}s"
-        " old; temporary, partial and hidden files are ignored. The same change never launches"
-        " twice."
+        " old. Entries ingestion skips (symbolic links, special files, temporary names, hidden"
+        " files and folders) never launch a run. The same change never launches twice. It"
+        " launches nothing while the landing and warehouse folders overlap."
     ),
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     # Resolved at every tick, so the daemon follows CARDREACH_LANDING as the runs do.
-    landing = Warehouse().landing_dir
+    warehouse = Warehouse()
+    landing = warehouse.landing_dir
+    try:
+        warehouse.check_folders()
+    except FolderConflict as conflict:
+        return dg.SensorResult(skip_reason=str(conflict), cursor=context.cursor)
     if not landing.is_dir():
         return dg.SensorResult(
             skip_reason=f"the landing folder {landing} does not exist: create it or set"
