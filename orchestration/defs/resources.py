@@ -1,3 +1,5 @@
+"""The resources every stage shares, and the executor: one process, one writer at a time."""
+
 import dagster as dg
 
 from orchestration.dbt import dbt_resource

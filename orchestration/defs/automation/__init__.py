@@ -1,0 +1,1 @@
+"""Automation: the daily job and its schedule (the landing sensor sits with ingest)."""

@@ -1,3 +1,5 @@
+"""The one job: every asset, in dependency order."""
+
 import dagster as dg
 
 # Everything, in dependency order: ingest -> dbt -> checks -> scoring -> publish. `make run`

@@ -1,0 +1,1 @@
+"""Publish: the analysts' copy of the marts, without what a failed check holds back."""

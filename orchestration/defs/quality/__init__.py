@@ -1,0 +1,1 @@
+"""Quality: every Great Expectations suite in expectations/ as a Dagster asset check."""

@@ -1,0 +1,1 @@
+"""Report: the marketing teams' HTML page, drawn from the analysts' copy."""
