@@ -388,7 +388,12 @@ def test_a_failed_check_shows_its_expectation_in_the_ui(successful_run, page, da
     # the check holds back the audience tables from publication; the run itself goes through
     assert dagster_ui.wait_for_run(run_id) == "SUCCESS"
     page.goto(f"{dagster_ui.url}/runs/{run_id}")
-    expect(page.get_by_text("cardreach/held_back").first).to_be_visible()
+    expect(
+        page.get_by_text(
+            "marts/platform_scores held back: check ge_audience_share_totals failed on"
+            f" {SHARE_TOTALS_ASSET}: not published in this run"
+        ).first
+    ).to_be_visible()
     page.goto(f"{dagster_ui.url}/assets/{SHARE_TOTALS_ASSET}?view=checks")
     page.get_by_text("ge_audience_share_totals", exact=True).first.click()
     expect(
