@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 
 from orchestration import gate, settings
-from orchestration.warehouse import Warehouse, WarehouseCorrupt, open_database
+from orchestration.warehouse import Warehouse, WarehouseCorrupt, acquire_writer_lock, open_database
 
 
 def _definitions() -> dg.Definitions:
@@ -232,15 +232,21 @@ def rebuild() -> int:
         print(f"cardreach rebuild refused: {conflict}")
         return 1
     database = warehouse.database_path
-    if database.exists():
-        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-        for path in (database, database.with_name(database.name + ".wal")):
-            if path.exists():
-                aside = path.with_name(f"{path.name}.broken-{stamp}")
-                path.rename(aside)
-                print(f"moved {_rel(path)} aside to {_rel(aside)}")
-    with warehouse.connect() as conn:
-        report = replay_archive(conn, warehouse.archive_dir, run_id="rebuild")
+    # The writer's lock while the database is moved aside and replayed, so that no run (from the
+    # UI, the sensor) writes meanwhile; released for the run that follows, which takes it itself.
+    lock = acquire_writer_lock(warehouse.warehouse_dir)
+    try:
+        if database.exists():
+            stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+            for path in (database, database.with_name(database.name + ".wal")):
+                if path.exists():
+                    aside = path.with_name(f"{path.name}.broken-{stamp}")
+                    path.rename(aside)
+                    print(f"moved {_rel(path)} aside to {_rel(aside)}")
+        with warehouse.connect() as conn:
+            report = replay_archive(conn, warehouse.archive_dir, run_id="rebuild")
+    finally:
+        lock.release()
     print(
         f"replayed {len(report.outcomes)} archived deliveries from {_rel(warehouse.archive_dir)}:"
         f" {report.rows_loaded()} rows loaded, {report.rows_quarantined()} rows quarantined"
@@ -260,7 +266,11 @@ def dbt(args: list[str]) -> int:
     """dbt itself on the pipeline's database, with the settings the pipeline hands it."""
     os.environ.update(settings.dbt_environment())
     command = [str(settings.DBT_EXECUTABLE), *args, "--profiles-dir", str(settings.DBT_PROJECT_DIR)]
-    return subprocess.run(command, cwd=settings.DBT_PROJECT_DIR).returncode
+    lock = acquire_writer_lock(settings.warehouse_dir())  # one writer: not while a run writes
+    try:
+        return subprocess.run(command, cwd=settings.DBT_PROJECT_DIR).returncode
+    finally:
+        lock.release()
 
 
 def paths() -> int:

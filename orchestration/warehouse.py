@@ -7,7 +7,7 @@ time as possible. Analysts never open this database; they read the published cop
 import ctypes
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -70,6 +70,19 @@ def give_back_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def acquire_writer_lock(warehouse_dir: Path, say: Callable[[str], object] = print) -> FileLock:
+    """The lock that lets one process at a time write the warehouse, waiting for it as long as
+    another holds it (saying so every 30 s). Release it with `.release()`."""
+    warehouse_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(settings.writer_lock(warehouse_dir))
+    while True:
+        try:
+            lock.acquire(timeout=30)
+            return lock
+        except Timeout:
+            say(f"another run is writing {warehouse_dir}: waiting")
+
+
 class Warehouse(dg.ConfigurableResource):
     """Landing and warehouse folders; by default CARDREACH_LANDING and CARDREACH_WAREHOUSE."""
 
@@ -110,16 +123,9 @@ class Warehouse(dg.ConfigurableResource):
     # overlapping folders.
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self.check_folders()
-        self.warehouse_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(settings.writer_lock(self.warehouse_dir))
-        while True:
-            try:
-                lock.acquire(timeout=30)
-                break
-            except Timeout:
-                if context.log:
-                    context.log.info(f"another run is writing {self.warehouse_dir}: waiting")
-        self._writer_lock = lock
+        self._writer_lock = acquire_writer_lock(
+            self.warehouse_dir, context.log.info if context.log else lambda message: None
+        )
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         lock = getattr(self, "_writer_lock", None)

@@ -222,13 +222,30 @@ def test_a_corrupt_database_says_how_to_rebuild_and_make_rebuild_does(tmp_path, 
     output, _ = broken.communicate(timeout=600)
     assert broken.returncode == 1
     assert "make rebuild" in output and "archive" in output
+    # Another writer (a run the UI started) holds the warehouse: the rebuild waits for it before
+    # it moves anything aside.
+    released = tmp_path / "released"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            HOLDER,
+            str(settings.writer_lock(warehouse.warehouse_dir)),
+            released,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
     rebuild = cli("rebuild", env_extra=env, dagster_home=tmp_path / "home")
+    holder.wait(timeout=60)
     output, _ = rebuild.communicate(timeout=900)
     assert rebuild.returncode == 0, output[-3000:]
     assert "replayed 7 archived deliveries" in output
     assert "(absent: nothing ingested from it)" in output  # nothing new, not an error
     assert "FAILED" not in output
-    assert list(warehouse.warehouse_dir.glob("cardreach.duckdb.broken-*"))
+    [aside] = warehouse.warehouse_dir.glob("cardreach.duckdb.broken-*")
+    assert aside.stat().st_ctime >= float(released.read_text()) - 1  # moved after the release
     assert mart_tables(warehouse.database_path) == before
 
 
