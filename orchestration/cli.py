@@ -70,20 +70,11 @@ def _asset_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     planned = result.job_def.asset_layer.executable_asset_keys
     done = {e.asset_key for e in result.get_asset_materialization_events()}
     missing = sorted(k.to_user_string() for k in planned - done)
-    failed: dict[dg.AssetKey, list[str]] = {}
-    for check in _check_results(result):
-        if _is_error(check):
-            failed.setdefault(check.asset_key, []).append(check.check_name)
-    held = []
-    for key in published_asset_keys():
-        lineage = gate.ancestors(graph, key) | {key} if graph.has(key) else set()
-        causes = [
-            f"{', '.join(sorted(failed[a]))} on {a.to_user_string()}"
-            for a in sorted(lineage)
-            if a in failed
-        ]
-        if causes:
-            held.append(f"{key.to_user_string()} ({'; '.join(causes)})")
+    failed = gate.failed_by_asset(_check_results(result))
+    held = [
+        f"{item.asset.to_user_string()} ({item.causes_text})"
+        for item in gate.hold_back(graph, published_asset_keys(), failed)
+    ]
     lines = [f"  assets    {len(done)} materialized, {len(missing)} not materialized"]
     if missing:
         lines.append(f"   ! not materialized: {', '.join(missing)}")

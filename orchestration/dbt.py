@@ -13,6 +13,7 @@ failed quality check holds back is decided at publication (`orchestration.gate`)
 import json
 import os
 import shutil
+from functools import cache
 from pathlib import Path
 
 import dagster as dg
@@ -67,20 +68,22 @@ def prepare(warehouse: Path | None = None) -> Path:
     return DBT_PROJECT.manifest_path
 
 
-def prepared_manifest() -> Path:
-    """The manifest.json: prepared in development (`dagster dev`), parsed now only if missing."""
+@cache
+def prepared_manifest() -> dict:
+    """The manifest, read once per process (every dbt step and publication use it): prepared in
+    development (`dagster dev`), parsed now only if missing."""
     hand_dbt_its_settings()
     DBT_PROJECT.prepare_if_dev()
     if not DBT_PROJECT.manifest_path.exists():
         prepare()
-    return DBT_PROJECT.manifest_path
+    return json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
 
 
 def published_asset_keys() -> list[dg.AssetKey]:
     """The assets analysts get, as dbt builds them: every model and seed whose schema is one of
     settings.PUBLISHED_SCHEMAS (the marts, the scores, the reference seeds)."""
     translator = CardreachTranslator()
-    manifest = json.loads(prepared_manifest().read_text(encoding="utf-8"))
+    manifest = prepared_manifest()
     return sorted(
         translator.get_asset_spec(manifest, unique_id, DBT_PROJECT).key
         for unique_id, node in manifest["nodes"].items()

@@ -29,17 +29,31 @@ CHECK_PRIORITY_TAGS = {"dagster/priority": "100"}
 
 @dataclass(frozen=True)
 class HeldBack:
-    """A table left out of this run's publication, and why."""
+    """A table left out of this run's publication, and why: every checked asset it depends on
+    (itself, or an ancestor) whose checks failed, with those checks, first in key order."""
 
     asset: dg.AssetKey
-    because_of: dg.AssetKey  # the checked asset it depends on (itself, or an ancestor)
-    checks: tuple[str, ...]  # the failed checks on that asset
+    causes: tuple[tuple[dg.AssetKey, tuple[str, ...]], ...]
+
+    @property
+    def because_of(self) -> dg.AssetKey:
+        return self.causes[0][0]
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        return self.causes[0][1]
+
+    @property
+    def causes_text(self) -> str:
+        return "; ".join(
+            f"{', '.join(checks)} on {checked.to_user_string()}" for checked, checks in self.causes
+        )
 
     @property
     def reason(self) -> str:
-        return (
-            f"{self.asset.to_user_string()} held back: check {', '.join(self.checks)} failed on"
-            f" {self.because_of.to_user_string()}"
+        return f"{self.asset.to_user_string()} held back: " + "; ".join(
+            f"check {', '.join(checks)} failed on {checked.to_user_string()}"
+            for checked, checks in self.causes
         )
 
 
@@ -56,14 +70,19 @@ def _run_events(context: dg.AssetExecutionContext, event_type: dg.DagsterEventTy
     return [record.dagster_event for record in records]
 
 
-def failed_checks(context: dg.AssetExecutionContext) -> dict[dg.AssetKey, list[str]]:
-    """The checks that failed with ERROR severity in this run, by the asset they checked."""
+def failed_by_asset(evaluations) -> dict[dg.AssetKey, list[str]]:
+    """Of check evaluations, the checks that failed with ERROR severity, by the asset checked."""
     failed: dict[dg.AssetKey, list[str]] = defaultdict(list)
-    for event in _run_events(context, dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-        evaluation = event.asset_check_evaluation_data
+    for evaluation in evaluations:
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             failed[evaluation.asset_key].append(evaluation.check_name)
     return dict(failed)
+
+
+def failed_checks(context: dg.AssetExecutionContext) -> dict[dg.AssetKey, list[str]]:
+    """The checks that failed with ERROR severity in this run, by the asset they checked."""
+    events = _run_events(context, dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    return failed_by_asset(event.asset_check_evaluation_data for event in events)
 
 
 def ancestors(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
@@ -77,7 +96,7 @@ def ancestors(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
     return seen
 
 
-def _checks_not_yet_run(context, graph, upstream: set[dg.AssetKey]) -> list[str]:
+def _checks_not_yet_run(context, upstream: set[dg.AssetKey]) -> list[str]:
     """Checks of this run on a built upstream asset that have not reported: run out of order."""
     built = {
         event.event_specific_data.materialization.asset_key
@@ -100,23 +119,32 @@ def _checks_not_yet_run(context, graph, upstream: set[dg.AssetKey]) -> list[str]
     )
 
 
+def hold_back(graph, keys, failed: dict[dg.AssetKey, list[str]]) -> list[HeldBack]:
+    """Of `keys`, the assets that depend on (or are) an asset in `failed` (its failed checks)."""
+    held = []
+    for key in sorted(k for k in keys if graph.has(k)):
+        upstream = ancestors(graph, key) | {key}
+        causes = tuple(
+            (checked, tuple(sorted(failed[checked])))
+            for checked in sorted(upstream & failed.keys())
+        )
+        if causes:
+            held.append(HeldBack(key, causes))
+    return held
+
+
 def held_back(context: dg.AssetExecutionContext, keys) -> list[HeldBack]:
-    """Of `keys`, the assets that depend on (or are) an asset whose check failed in this run."""
-    failed = failed_checks(context)
+    """Of `keys`, the assets that depend on (or are) an asset whose check failed in this run;
+    a failure if a check they depend on has not run yet."""
     graph = asset_graph(context)
-    lineage = {key: ancestors(graph, key) | {key} for key in keys if graph.has(key)}
-    missing = _checks_not_yet_run(context, graph, set().union(*lineage.values()))
+    upstream = set().union(*(ancestors(graph, k) | {k} for k in keys if graph.has(k)))
+    missing = _checks_not_yet_run(context, upstream)
     if missing:
         raise dg.Failure(
             f"the quality checks {', '.join(missing)} have not run yet, so this step cannot know"
             " what they hold back: run the checks first (a run of the whole job orders them so)."
         )
-    held = []
-    for key, upstream in sorted(lineage.items()):
-        for checked in sorted(upstream & failed.keys()):
-            held.append(HeldBack(key, checked, tuple(sorted(failed[checked]))))
-            break
-    return held
+    return hold_back(graph, keys, failed_checks(context))
 
 
 def log_held_back(context: dg.AssetExecutionContext, held: list[HeldBack], action: str) -> None:

@@ -206,6 +206,30 @@ def test_a_run_killed_during_dbt_then_rerun_equals_an_uninterrupted_run(tmp_path
         ).fetchone() == (7, 7)
 
 
+HOLDER = textwrap.dedent(
+    """
+    import fcntl, sys, time
+    with open(sys.argv[1], "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        print("held", flush=True)
+        time.sleep(3)
+        open(sys.argv[2], "w").write(repr(time.time()))
+    """
+)
+
+
+def hold_the_writer_lock(warehouse_dir: Path, released: Path) -> subprocess.Popen:
+    """Another process holding the warehouse's writer lock for 3 s; it writes the time it let go
+    into `released`. Returns once the lock is held."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(settings.writer_lock(warehouse_dir)), str(released)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
 def test_a_corrupt_database_says_how_to_rebuild_and_make_rebuild_does(tmp_path, monkeypatch):
     landing = Landing(tmp_path / "landing").copy_sample()
     warehouse = point_settings_at(monkeypatch, landing, tmp_path / "warehouse")
@@ -225,18 +249,7 @@ def test_a_corrupt_database_says_how_to_rebuild_and_make_rebuild_does(tmp_path, 
     # Another writer (a run the UI started) holds the warehouse: the rebuild waits for it before
     # it moves anything aside.
     released = tmp_path / "released"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            HOLDER,
-            str(settings.writer_lock(warehouse.warehouse_dir)),
-            released,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline().strip() == "held"
+    holder = hold_the_writer_lock(warehouse.warehouse_dir, released)
     rebuild = cli("rebuild", env_extra=env, dagster_home=tmp_path / "home")
     holder.wait(timeout=60)
     output, _ = rebuild.communicate(timeout=900)
@@ -249,36 +262,13 @@ def test_a_corrupt_database_says_how_to_rebuild_and_make_rebuild_does(tmp_path, 
     assert mart_tables(warehouse.database_path) == before
 
 
-HOLDER = textwrap.dedent(
-    """
-    import fcntl, sys, time
-    with open(sys.argv[1], "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        print("held", flush=True)
-        time.sleep(3)
-        open(sys.argv[2], "w").write(repr(time.time()))
-    """
-)
-
-
 def test_a_second_writer_waits_for_the_first_instead_of_failing(landing, warehouse, tmp_path):
     from conftest import materialize_ingest
 
     landing.copy_sample()
     warehouse.warehouse_dir.mkdir(parents=True)
     released = tmp_path / "released"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            HOLDER,
-            str(settings.writer_lock(warehouse.warehouse_dir)),
-            str(released),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline().strip() == "held"
+    holder = hold_the_writer_lock(warehouse.warehouse_dir, released)
     result = materialize_ingest(warehouse)
     holder.wait(timeout=30)
     assert result.success
