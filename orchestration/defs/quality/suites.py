@@ -244,9 +244,9 @@ def _to_pandas(relation) -> pd.DataFrame:
     peak memory.
 
     `.df()` holds the whole result in DuckDB while it makes a Python string of every text value,
-    which pandas then packs into Arrow again: 3 GB at peak for 380 MB of text (3.6 M rows, five
-    text columns). Here the rows stream as Arrow record batches and each batch is converted and
-    let go before the next: text columns become pandas `str` columns (`object` on pandas 2, as
+    which pandas then packs into Arrow again: several times the text's size at peak
+    (docs/performance.md). Here the rows stream as Arrow record batches and each batch is
+    converted and let go before the next: text columns become pandas `str` columns (`object` on pandas 2, as
     `.df()` gives), every other column is converted by DuckDB itself, so `.df()`'s dtype rules
     hold (nullable Int64 for integers with nulls, DATE as datetime64, DECIMAL as float64, ...).
     """
@@ -353,7 +353,7 @@ def validate_dataframe(
 
     # Each group of expectations is validated against the columns it reads, every row of them:
     # GE's pandas engine copies the whole frame it is given for each column expectation (to
-    # drop the column's nulls), which for 19 columns of 3.6 M rows costs 1.2 GB and seconds.
+    # drop the column's nulls), which for a wide frame costs as much memory again, and time.
     results: list = [None] * len(items)
     for key, positions in _groups(items).items():
         if key == _NAMES:  # column names only: no rows
