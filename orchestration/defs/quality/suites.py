@@ -247,8 +247,9 @@ def _to_pandas(relation) -> pd.DataFrame:
     which pandas then packs into Arrow again: several times the text's size at peak
     (docs/performance.md). Here the rows stream as Arrow record batches and each batch is
     converted and let go before the next: text columns become pandas `str` columns (`object` on
-    pandas 2, as `.df()` gives), every other column is converted by DuckDB itself, so `.df()`'s dtype rules
-    hold (nullable Int64 for integers with nulls, DATE as datetime64, DECIMAL as float64, ...).
+    pandas 2, as `.df()` gives), every other column is converted by DuckDB itself, so `.df()`'s
+    dtype rules hold (nullable Int64 for integers with nulls, DATE as datetime64, DECIMAL as
+    float64, ...).
     """
     import duckdb
     import pandas as pd
