@@ -35,6 +35,7 @@ DBT_DATABASE_ENV = "CARDREACH_DBT_DATABASE"
 PIPELINE_DATABASE_FILE = "cardreach.duckdb"
 ANALYTICS_DATABASE_FILE = "analytics.duckdb"
 ARCHIVE_FOLDER = "archive"
+STAGING_FOLDER = "staging"  # a GB18030 delivery's UTF-8 copy while it is read; emptied after
 QUALITY_DOCS_FOLDER = "quality_docs"
 REPORT_FILE = Path("report") / "cardreach_report.html"
 WRITER_LOCK_FILE = ".writer.lock"
@@ -111,6 +112,11 @@ def analytics_database(warehouse: Path | None = None) -> Path:
 def archive_dir(warehouse: Path | None = None) -> Path:
     """Content-addressed copy of every file ever delivered, by sha256."""
     return (warehouse or warehouse_dir()) / ARCHIVE_FOLDER
+
+
+def staging_dir(warehouse: Path | None = None) -> Path:
+    """Where ingestion writes the UTF-8 copy of a GB18030 file while DuckDB reads it."""
+    return (warehouse or warehouse_dir()) / STAGING_FOLDER
 
 
 def quality_docs_dir(warehouse: Path | None = None) -> Path:

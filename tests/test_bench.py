@@ -17,8 +17,9 @@ import pytest
 from orchestration import settings
 from orchestration.bench import generate as gen
 from orchestration.bench.generate import Params, append_day, generate
-from orchestration.defs.ingest.landing import discover, read_records
+from orchestration.defs.ingest.landing import discover
 from orchestration.defs.ingest.load import ingest_landing
+from orchestration.defs.ingest.reading import PROBLEMS_TABLE, Stager
 
 YESTERDAY = date.today() - timedelta(days=1)
 
@@ -64,18 +65,20 @@ def test_files_are_the_contract_s_and_the_pipeline_reads_them(tmp_path):
     rows: dict[str, int] = defaultdict(int)
     encodings = set()
     shares: dict[tuple, Decimal] = defaultdict(Decimal)
-    for name, file in delivered.items():
-        records = read_records(file)
-        read = list(records.rows())
-        assert not records.unreadable_rows, name
-        rows[file.dataset_name] += len(read)
-        encodings.add(records.encoding)
+    conn = duckdb.connect()
+    stager = Stager(conn, tmp_path / "staging")
+    for load_id, (name, file) in enumerate(delivered.items(), start=1):
+        dataset = file.dataset
+        encodings.add(stager.stage(file.path, file.extension, dataset, load_id))
+        problems = f"SELECT count(*) FROM {PROBLEMS_TABLE} WHERE load_id = ?"
+        assert conn.execute(problems, [load_id]).fetchone()[0] == 0, name
+        rows[file.dataset_name] += stager.staged_rows(dataset, load_id)
         if file.dataset_name == "app_audience":
-            for _, record in read:
-                key = (record.get("app") or record.get("应用"), name, record.get("dimension"))
-                key = key[:2] + (key[2] or record.get("维度"),)
-                share = record.get("share_pct") or record["占比"]
-                shares[key] += Decimal(share.rstrip("%"))
+            for app, dimension, share in conn.execute(
+                f"SELECT app, dimension, share_pct FROM {stager.table(dataset)} WHERE load_id = ?",
+                [load_id],
+            ).fetchall():
+                shares[(app, name, dimension)] += Decimal(share.rstrip("%"))
     assert summary.snapshot_rows == 50 * 12
     assert rows == {
         "account_snapshots": 50 * 12,

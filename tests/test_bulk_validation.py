@@ -13,14 +13,10 @@ from hypothesis import strategies as st
 
 from orchestration.contract.datasets import DATASETS, Kind
 from orchestration.contract.parsing import MAX_COUNT
-from orchestration.defs.ingest.bulk_validation import (
-    _typed_query,
-    delivered_table,
-    insert_validated,
-)
-from orchestration.defs.ingest.landing import Records
+from orchestration.defs.ingest.bulk_validation import _typed_query, insert_validated
 from orchestration.defs.ingest.load import ensure_schemas
-from orchestration.defs.ingest.validation import HeaderMap, raw_columns, validate_record
+from orchestration.defs.ingest.reading import PROBLEMS_TABLE, Stager
+from orchestration.defs.ingest.validation import HeaderMap, Problem, raw_columns, validate_record
 
 TODAY = date(2025, 4, 20)
 
@@ -172,16 +168,11 @@ def value_of(kind: Kind):
     return st.one_of(st.none(), text.map(lambda t: t.strip() or None))
 
 
-def records_of(dataset_name: str, rows: list[dict]) -> Records:
+def records_of(dataset_name: str, rows: list[dict]) -> tuple[list[str], list[tuple[int, list]]]:
+    """A file's header and its (line, values) rows, as a reader stages them."""
     dataset = DATASETS[dataset_name]
     header = [c.name for c in dataset.columns] + ["note"]
-    return Records(
-        header=header,
-        line_numbers=list(range(1, len(rows) + 1)),
-        columns=[[row.get(name) for row in rows] for name in header],
-        encoding="utf-8",
-        unreadable_rows=[],
-    )
+    return header, [(n, [row.get(name) for name in header]) for n, row in enumerate(rows, 1)]
 
 
 # A valid row per dataset in the common forms; the tests change some of its values.
@@ -247,11 +238,13 @@ def every_example(dataset_name: str) -> list[dict]:
     ]
 
 
-def python_outcome(dataset_name: str, records: Records):
+def python_outcome(dataset_name: str, records):
     dataset = DATASETS[dataset_name]
-    header = HeaderMap.of(dataset, records.header)
+    names, rows = records
+    header = HeaderMap.of(dataset, names)
     good, problems = {}, []
-    for line_number, record in records.rows():
+    for line_number, fields in rows:
+        record = dict(zip(names, fields, strict=True))
         values, row_problems = validate_record(dataset, header, line_number, record, TODAY)
         if row_problems:
             problems += row_problems
@@ -260,9 +253,8 @@ def python_outcome(dataset_name: str, records: Records):
     return good, problems
 
 
-def sql_outcome(dataset_name: str, records: Records):
+def sql_outcome(dataset_name: str, records):
     dataset = DATASETS[dataset_name]
-    header = HeaderMap.of(dataset, records.header)
     conn = duckdb.connect()
     ensure_schemas(conn)
     lineage = pa.table(
@@ -276,21 +268,28 @@ def sql_outcome(dataset_name: str, records: Records):
             ]
         ),
     )
-    delivered = delivered_table(records, dataset, header, load_id=7)
-    outcome = insert_validated(conn, dataset, [delivered], lineage, TODAY)
+    stager = Stager(conn, workdir=None)
+    header, delivered = records
+    stager.append_rows(dataset, 7, header, delivered)
+    loaded = insert_validated(stager, dataset, lineage, TODAY)
     names = [name for name, _ in raw_columns(dataset)]
     rows = conn.execute(
         f"SELECT line_number, {', '.join(names)}, extra_columns, file_name FROM raw.{dataset.name}"
     ).fetchall()
-    assert outcome.loaded.get(7, 0) == len(rows)
-    problems = outcome.problems.get(7, [])
-    assert outcome.rejected.get(7, set()) == {p.line_number for p in problems}
+    assert loaded.get(7, 0) == len(rows)
+    problems = [
+        Problem(*row)
+        for row in conn.execute(
+            "SELECT line_number, column_name, raw_value, reason FROM"
+            f" {PROBLEMS_TABLE} WHERE load_id = 7 ORDER BY seq"
+        ).fetchall()
+    ]
     good = {}
     for line_number, *values, extra, file_name in rows:
         assert file_name == "f.csv"
         record = dict(zip(names, values, strict=True))
         good[line_number] = {name: value for name, value in record.items() if value is not None}
-        note = records.columns[-1][line_number - 1]
+        note = delivered[line_number - 1][1][-1]
         assert json.loads(extra) == {"note": note}
     return good, problems
 
@@ -342,14 +341,15 @@ def test_common_forms_are_typed_in_sql_and_exactly():
             ("2025年4月17日", "1.5k", "1.20000万"),
         ]
     ]
-    records = records_of("account_snapshots", rows)
+    header, delivered = records_of("account_snapshots", rows)
     dataset = DATASETS["account_snapshots"]
-    header = HeaderMap.of(dataset, records.header)
     conn = duckdb.connect()
-    conn.register("delivered_text", delivered_table(records, dataset, header, load_id=1))
+    stager = Stager(conn, workdir=None)
+    stager.append_rows(dataset, 1, header, delivered)
     typed = conn.execute(
         "SELECT followers, followers_step, likes_and_collects, likes_and_collects_step,"
-        f" snapshot_date, ok FROM ({_typed_query(dataset, TODAY)}) ORDER BY line_number"
+        f" snapshot_date, ok FROM ({_typed_query(dataset, TODAY, stager.table(dataset))})"
+        " ORDER BY line_number"
     ).fetchall()
     assert typed == [
         (127000, 1000, 232000000, 1000000, date(2025, 4, 17), True),

@@ -12,9 +12,12 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import materialize_ingest, query, run_pipeline
 
+from orchestration.contract.datasets import DATASETS
 from orchestration.contract.parsing import MAX_COUNT
-from orchestration.defs.ingest.landing import UnreadableFile, decode_text
+from orchestration.defs.ingest.encoding import decode_text
+from orchestration.defs.ingest.landing import UnreadableFile
 
+SOURCE = next(c for c in DATASETS["account_snapshots"].columns if c.name == "source")
 CUT_SHORT = "the file ends in the middle of a character: it was cut short; deliver it again"
 SNAPSHOT_HEADER = "platform,account_name,snapshot_date,followers,notes,likes,collects,source\n"
 
@@ -359,3 +362,101 @@ def test_jsonl_records_split_only_at_newlines(landing, warehouse):
     assert [(line, reason[:16]) for line, _, _, reason in row_problems(warehouse, name)] == [
         (9, "not a JSON objec")
     ]
+
+
+# --- files read a block at a time ---------------------------------------------------------------
+
+
+def _block_file(rows: int) -> tuple[list[str], dict[int, str], dict[int, str]]:
+    """A CSV body of `rows` lines: good rows (some with a trailing comma), blank lines, short
+    rows, rows with fields too many, bad counts; and the account on each line that loads, and
+    the raw value or reason of each line that is quarantined."""
+    lines, loaded, refused = [], {}, {}
+    for line in range(1, rows + 1):
+        account = f"账号{line}"
+        match line % 6:
+            case 1:
+                lines.append("")  # a blank line: no row, but it takes its line
+            case 2:  # a short row: read with the rest blank, so its source is missing
+                lines.append(f"小红书,{account},2025-04-17,12.7万,357,17.8万,12.7万")
+                refused[line] = f"missing required value for source [{SOURCE.alias}]"
+            case 3:
+                lines.append(snapshot_line("小红书", account).rstrip("\n") + ",x,y")
+                refused[line] = (
+                    "the row has 10 fields but the header has 8: quote values that contain commas"
+                )
+            case 4:
+                lines.append(snapshot_line("小红书", account, followers="N/A").rstrip("\n"))
+                refused[line] = "N/A"
+            case _:
+                lines.append(snapshot_line("小红书", account).rstrip("\n") + ",")  # trailing comma
+                loaded[line] = account
+    return lines, loaded, refused
+
+
+@pytest.mark.parametrize("variant", ["utf8", "gb18030_crlf", "quoted_line_break"])
+def test_files_larger_than_a_block_keep_every_row_on_its_line(
+    landing, warehouse, monkeypatch, variant
+):
+    """Rows go between Python and DuckDB a block at a time (here 7 rows): whichever reader
+    reads the file (DuckDB's; or Python's, for a quoted line break), every good row loads with
+    its line and every bad one is quarantined with its line, across the blocks."""
+    from orchestration.defs.ingest import bulk_validation, reading
+
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(bulk_validation, "CHUNK_ROWS", 7)
+    lines, loaded, refused = _block_file(60)
+    newline = "\r\n" if variant == "gb18030_crlf" else "\n"
+    if variant == "quoted_line_break":  # line 5's account takes two lines: its row is line 6
+        lines[4] = lines[4].replace("账号5", '"账号5\n续"')
+        loaded = {line + (line >= 5): account for line, account in loaded.items()}
+        loaded[6] = "账号5\n续"
+        refused = {line + (line > 5): reason for line, reason in refused.items()}
+    text = SNAPSHOT_HEADER.replace("\n", newline) + newline.join(lines) + newline
+    name = f"account_snapshots__{variant}.csv"
+    landing.raw(name, text.encode("gb18030" if variant.startswith("gb") else "utf-8"))
+    assert materialize_ingest(warehouse).success
+
+    assert file_log(warehouse)[name][:3] == ("partially_loaded", len(loaded), len(refused))
+    rows = query(
+        warehouse,
+        "SELECT line_number, account_name FROM raw.account_snapshots ORDER BY line_number",
+    )
+    assert rows == sorted(loaded.items())
+    problems = {line: raw or reason for line, _, raw, reason in row_problems(warehouse, name)}
+    assert problems == refused
+
+
+def test_jsonl_lines_keep_their_own_extra_keys(landing, warehouse, monkeypatch):
+    """A file whose every line carries a key no other line has (the issue's wide JSON Lines):
+    each row keeps its own extra keys, not a column per key of the file."""
+    from orchestration.defs.ingest import bulk_validation, reading
+
+    monkeypatch.setattr(reading, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(bulk_validation, "CHUNK_ROWS", 7)
+    record = {
+        "platform": "小红书",
+        "snapshot_date": "2025-04-17",
+        "followers": 1200,
+        "notes": 10,
+        "likes_and_collects": "3万",
+        "source": "test",
+    }
+    lines = [
+        json.dumps(record | {"account_name": f"账号{i}", f"extra_{i}": i}, ensure_ascii=False)
+        for i in range(1, 41)
+    ]
+    lines[29] = lines[29].replace('"followers": 1200', '"followers": "N/A"')  # line 30
+    name = "account_snapshots__wide.jsonl"
+    landing.raw(name, ("\n".join(lines) + "\n").encode())
+    assert materialize_ingest(warehouse).success
+
+    assert file_log(warehouse)[name][:3] == ("partially_loaded", 39, 1)
+    rows = query(
+        warehouse,
+        "SELECT line_number, account_name, extra_columns FROM raw.account_snapshots ORDER BY 1",
+    )
+    assert [(line, json.loads(extra)) for line, _, extra in rows] == [
+        (i, {f"extra_{i}": str(i)}) for i in range(1, 41) if i != 30
+    ]
+    assert row_problems(warehouse, name)[0][:3] == (30, "followers", "N/A")

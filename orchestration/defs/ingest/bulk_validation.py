@@ -12,17 +12,14 @@ reason a person reads still comes from the one Python validator, and
 `tests/test_bulk_validation.py` holds the two to the same results.
 """
 
-import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import date
 
-import duckdb
 import pyarrow as pa
 
 from orchestration.contract.datasets import Column, Dataset, Kind
 from orchestration.contract.parsing import MAX_COUNT
-from orchestration.defs.ingest.landing import Records
+from orchestration.defs.ingest.reading import CHUNK_ROWS, Stager
 from orchestration.defs.ingest.validation import HeaderMap, Problem, raw_columns, validate_record
 
 # Arrow types of the raw tables' columns (DuckDB type names as `raw_columns` gives them).
@@ -157,9 +154,9 @@ def _typed_sql(column: Column, text: str, today: date):
     raise AssertionError(column.kind)
 
 
-def _typed_query(dataset: Dataset, today: date) -> str:
-    """SELECT of the typed raw columns and an `ok` flag from `delivered_text` (see
-    `delivered_table`), keeping `load_id`, `line_number` and `extra_columns`."""
+def _typed_query(dataset: Dataset, today: date, staged: str) -> str:
+    """SELECT of the typed raw columns and an `ok` flag from a staging table (of
+    `reading.Stager`), keeping `load_id`, `line_number` and `extra_columns`."""
     read: list[str] = []
     typed: list[str] = []
     ok: list[str] = []
@@ -185,82 +182,32 @@ def _typed_query(dataset: Dataset, today: date) -> str:
         SELECT {keys}, {raw_names}, {" AND ".join(ok)} AS ok
         FROM (
             SELECT {keys}, {", ".join(typed)}
-            FROM (SELECT {keys}, {", ".join(read)} FROM delivered_text)
+            FROM (SELECT {keys}, {", ".join(read)} FROM {staged})
         )
     """
 
 
-def delivered_table(records: Records, dataset: Dataset, header: HeaderMap, load_id: int):
-    """A file's records as Arrow, by contract column: `load_id`, `line_number`, one text column
-    per contract column (NULL when the file lacks it), and `extra_columns`, the values of the
-    columns the contract does not know as a JSON object (NULL when there are none)."""
-    rows = len(records)
-    positions = records.positions()
-    delivered_of = {column.name: name for name, column in header.columns.items()}
-
-    def text(position: int):
-        column = records.columns[position]
-        return (
-            column
-            if isinstance(column, pa.ChunkedArray | pa.Array)
-            else pa.array(column, pa.string())
-        )
-
-    arrays = [pa.array([load_id] * rows, pa.int64()), pa.array(records.line_numbers, pa.int32())]
-    for column in dataset.columns:
-        name = delivered_of.get(column.name)
-        arrays.append(pa.nulls(rows, pa.string()) if name is None else text(positions[name]))
-    extras = list(dict.fromkeys(header.extras))
-    if extras:
-        values = zip(*(_pylist(records.columns[positions[name]]) for name in extras), strict=True)
-        extra = [
-            json.dumps(dict(zip(extras, row, strict=True)), ensure_ascii=False) for row in values
-        ]
-        arrays.append(pa.array(extra, pa.string()))
-    else:
-        arrays.append(pa.nulls(rows, pa.string()))
-    names = ["load_id", "line_number", *(c.name for c in dataset.columns), "extra_columns"]
-    return pa.table(arrays, names=names)
-
-
-def _pylist(column) -> list:
-    return column.to_pylist() if hasattr(column, "to_pylist") else column
-
-
-@dataclass
-class BatchOutcome:
-    """Per load id: the rows inserted, the problems of the rows that were not, and their lines."""
-
-    loaded: Counter = field(default_factory=Counter)
-    problems: dict[int, list[Problem]] = field(default_factory=lambda: defaultdict(list))
-    rejected: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
-
-
-def insert_validated(
-    conn: duckdb.DuckDBPyConnection,
-    dataset: Dataset,
-    delivered: list[pa.Table],
-    lineage: pa.Table,
-    today: date,
-) -> BatchOutcome:
-    """Type and check the delivered tables (of `delivered_table`, any number of files) in one
-    go and insert their good rows into `raw.<dataset>`, with each file's lineage (`lineage`:
-    load_id, file_name, sha256, delivered_at). Runs inside the caller's transaction."""
+def insert_validated(stager: Stager, dataset: Dataset, lineage: pa.Table, today: date) -> Counter:
+    """Type and check the rows staged for a dataset (any number of files) in one go and insert
+    the good ones into `raw.<dataset>` with each file's lineage (`lineage`: load_id, file_name,
+    sha256, delivered_at); the problems of the others go to the stager. The rows loaded, by
+    load id. Runs inside the caller's transaction."""
+    conn = stager.conn
+    staged = stager.table(dataset)
     columns = raw_columns(dataset)
     names = ", ".join(f'"{n}"' for n, _ in columns)
-    conn.register("delivered_text", pa.concat_tables(delivered))
     conn.register("delivered_files", lineage)
     try:
-        typed = _typed_query(dataset, today)
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE delivered_typed AS {typed}")
-        outcome, good = _validate_in_python(conn, dataset, today)
-        schema = [
-            ("load_id", pa.int64()),
-            ("line_number", pa.int32()),
-            ("extra_columns", pa.string()),
-        ]
-        schema += [(n, ARROW_TYPES[t]) for n, t in columns]
-        conn.register("python_typed", pa.Table.from_pylist(good, schema=pa.schema(schema)))
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE delivered_typed AS"
+            f" {_typed_query(dataset, today, staged)}"
+        )
+        typed_ddl = ", ".join(f'"{n}" {"VARCHAR" if t == "JSON" else t}' for n, t in columns)
+        conn.execute(
+            "CREATE OR REPLACE TEMP TABLE python_typed (load_id BIGINT, line_number INTEGER,"
+            f" extra_columns VARCHAR, {typed_ddl})"
+        )
+        _validate_in_python(stager, dataset, today, staged)
         conn.execute(
             f"""
             INSERT INTO raw.{dataset.name} BY NAME
@@ -276,42 +223,62 @@ def insert_validated(
             ORDER BY t.load_id, t.line_number
             """
         )
-        outcome.loaded.update(
+        loaded = Counter(
             dict(
                 conn.execute(
-                    "SELECT load_id, count(*) FROM delivered_typed WHERE ok GROUP BY load_id"
+                    "SELECT load_id, count(*) FROM (SELECT load_id FROM delivered_typed WHERE ok"
+                    " UNION ALL SELECT load_id FROM python_typed) GROUP BY load_id"
                 ).fetchall()
             )
         )
     finally:
-        conn.execute("DROP TABLE IF EXISTS delivered_typed")
-        for view in ("delivered_text", "delivered_files", "python_typed"):
-            conn.unregister(view)  # a no-op for a name never registered
-    return outcome
+        for table in ("delivered_typed", "python_typed", "delivered_unusual"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.unregister("delivered_files")
+    return loaded
 
 
-def _validate_in_python(conn, dataset: Dataset, today: date):
-    """Rows the SQL did not vouch for, through the Python validator: the outcome for the ones it
-    rejects, and the typed values of the ones it accepts."""
+def _validate_in_python(stager: Stager, dataset: Dataset, today: date, staged: str) -> None:
+    """Rows the SQL did not vouch for, through the Python validator, a block at a time: the
+    problems of the ones it rejects to the stager, the typed values of the ones it accepts to
+    `python_typed`."""
+    conn = stager.conn
     names = [column.name for column in dataset.columns]
-    # Every contract column under its own name: what `delivered_table` made of the header.
+    # Every contract column under its own name: what the stager made of the header.
     header = HeaderMap(columns={c.name: c for c in dataset.columns}, extras=())
-    unusual = conn.execute(
-        f"SELECT load_id, line_number, d.extra_columns, {', '.join(f'd.{n}' for n in names)}"
-        " FROM delivered_text AS d JOIN delivered_typed AS t USING (load_id, line_number)"
-        " WHERE NOT t.ok ORDER BY load_id, line_number"
-    ).fetchall()
-    outcome = BatchOutcome()
-    good: list[dict] = []
-    for load_id, line_number, extra, *values in unusual:
-        record = dict(zip(names, values, strict=True))
-        typed, problems = validate_record(dataset, header, line_number, record, today)
-        if problems:
-            outcome.problems[load_id] += problems
-            outcome.rejected[load_id].add(line_number)
-        else:
-            good.append(
-                {"load_id": load_id, "line_number": line_number, "extra_columns": extra, **typed}
-            )
-            outcome.loaded[load_id] += 1
-    return outcome, good
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE delivered_unusual AS SELECT row_number() OVER"
+        " (ORDER BY load_id, line_number) AS n, load_id, line_number, d.extra_columns,"
+        f" {', '.join(f'd.{n}' for n in names)}"
+        f" FROM {staged} AS d JOIN delivered_typed AS t USING (load_id, line_number)"
+        " WHERE NOT t.ok"
+    )
+    total = conn.execute("SELECT count(*) FROM delivered_unusual").fetchone()[0]
+    schema = pa.schema(
+        [("load_id", pa.int64()), ("line_number", pa.int32()), ("extra_columns", pa.string())]
+        + [(n, ARROW_TYPES[t]) for n, t in raw_columns(dataset)]
+    )
+    for first in range(0, total, CHUNK_ROWS):
+        unusual = conn.execute(
+            "SELECT * EXCLUDE (n) FROM delivered_unusual WHERE n > ? AND n <= ? ORDER BY n",
+            [first, first + CHUNK_ROWS],
+        ).fetchall()
+        good: list[dict] = []
+        problems: dict[int, list[Problem]] = defaultdict(list)
+        for load_id, line_number, extra, *values in unusual:
+            record = dict(zip(names, values, strict=True))
+            typed, found = validate_record(dataset, header, line_number, record, today)
+            if found:
+                problems[load_id] += found
+            else:
+                good.append(
+                    {"load_id": load_id, "line_number": line_number, "extra_columns": extra} | typed
+                )
+        for load_id, found in problems.items():
+            stager.add_problems(load_id, found)
+        if good:
+            conn.register("python_rows", pa.Table.from_pylist(good, schema=schema))
+            try:
+                conn.execute("INSERT INTO python_typed BY NAME SELECT * FROM python_rows")
+            finally:
+                conn.unregister("python_rows")

@@ -11,8 +11,10 @@ For each delivered file, in delivery order:
 Every other landing entry (a symbolic link, a special file, a temporary name, a hidden file or
 folder) is logged once as `skipped` with its reason, and never read.
 
-Values are typed in bulk, a batch of files per query (`bulk_validation`); the Python validator
-judges every row in an unusual form and words every problem.
+Files are read by DuckDB's own readers into temporary staging tables (`reading`), and typed in
+bulk, a batch of files per query (`bulk_validation`); the Python validator judges every row in an
+unusual form and words every problem. Memory stays bounded whatever a file's size: DuckDB spills
+to disk, and Python holds a block of rows at a time.
 
 Every raw row carries its load id, file, line and delivery time; later deliveries of the same key
 supersede earlier ones downstream (in dbt staging), while both stay here.
@@ -21,34 +23,27 @@ supersede earlier ones downstream (in dbt staging), while both stay here.
 import json
 import os
 import shutil
-from collections import Counter, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from orchestration.contract.datasets import DATASETS, Dataset
-from orchestration.defs.ingest.bulk_validation import (
-    ARROW_TYPES,
-    BatchOutcome,
-    delivered_table,
-    insert_validated,
-)
+from orchestration.defs.ingest.bulk_validation import ARROW_TYPES, insert_validated
 from orchestration.defs.ingest.landing import (
-    FORMATS,
     DeliveredFile,
     LandingEntry,
-    Records,
     UnreadableFile,
     dataset_name_of,
     discover,
-    read_records,
 )
-from orchestration.defs.ingest.validation import HeaderMap, Problem, raw_columns
-from orchestration.settings import SETTLE_SECONDS
+from orchestration.defs.ingest.reading import PROBLEMS_TABLE, Stager
+from orchestration.defs.ingest.validation import Problem, raw_columns
+from orchestration.settings import SETTLE_SECONDS, staging_dir
 
 # Columns every raw row carries: where it came from and when.
 LINEAGE_COLUMNS = [
@@ -208,23 +203,6 @@ def archive_copy(delivered: DeliveredFile, archive: Path) -> Path:
     return target
 
 
-def _quarantine_rows(pending: "_PendingFile", problems: list[Problem]) -> list[dict]:
-    return [
-        {
-            "load_id": pending.load_id,
-            "file_name": pending.delivered.name,
-            "sha256": pending.delivered.sha256,
-            "dataset": pending.log["dataset"],
-            "line_number": p.line_number,
-            "column_name": p.column_name,
-            "raw_value": p.raw_value,
-            "reason": p.reason,
-            "quarantined_at": pending.log["delivered_at"],
-        }
-        for p in problems
-    ]
-
-
 # Files are committed in batches of about this many rows: the rows of a batch are typed by one
 # query (DuckDB spreads it over the cores), and a commit costs a WAL flush whatever its size.
 BATCH_ROWS = 200_000
@@ -236,18 +214,18 @@ class _PendingFile:
     load_id: int
     log: dict  # its audit.file_log row; the counts are filled in when the batch commits
     note: str = ""  # said after the counts in its file_log message
-    rows: pa.Table | None = None  # its records, by contract column (`delivered_table`)
-    problems: list[Problem] = field(default_factory=list)  # of the file, or of unreadable rows
+    staged: bool = False  # its rows are staged (else it is a duplicate, or refused whole)
 
 
 class _Batch:
-    """Files being ingested together: each is archived and read as it is added, and all of them
-    go into the database in one transaction at `commit`, so a run killed mid-way leaves each
-    file either whole or absent (the next run ingests the absent ones again)."""
+    """Files being ingested together: each is archived and staged as it is added, and all of
+    them go into the database in one transaction at `commit`, so a run killed mid-way leaves
+    each file either whole or absent (the next run ingests the absent ones again)."""
 
     def __init__(self, conn, archive: Path, today: date, run_id: str | None, replay: bool):
         self.conn, self.archive, self.today = conn, archive, today
         self.run_id, self.replay = run_id, replay
+        self.stager = Stager(conn, staging_dir(archive.parent))
         self.files: list[_PendingFile] = []
         self.rows = 0
         # (name, content) of every file logged before: most files of a landing folder
@@ -270,13 +248,13 @@ class _Batch:
         query = "SELECT coalesce(max(load_id), 0) + 1 FROM audit.file_log"
         return self.conn.execute(query).fetchone()[0]
 
-    def add(self, delivered: DeliveredFile, now: datetime, read: Future | None = None) -> bool:
-        """Take a file into the batch; False when this exact file was ingested before. `read`
-        is the file's `_read` already under way, if any."""
+    def add(self, delivered: DeliveredFile, now: datetime) -> bool:
+        """Take a file into the batch; False when this exact file was ingested before."""
         already = self._names_of(delivered.sha256)
         if delivered.name in already:
             return False
-        archived = archive_copy(delivered, self.archive).relative_to(self.archive.parent)
+        copy = archive_copy(delivered, self.archive)
+        archived = copy.relative_to(self.archive.parent)
         if not self.replay:
             record_delivery(self.archive, delivered, archived.as_posix(), now)
         pending = _PendingFile(
@@ -311,65 +289,88 @@ class _Batch:
                 "message": f"same content as '{already[0]}', loaded before",
             }
         elif dataset is None:
-            reason = (
+            self._refuse(
+                pending,
                 f"unknown dataset '{delivered.dataset_name}' (from the file name): name the file "
                 f"<dataset>__<anything>{delivered.extension or '.csv'} with a dataset among "
-                f"{', '.join(DATASETS)}"
+                f"{', '.join(DATASETS)}",
             )
-            pending.problems = [Problem(None, None, None, reason)]
-            pending.log |= {"status": "quarantined", "message": reason}
         else:
             try:
-                records, header = read.result() if read else _read(delivered)
+                # The archived copy is read: it is what was logged, under a name any reader
+                # can open (a delivered name may not be valid UTF-8).
+                pending.log["encoding"] = self.stager.stage(
+                    copy, delivered.extension, dataset, pending.load_id
+                )
             except UnreadableFile as error:
-                pending.problems = [Problem(None, None, None, str(error))]
-                pending.log |= {"status": "quarantined", "message": str(error)}
+                self._refuse(pending, str(error))
             else:
-                pending.rows = delivered_table(records, dataset, header, pending.load_id)
-                pending.problems = [
-                    Problem(n, c or None, None, r) for n, c, r in records.unreadable_rows
-                ]
-                pending.log["encoding"] = records.encoding
-                self.rows += len(records)
+                pending.staged = True
+                self.rows += self.stager.staged_rows(dataset, pending.load_id)
         self.files.append(pending)
         return True
+
+    def _refuse(self, pending: _PendingFile, reason: str) -> None:
+        self.stager.add_problems(pending.load_id, [Problem(None, None, None, reason)])
+        pending.log |= {"status": "quarantined", "message": reason}
 
     def commit(self) -> list[FileOutcome]:
         """Type, check and insert every file of the batch, in one transaction."""
         if not self.files:
             return []
-        loads = [f for f in self.files if f.rows is not None]
+        batch_files = pa.Table.from_pylist(
+            [
+                {k: f.log[k] for k in ("load_id", "file_name", "sha256", "dataset", "delivered_at")}
+                for f in self.files
+            ],
+            schema=pa.schema(
+                [
+                    ("load_id", pa.int64()),
+                    ("file_name", pa.string()),
+                    ("sha256", pa.string()),
+                    ("dataset", pa.string()),
+                    ("delivered_at", pa.timestamp("us")),
+                ]
+            ),
+        )
+        loads = [f for f in self.files if f.staged]
         self.conn.execute("BEGIN TRANSACTION")
         try:
-            outcome = BatchOutcome()
+            loaded: Counter = Counter()
             for dataset_name in dict.fromkeys(f.delivered.dataset_name for f in loads):
-                files = [f for f in loads if f.delivered.dataset_name == dataset_name]
-                lineage = pa.Table.from_pylist(
-                    [
-                        {k: f.log[k] for k in ("load_id", "file_name", "sha256", "delivered_at")}
-                        for f in files
-                    ],
-                    schema=pa.schema(
-                        [(n, ARROW_TYPES[t]) for n, t in LINEAGE_COLUMNS if n != "line_number"]
-                    ),
+                ids = [f.load_id for f in loads if f.delivered.dataset_name == dataset_name]
+                lineage = batch_files.filter(pc.is_in(batch_files["load_id"], pa.array(ids)))
+                loaded += insert_validated(
+                    self.stager, DATASETS[dataset_name], lineage.drop(["dataset"]), self.today
                 )
-                found = insert_validated(
-                    self.conn, DATASETS[dataset_name], [f.rows for f in files], lineage, self.today
+            self.conn.register("batch_files", batch_files)
+            try:
+                self.conn.execute(
+                    f"""
+                    INSERT INTO audit.quarantine BY NAME
+                    SELECT p.load_id, f.file_name, f.sha256, f.dataset, p.line_number,
+                        p.column_name, p.raw_value, p.reason, f.delivered_at AS quarantined_at
+                    FROM {PROBLEMS_TABLE} AS p JOIN batch_files AS f USING (load_id)
+                    ORDER BY p.load_id, coalesce(p.line_number, 0), p.seq
+                    """
                 )
-                outcome.loaded.update(found.loaded)
-                outcome.problems.update(found.problems)
-                outcome.rejected.update(found.rejected)
-            quarantined: list[dict] = []
-            for pending in self.files:
-                if pending.rows is not None:
-                    self._count(pending, outcome)
-                quarantined += _quarantine_rows(pending, pending.problems)
-            _insert(self.conn, "audit.quarantine", QUARANTINE_COLUMNS, quarantined)
+            finally:
+                self.conn.unregister("batch_files")
+            rejected = dict(
+                self.conn.execute(
+                    f"SELECT load_id, count(DISTINCT line_number) FROM {PROBLEMS_TABLE}"
+                    " GROUP BY load_id"
+                ).fetchall()
+            )
+            for pending in loads:
+                self._count(pending, loaded[pending.load_id], rejected.get(pending.load_id, 0))
             _insert(self.conn, "audit.file_log", FILE_LOG_COLUMNS, [f.log for f in self.files])
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        finally:
+            self.stager.clear()
         outcomes = [
             FileOutcome(
                 file_name=f.delivered.name,
@@ -385,16 +386,7 @@ class _Batch:
         return outcomes
 
     @staticmethod
-    def _count(pending: _PendingFile, outcome: BatchOutcome) -> None:
-        load_id = pending.load_id
-        unreadable = {p.line_number for p in pending.problems}
-        # Problems are reported by line; the rows of a reading error come in line order too.
-        pending.problems = sorted(
-            pending.problems + outcome.problems.get(load_id, []),
-            key=lambda p: p.line_number or 0,
-        )
-        loaded = outcome.loaded.get(load_id, 0)
-        rejected = len(unreadable | outcome.rejected.get(load_id, set()))
+    def _count(pending: _PendingFile, loaded: int, rejected: int) -> None:
         status = "loaded" if not rejected else ("partially_loaded" if loaded else "quarantined")
         pending.log |= {
             "status": status,
@@ -404,55 +396,31 @@ class _Batch:
         }
 
 
-def _read(delivered: DeliveredFile) -> tuple[Records, HeaderMap]:
-    records = read_records(delivered)
-    return records, HeaderMap.of(delivered.dataset, records.header)
-
-
-# Files read ahead while the database works on earlier ones: reading is Python (holding the
-# interpreter), typing and inserting is DuckDB (releasing it), so the two share the cores.
-READ_AHEAD = 4
-
-
 def _ingest(batch: _Batch, deliveries, report: IngestReport) -> IngestReport:
     """Ingest (delivered file, delivery time) pairs in order, a batch at a time."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
-        ahead: deque = deque()
 
-        def take() -> None:
-            delivered, delivered_at, read = ahead.popleft()
-            report.files_seen += 1
-            try:
-                added = batch.add(delivered, delivered_at, read)
-            except Exception as error:  # not the file's fault (a disk, a bug): say which file
-                raise IngestError(f"{delivered.name}: {type(error).__name__}: {error}") from error
-            if not added:
-                report.files_unchanged += 1
-            elif batch.rows >= BATCH_ROWS:
-                commit()
+    def commit() -> None:
+        names = [f.delivered.name for f in batch.files]
+        try:
+            report.outcomes.extend(batch.commit())
+        except Exception as error:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if names[5:] else "")
+            raise IngestError(
+                f"loading the batch of {shown} failed, nothing of it was kept:"
+                f" {type(error).__name__}: {error}"
+            ) from error
 
-        def commit() -> None:
-            names = [f.delivered.name for f in batch.files]
-            try:
-                report.outcomes.extend(batch.commit())
-            except Exception as error:
-                shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if names[5:] else "")
-                raise IngestError(
-                    f"loading the batch of {shown} failed, nothing of it was kept:"
-                    f" {type(error).__name__}: {error}"
-                ) from error
-
-        for delivered, delivered_at in deliveries:
-            readable = delivered.dataset is not None and delivered.extension in FORMATS
-            read = None
-            if readable and not batch.ingested_before(delivered):
-                read = reader.submit(_read, delivered)
-            ahead.append((delivered, delivered_at, read))
-            if len(ahead) > READ_AHEAD:
-                take()
-        while ahead:
-            take()
-        commit()
+    for delivered, delivered_at in deliveries:
+        report.files_seen += 1
+        try:
+            added = batch.add(delivered, delivered_at)
+        except Exception as error:  # not the file's fault (a disk, a bug): say which file
+            raise IngestError(f"{delivered.name}: {type(error).__name__}: {error}") from error
+        if not added:
+            report.files_unchanged += 1
+        elif batch.rows >= BATCH_ROWS:
+            commit()
+    commit()
     return report
 
 

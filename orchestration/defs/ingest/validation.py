@@ -38,17 +38,28 @@ class HeaderMap:
     columns: dict[str, Column]  # delivered name -> contract column
     extras: tuple[str, ...]  # delivered names the contract does not know: kept in raw only
 
-    @classmethod
-    def of(cls, dataset: Dataset, header: list[str]) -> "HeaderMap":
+    @staticmethod
+    def labels(dataset: Dataset) -> dict[str, Column]:
+        """Each contract column under its name and its alias, as `column_of` looks them up."""
         by_label: dict[str, Column] = {}
         for column in dataset.columns:
             by_label[column.name.lower()] = column
             by_label[column.alias.lower()] = column
+        return by_label
+
+    @staticmethod
+    def column_of(labels: dict[str, Column], delivered: str) -> Column | None:
+        """The contract column a delivered name means (of `labels`), or None for an extra."""
+        return labels.get(_normalise_header(delivered))
+
+    @classmethod
+    def of(cls, dataset: Dataset, header: list[str]) -> "HeaderMap":
+        labels = cls.labels(dataset)
         columns: dict[str, Column] = {}
         seen: dict[str, str] = {}
         extras: list[str] = []
         for delivered in header:
-            column = by_label.get(_normalise_header(delivered))
+            column = cls.column_of(labels, delivered)
             if column is None:
                 if delivered.strip():
                     extras.append(delivered)

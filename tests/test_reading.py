@@ -1,0 +1,130 @@
+"""DuckDB's CSV reader against Python's csv module: the same rows, on the same lines, with the
+same values, and the same problems, whatever the file; and DuckDB really reads the usual ones."""
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orchestration.contract.datasets import DATASETS
+from orchestration.defs.ingest.encoding import utf8_text
+from orchestration.defs.ingest.reading import (
+    PROBLEMS_TABLE,
+    Stager,
+    _csv_header,
+    _Layout,
+)
+from orchestration.defs.ingest.validation import HeaderMap
+
+DATASET = DATASETS["accounts"]
+HEADER = [c.name for c in DATASET.columns] + ["note"]
+# Characters that make CSV hard: separators, quotes, line breaks, Unicode spaces, Chinese.
+FIELD = st.text(
+    alphabet=[",", '"', "\n", "\r", " ", "\u3000", "\u2028", "抖", "a", "1"], max_size=5
+)
+PLAIN_FIELD = st.text(alphabet=[" ", "\u3000", "抖", "a", "1", "-"], max_size=5)
+
+
+def _line(fields: list[str], quoting: int) -> str:
+    out = io.StringIO()
+    csv.writer(out, quoting=quoting, lineterminator="").writerow(fields)
+    return out.getvalue()
+
+
+@st.composite
+def csv_files(draw, field=FIELD):
+    """A CSV file's bytes: the header, then rows of any width (written by csv or raw, so some
+    are malformed), blank and whitespace lines, either line ending, blank lines at the end."""
+    width = len(HEADER)
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    lines = [",".join(HEADER)]
+    for _ in range(draw(st.integers(0, 12))):
+        kind = draw(st.sampled_from(["row", "row", "row", "short", "long", "blank", "spaces"]))
+        if kind == "blank":
+            lines.append("")
+        elif kind == "spaces":
+            lines.append(" ,  ,")
+        else:
+            size = {"row": width, "short": width - 2, "long": width + 2}[kind]
+            fields = draw(st.lists(field, min_size=size, max_size=size))
+            written = draw(st.sampled_from(["minimal", "all", "raw"]))
+            if written == "raw":
+                lines.append(",".join(fields))
+            else:
+                quoting = csv.QUOTE_ALL if written == "all" else csv.QUOTE_MINIMAL
+                lines.append(_line(fields, quoting))
+    text = newline.join(lines) + newline * draw(st.integers(0, 2))
+    return text.encode("utf-8")
+
+
+def _staged(conn, stager: Stager, load_id: int):
+    rows = conn.execute(
+        f"SELECT * EXCLUDE (load_id) FROM {stager.table(DATASET)} WHERE load_id = ?"
+        " ORDER BY line_number",
+        [load_id],
+    ).fetchall()
+    problems = conn.execute(
+        f"SELECT line_number, reason FROM {PROBLEMS_TABLE} WHERE load_id = ? ORDER BY seq",
+        [load_id],
+    ).fetchall()
+    return rows, problems
+
+
+def read_both(raw: bytes) -> tuple[bool, tuple, tuple]:
+    """(whether DuckDB's reader could read it, what it staged, what Python's staged)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "accounts.csv"
+        path.write_bytes(raw)
+        conn = duckdb.connect()
+        stager = Stager(conn, Path(folder) / "staging")
+        with utf8_text(path, stager.workdir) as (text_path, shape):
+            header, header_lines = _csv_header(text_path)
+            layout = _Layout.of(header, HeaderMap.of(DATASET, header))
+            by_duckdb = (
+                not shape.lone_cr
+                and header_lines == 1
+                and stager._duckdb_csv(text_path, shape, DATASET, 1, layout, header)
+            )
+            stager._python_csv(text_path, DATASET, 2, layout, len(header))
+        return by_duckdb, _staged(conn, stager, 1), _staged(conn, stager, 2)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=csv_files())
+def test_duckdb_and_python_read_every_csv_alike(raw):
+    by_duckdb, duckdb_read, python_read = read_both(raw)
+    if by_duckdb:
+        assert duckdb_read == python_read
+    else:  # it left the file to Python, and staged nothing of it
+        assert duckdb_read == ([], [])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=csv_files(field=PLAIN_FIELD))
+def test_duckdb_reads_files_without_quoted_line_breaks(raw):
+    """Blank lines, short and long rows and Unicode spaces do not send a file to Python."""
+    by_duckdb, duckdb_read, python_read = read_both(raw)
+    assert by_duckdb
+    assert duckdb_read == python_read
+
+
+def test_a_quoted_line_break_goes_to_python_with_the_lines_it_takes():
+    raw = (
+        "platform,account_name,bank,bank_type,account_role,note\n"
+        '小红书,A,招商银行,joint_stock,card_center,"two\nlines"\n'
+        "\n"
+        "小红书,B,招商银行,joint_stock,card_center,x,extra\n"
+        "小红书,C,招商银行,joint_stock\n"
+    ).encode()
+    by_duckdb, duckdb_read, python_read = read_both(raw)
+    assert not by_duckdb
+    rows, problems = python_read
+    assert [(r[0], r[2]) for r in rows] == [(2, "A"), (5, "C")]  # a row's line is its last
+    assert rows[0][-1] == '{"note":"two\\nlines"}'
+    assert problems == [
+        (4, "the row has 7 fields but the header has 6: quote values that contain commas")
+    ]
