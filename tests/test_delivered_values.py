@@ -460,3 +460,70 @@ def test_jsonl_lines_keep_their_own_extra_keys(landing, warehouse, monkeypatch):
         (i, {f"extra_{i}": str(i)}) for i in range(1, 41) if i != 30
     ]
     assert row_problems(warehouse, name)[0][:3] == (30, "followers", "N/A")
+
+
+def test_zoned_parquet_dates_and_tiny_floats(landing, warehouse):
+    """A date exported as a zoned timestamp is the day on the exporter's clock, whatever this
+    machine's zone; a float too small to write without an exponent stays a fraction (a count
+    of 1e-07 is refused, not read as 0)."""
+    from datetime import datetime, timedelta, timezone
+
+    shanghai = timezone(timedelta(hours=8))
+    table = pa.table(
+        {
+            "platform": ["小红书", "小红书"],
+            "account_name": ["午夜", "零头"],
+            "snapshot_date": pa.array(
+                [datetime(2025, 4, 17, 0, 30, tzinfo=shanghai)] * 2,
+                pa.timestamp("us", tz="Asia/Shanghai"),
+            ),
+            "followers": pa.array([1200.0, 1e-7], pa.float64()),
+            "notes": [10, 10],
+            "likes_and_collects": [50, 50],
+            "source": ["test", "test"],
+        }
+    )
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    landing.raw("account_snapshots__zoned.parquet", sink.getvalue().to_pybytes())
+    assert materialize_ingest(warehouse).success
+
+    assert query(warehouse, "SELECT account_name, snapshot_date FROM raw.account_snapshots") == [
+        ("午夜", date(2025, 4, 17))
+    ]
+    ((line, column, raw, _),) = row_problems(warehouse, "account_snapshots__zoned.parquet")
+    assert (line, column, raw) == (2, "followers", "0.00000010000000000")
+
+
+def test_json_lines_python_cannot_hold_are_quarantined(landing, warehouse):
+    """A line with half a character (an escaped lone surrogate), a number of 5,000 digits or
+    nesting deeper than Python parses is quarantined with a reason; the other lines load."""
+    good = json.dumps(
+        {
+            "platform": "小红书",
+            "account_name": "好",
+            "snapshot_date": "2025-04-17",
+            "followers": 1200,
+            "notes": 10,
+            "likes_and_collects": 50,
+            "source": "test",
+        },
+        ensure_ascii=False,
+    )
+    lines = [
+        good,
+        good.replace('"好"', '"\\ud800"'),
+        good.replace("1200", "9" * 5000),
+        good.replace('"test"', "[" * 100_000 + "]" * 100_000),
+        good.replace('"好"', '"也好"'),
+    ]
+    name = "account_snapshots__python.jsonl"
+    landing.raw(name, ("\n".join(lines) + "\n").encode())
+    assert materialize_ingest(warehouse).success
+
+    assert file_log(warehouse)[name][:3] == ("partially_loaded", 2, 3)
+    names = query(warehouse, "SELECT line_number, account_name FROM raw.account_snapshots")
+    assert sorted(names) == [(1, "好"), (5, "也好")]
+    problems = row_problems(warehouse, name)
+    assert [line for line, *_ in problems] == [2, 3, 4]
+    assert all(reason.startswith("not a JSON object") for *_, reason in problems)

@@ -41,6 +41,7 @@ BOM = b"\xef\xbb\xbf"
 # UTF-8 writes in three or four bytes.
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 _UTF8_WIDE = re.compile("[\u0800-\ud7ff\ue000-\U0010ffff]")
+_SPACED_QUOTE = re.compile(rb'[ \t]"|"[ \t]')
 CUT_SHORT = "the file ends in the middle of a character: it was cut short; deliver it again"
 NUL_BYTES = "the file holds binary data (NUL bytes), not text"
 
@@ -52,7 +53,13 @@ class TextShape:
     encoding: str  # utf-8, utf-8-sig or gb18030
     lines: int  # lines, the last one counted whether or not "\n" ends it
     trailing_empty: int  # empty lines ("" or "\r") at the very end
-    lone_cr: bool  # a "\r" not followed by "\n" somewhere: an old Mac line end, or a stray one
+    # Line ends DuckDB's CSV reader does not read as Python's csv module does: a "\r" alone (an
+    # old Mac line end, or a stray one), or "\n" and "\r\n" in the same file (DuckDB takes the
+    # first line's for the whole file).
+    mixed_line_ends: bool
+    # A quote beside a space or tab (`, "A,B"`): DuckDB reads a quoted value there, Python's csv
+    # module (as the contract does) the text as it stands.
+    spaced_quote: bool
 
 
 class _LineCounter:
@@ -64,9 +71,14 @@ class _LineCounter:
         self.open_line = False  # the last line so far has content and no "\n" yet
         self.carriage_returns = 0
         self.crlf = 0
+        self.spaced_quote = False
         self.last_byte = b""
+        self._tail = b""  # the end of the previous block, for a pattern across two blocks
 
     def feed(self, block: bytes) -> None:
+        if not self.spaced_quote:
+            self.spaced_quote = _SPACED_QUOTE.search(self._tail + block) is not None
+            self._tail = block[-1:]
         self.newlines += block.count(b"\n")
         self.carriage_returns += block.count(b"\r")
         self.crlf += block.count(b"\r\n") + (self.last_byte == b"\r" and block[:1] == b"\n")
@@ -89,7 +101,8 @@ class _LineCounter:
             encoding=encoding,
             lines=self.newlines + unterminated,
             trailing_empty=self.trailing_empty,
-            lone_cr=self.carriage_returns != self.crlf,
+            mixed_line_ends=self.carriage_returns != self.crlf or 0 < self.crlf < self.newlines,
+            spaced_quote=self.spaced_quote,
         )
 
 

@@ -9,9 +9,10 @@ only what they cannot decide:
   re-read by Python's csv module from the rejected line, as before. DuckDB gives no line number
   for a good row, so it is derived: a good row takes the next line that is neither rejected nor
   empty. That holds only while one row is one line, so the counts are checked against the file's
-  lines (`encoding.TextShape`); a file where they disagree (a quoted line break, a lone carriage
-  return, a quote inside a value) is read by Python's csv module instead, a block of rows at a
-  time. `tests/test_reading.py` holds the two readers to the same rows, lines and problems.
+  lines (`encoding.TextShape`); a file where they may disagree (a quoted line break, mixed or
+  lone carriage returns, a quote beside a space or inside a value, a rejected line longer than
+  DuckDB keeps) is read by Python's csv module instead, a block of rows at a time.
+  `tests/test_reading.py` holds the two readers to the same rows, lines and problems.
 - **JSON Lines**: Python, a block of lines at a time (`json.loads` is C). DuckDB's JSON reader
   gives no line numbers, which the quarantine and every raw row need, and it sets one schema for
   the file from a sample, so a file whose lines carry different keys is read as maps
@@ -26,6 +27,7 @@ DuckDB can spill to disk; the validator (`bulk_validation`) types them from ther
 import csv
 import json
 import math
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +44,12 @@ CHUNK_ROWS = 50_000
 # What Python's str.strip() removes, for DuckDB's trim(): a value is trimmed alike by any reader.
 WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
 PROBLEMS_TABLE = "staged_problems"
+# A float that Python or DuckDB would write with an exponent, written out with enough decimals
+# that a tiny fraction (1e-07) stays a fraction (never 0.000000, a valid count of 0).
+POSITIONAL = "%.17f"
+# A rejected line this long may have been cut by DuckDB (which keeps 10,000 characters of it):
+# Python reads the file instead.
+KEPT_REJECTED_CHARS = 9_000
 TOO_MANY_FIELDS = (
     "the row has {fields} fields but the header has {width}: quote values that contain commas"
 )
@@ -230,7 +238,7 @@ class Stager:
             header, header_lines = _csv_header(text_path)
             header_map = HeaderMap.of(dataset, header)
             layout = _Layout.of(header, header_map)
-            simple = not shape.lone_cr and header_lines == 1
+            simple = not (shape.mixed_line_ends or shape.spaced_quote) and header_lines == 1
             if not (
                 simple and self._duckdb_csv(text_path, shape, dataset, load_id, layout, header)
             ):
@@ -276,7 +284,8 @@ class Stager:
             f"SELECT count(*), coalesce(bool_or({line_break}), false) FROM csv_rows"
         ).fetchone()
         # The rejected lines (1 = the first data line), and whether any is not a ragged row
-        # of one line: then DuckDB's line numbers cannot be trusted either.
+        # of one line (then DuckDB's line numbers cannot be trusted either), or may have been
+        # cut (DuckDB keeps 10,000 characters of a rejected line).
         conn.execute(
             "CREATE OR REPLACE TEMP TABLE csv_rejected AS SELECT line - 1 AS line,"
             " trim(any_value(csv_line), E'\\r\\n') AS csv_line,"
@@ -284,8 +293,8 @@ class Stager:
             " FROM csv_rejects GROUP BY line"
         )
         rejected, unusual = conn.execute(
-            "SELECT count(*), count(*) FILTER (NOT ragged OR regexp_matches(csv_line, '[\\r\\n]'))"
-            " FROM csv_rejected"
+            "SELECT count(*), count(*) FILTER (NOT ragged OR regexp_matches(csv_line, '[\\r\\n]')"
+            f" OR length(csv_line) >= {KEPT_REJECTED_CHARS}) FROM csv_rejected"
         ).fetchone()
         data_lines = shape.lines - 1
         empty_inside = data_lines - rows - rejected - shape.trailing_empty
@@ -337,10 +346,12 @@ class Stager:
             good, problems = [], []
             for line, text in chunk:
                 parsed = _without_trailing_empty(next(csv.reader([text]), []), width)
+                if not "".join(parsed).strip():
+                    continue  # blank, as Python's reader skips it
                 if len(parsed) > width:
                     reason = TOO_MANY_FIELDS.format(fields=len(parsed), width=width)
                     problems.append(Problem(line, None, None, reason))
-                elif "".join(parsed).strip():
+                else:
                     good.append(
                         (line, [_blank(v) for v in parsed] + [None] * (width - len(parsed)))
                     )
@@ -376,9 +387,10 @@ class Stager:
                     continue
                 fields = [_blank(v) for v in fields] + [None] * (width - len(fields))
                 rows.append((line, fields))
-                if len(rows) >= CHUNK_ROWS:
+                if len(rows) + len(problems) >= CHUNK_ROWS:
                     self._append_rows(dataset, load_id, layout, rows)
-                    rows = []
+                    self.add_problems(load_id, problems)
+                    rows, problems = [], []
             self._append_rows(dataset, load_id, layout, rows)
             self.add_problems(load_id, problems)
 
@@ -402,16 +414,10 @@ class Stager:
                     line = raw.decode("utf-8").removesuffix("\n").removesuffix("\r")
                     if not line.strip():
                         continue
-                    try:
-                        # strict=False: control characters such as a tab, unescaped inside a
-                        # string as some exporters write them, are the value's text.
-                        obj = json.loads(line, strict=False)
-                    except json.JSONDecodeError as error:
-                        reason = f"not a JSON object: {error.msg} at column {error.colno}"
-                        problems.append(Problem(line_number, None, None, reason))
-                        continue
-                    if not isinstance(obj, dict):
+                    obj, reason = _json_line(line)
+                    if reason is None and not isinstance(obj, dict):
                         reason = "each line must be one JSON object {...}"
+                    if reason is not None:
                         problems.append(Problem(line_number, None, None, reason))
                         continue
                     objects += 1
@@ -432,13 +438,16 @@ class Stager:
                         if extra
                         else None
                     )
-                    if len(rows) >= CHUNK_ROWS:
+                    if len(rows) + len(problems) >= CHUNK_ROWS:
                         self._append_jsonl(dataset, load_id, rows, extras)
-                        rows, extras = [], []
+                        self.add_problems(load_id, problems)
+                        rows, extras, problems = [], [], []
                 self._append_jsonl(dataset, load_id, rows, extras)
             self.add_problems(load_id, problems)
             if not objects:
-                if problems:
+                if self.conn.execute(
+                    f"SELECT count(*) FROM {PROBLEMS_TABLE} WHERE load_id = ?", [load_id]
+                ).fetchone()[0]:
                     raise UnreadableFile(
                         "not JSON Lines: no line is a JSON object (one object per line, e.g. "
                         '{"platform": "小红书", ...})'
@@ -476,7 +485,16 @@ class Stager:
         header = [name.strip() for name in names]
         header_map = HeaderMap.of(dataset, header)
         layout = _Layout.of(header, header_map)
-        texts = [_parquet_text(f'"{n.replace(chr(34), chr(34) * 2)}"', t) for n, t, *_ in described]
+        zones = {}
+        if any(t.upper().startswith("TIMESTAMP WITH TIME ZONE") for _, t, *_ in described):
+            import pyarrow.parquet as pq  # the zone's name is in the Arrow schema only
+
+            schema = pq.read_schema(path)
+            zones = {f.name: getattr(f.type, "tz", None) for f in schema}
+        texts = [
+            _parquet_text(f'"{n.replace(chr(34), chr(34) * 2)}"', t, zones.get(n))
+            for n, t, *_ in described
+        ]
         try:
             conn.execute(
                 f"""
@@ -519,27 +537,49 @@ def _csv_header(path: Path) -> tuple[list[str], int]:
         return header, reader.line_num
 
 
-def _empty_lines(path: Path) -> list[int]:
-    """The empty lines ("" or "\\r") after the header, 1 = the first data line."""
+def _empty_lines(path: Path) -> array:
+    """The empty lines ("" or "\\r") after the header, 1 = the first data line (8 bytes each)."""
+    empty = array("q")
     with path.open("rb") as handle:
         next(handle, None)
-        return [n for n, raw in enumerate(handle, start=1) if raw in (b"\n", b"\r\n", b"", b"\r")]
+        for n, raw in enumerate(handle, start=1):
+            if raw in (b"\n", b"\r\n", b"\r"):
+                empty.append(n)
+    return empty
 
 
-def _parquet_text(column: str, duckdb_type: str) -> str:
+def _json_line(line: str) -> tuple[object, str | None]:
+    """The line's JSON value, or None and the reason it is not one."""
+    try:
+        # strict=False: control characters such as a tab, unescaped inside a string as some
+        # exporters write them, are the value's text.
+        value = json.loads(line, strict=False)
+    except json.JSONDecodeError as error:
+        return None, f"not a JSON object: {error.msg} at column {error.colno}"
+    except (ValueError, RecursionError) as error:  # a 5,000-digit number, nesting too deep
+        return None, f"not a JSON object: {error}"
+    if "\\u" in line:  # an escaped lone surrogate (\ud800) is half a character: not storable
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return None, "not a JSON object: an escape (\\ud800-\\udfff) that is half a character"
+    return value, None
+
+
+def _parquet_text(column: str, duckdb_type: str, zone: str | None = None) -> str:
     """SQL for a Parquet column's value as the text the validator reads, written as `as_text`
-    writes the same value from JSON."""
+    writes the same value from JSON; `zone` is a zoned timestamp column's time zone."""
     upper = duckdb_type.upper()
     if upper == "VARCHAR":
         return _trimmed(column)
     if upper in ("DOUBLE", "FLOAT"):
         # The shortest text that reads back as the value (as Python's repr, 44.74 for a 32-bit
-        # 44.74), never in exponent form; NaN is blank.
+        # 44.74), never in exponent form (as `as_text` writes it); NaN is blank.
         shortest = f"CAST({column} AS VARCHAR)"
         return (
             f"CASE WHEN isnan({column}) OR isinf({column}) THEN NULL"
-            f" WHEN contains({shortest}, 'e') THEN printf('%f', CAST({column} AS DOUBLE))"
-            f" ELSE {shortest} END"
+            f" WHEN contains({shortest}, 'e')"
+            f" THEN printf('{POSITIONAL}', CAST({shortest} AS DOUBLE)) ELSE {shortest} END"
         )
     if upper.startswith("DECIMAL"):
         # Database exports type counts as DECIMAL(18,0) or DECIMAL(38,2): a whole value reads
@@ -549,7 +589,12 @@ def _parquet_text(column: str, duckdb_type: str) -> str:
             f"CASE WHEN {column} = trunc({column}) THEN CAST(CAST({column} AS HUGEINT) AS VARCHAR)"
             f" ELSE rtrim({text}, '0') END"
         )
-    if upper == "TIMESTAMP":
+    if upper.startswith("TIMESTAMP WITH TIME ZONE"):
+        # The wall-clock time in the column's own zone (an export's 2025-04-17 00:00 +08:00 is
+        # the 17th), whatever this machine's zone.
+        local = f"timezone({_literal(zone or 'UTC')}, {column})"
+        return f"strftime({local}, '%Y-%m-%dT%H:%M:%S')"
+    if upper.startswith("TIMESTAMP"):
         return f"strftime({column}, '%Y-%m-%dT%H:%M:%S')"
     if upper.endswith("[]") or upper.startswith(("STRUCT", "MAP")):
         return f"CAST(to_json({column}) AS VARCHAR)"
@@ -569,7 +614,7 @@ def as_text(value: object) -> str | None:
             return None
         # Exporters write counts as floats (127000.0); the validator accepts trailing zeros.
         text = repr(value)
-        return format(value, "f") if "e" in text else text
+        return format(value, POSITIONAL[1:]) if "e" in text else text
     if isinstance(value, int):
         return str(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
