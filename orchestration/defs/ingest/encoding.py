@@ -41,7 +41,7 @@ BOM = b"\xef\xbb\xbf"
 # UTF-8 writes in three or four bytes.
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 _UTF8_WIDE = re.compile("[\u0800-\ud7ff\ue000-\U0010ffff]")
-_SPACED_QUOTE = re.compile(rb'[ \t]"|"[ \t]')
+_SPACED_QUOTES = (b' "', b'" ', b'\t"', b'"\t')
 CUT_SHORT = "the file ends in the middle of a character: it was cut short; deliver it again"
 NUL_BYTES = "the file holds binary data (NUL bytes), not text"
 
@@ -76,9 +76,10 @@ class _LineCounter:
         self._tail = b""  # the end of the previous block, for a pattern across two blocks
 
     def feed(self, block: bytes) -> None:
-        if not self.spaced_quote:
-            self.spaced_quote = _SPACED_QUOTE.search(self._tail + block) is not None
-            self._tail = block[-1:]
+        if not self.spaced_quote and (b'"' in block or self._tail == b'"'):
+            edge = self._tail + block[:1]  # a pair split across two blocks
+            self.spaced_quote = any(pair in block or pair == edge for pair in _SPACED_QUOTES)
+        self._tail = block[-1:]
         self.newlines += block.count(b"\n")
         self.carriage_returns += block.count(b"\r")
         self.crlf += block.count(b"\r\n") + (self.last_byte == b"\r" and block[:1] == b"\n")
