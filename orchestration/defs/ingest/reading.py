@@ -167,8 +167,15 @@ class Stager:
         self._append_rows(dataset, load_id, layout, rows)
 
     def _append_rows(
-        self, dataset: Dataset, load_id: int, layout: _Layout, rows: list[tuple[int, list]]
+        self,
+        dataset: Dataset,
+        load_id: int,
+        layout: _Layout,
+        rows: list[tuple[int, list]],
+        extras: list[str | None] | None = None,
     ) -> None:
+        """Rows into the staging table; their extra columns from `layout`, or given (`extras`,
+        one JSON object or None per row, when each row has its own, as in JSON Lines)."""
         if not rows:
             return
         columns: dict[str, pa.Array] = {
@@ -179,8 +186,7 @@ class Stager:
             at = layout.contract.get(column.name)
             values = [None] * len(rows) if at is None else [fields[at] for _, fields in rows]
             columns[column.name] = pa.array(values, pa.string())
-        extras = None
-        if layout.extras:
+        if extras is None and layout.extras:
             extras = [
                 json.dumps(
                     {name: fields[at] for name, at in layout.extras.items()},
@@ -399,6 +405,7 @@ class Stager:
         labels = HeaderMap.labels(dataset)
         keys: dict[str, Column | None] = {}  # every key met, in order: the file's header
         positions = {c.name: i for i, c in enumerate(dataset.columns)}
+        layout = _Layout(contract=positions, extras={})  # values by contract column
         objects = 0
         with utf8_text(path, self.workdir) as (text_path, shape):
             rows: list[tuple[int, list]] = []
@@ -439,10 +446,10 @@ class Stager:
                         else None
                     )
                     if len(rows) + len(problems) >= CHUNK_ROWS:
-                        self._append_jsonl(dataset, load_id, rows, extras)
+                        self._append_rows(dataset, load_id, layout, rows, extras)
                         self.add_problems(load_id, problems)
                         rows, extras, problems = [], [], []
-                self._append_jsonl(dataset, load_id, rows, extras)
+                self._append_rows(dataset, load_id, layout, rows, extras)
             self.add_problems(load_id, problems)
             if not objects:
                 if self.conn.execute(
@@ -455,22 +462,6 @@ class Stager:
                 raise UnreadableFile("the file is empty: JSON Lines needs one object per line")
             HeaderMap.of(dataset, list(keys))  # raises for a missing or doubled column
             return shape.encoding
-
-    def _append_jsonl(self, dataset, load_id, rows, extras) -> None:
-        if not rows:
-            return
-        table = pa.table(
-            {
-                "load_id": pa.array([load_id] * len(rows), pa.int64()),
-                "line_number": pa.array([line for line, _ in rows], pa.int32()),
-                **{
-                    c.name: pa.array([values[i] for _, values in rows], pa.string())
-                    for i, c in enumerate(dataset.columns)
-                },
-                "extra_columns": pa.array(extras, pa.string()),
-            }
-        )
-        self._append(self.table(dataset), table)
 
     # Parquet ------------------------------------------------------------------------------------
     def _stage_parquet(self, path: Path, dataset: Dataset, load_id: int) -> None:
