@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from orchestration.contract.datasets import Column, Dataset, Kind
 from orchestration.contract.parsing import MAX_COUNT
-from orchestration.defs.ingest.reading import CHUNK_ROWS, Stager
+from orchestration.defs.ingest.reading import CHUNK_ROWS, Stager, sql_literal
 from orchestration.defs.ingest.validation import HeaderMap, Problem, raw_columns, validate_record
 
 # Arrow types of the raw tables' columns (DuckDB type names as `raw_columns` gives them).
@@ -45,10 +45,6 @@ _DATE = "[0-9]{4}(-[0-9]{1,2}-[0-9]{1,2}|/[0-9]{1,2}/[0-9]{1,2}|年[0-9]{1,2}月
 _ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _CATEGORY = "[A-Za-z_ -]+"
 _FULL_WIDTH = "０１２３４５６７８９．，"  # as parsing.py folds them
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _unit_exponent(unit: str) -> str:
@@ -85,7 +81,7 @@ def _typed_sql(column: Column, text: str, today: date):
             return read, [(text, name)]
         case Kind.CATEGORY:
             code = f"replace(replace(lower({text}), '-', '_'), ' ', '_')"
-            allowed = ", ".join(_literal(a) for a in column.allowed)
+            allowed = ", ".join(sql_literal(a) for a in column.allowed)
             read.append((f"regexp_full_match({text}, '{_CATEGORY}')", f"{name}__form"))
             return read, [(f"CASE WHEN {form} AND {code} IN ({allowed}) THEN {code} END", name)]
         case Kind.COUNT:

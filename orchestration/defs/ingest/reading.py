@@ -59,7 +59,8 @@ def staged_table(dataset: Dataset) -> str:
     return f"staged_{dataset.name}"
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """A SQL string literal of `text`."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -109,7 +110,9 @@ class _Layout:
         ]
         extras = "NULL"
         if self.extras:
-            pairs = ", ".join(f"{_literal(name)}, {fields[at]}" for name, at in self.extras.items())
+            pairs = ", ".join(
+                f"{sql_literal(name)}, {fields[at]}" for name, at in self.extras.items()
+            )
             extras = f"CAST(json_object({pairs}) AS VARCHAR)"
         return f"{', '.join(values)}, {extras} AS extra_columns"
 
@@ -583,7 +586,7 @@ def _parquet_text(column: str, duckdb_type: str, zone: str | None = None) -> str
     if upper.startswith("TIMESTAMP WITH TIME ZONE"):
         # The wall-clock time in the column's own zone (an export's 2025-04-17 00:00 +08:00 is
         # the 17th), whatever this machine's zone.
-        local = f"timezone({_literal(zone or 'UTC')}, {column})"
+        local = f"timezone({sql_literal(zone or 'UTC')}, {column})"
         return f"strftime({local}, '%Y-%m-%dT%H:%M:%S')"
     if upper.startswith("TIMESTAMP"):
         return f"strftime({column}, '%Y-%m-%dT%H:%M:%S')"
