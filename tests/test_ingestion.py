@@ -62,7 +62,12 @@ def test_sample_landing_loads_everything_and_a_rerun_changes_nothing(landing, wa
         t: query(warehouse, f"SELECT count(*) FROM raw.{t}")[0][0]
         for t in ("app_activity", "app_audience", "account_snapshots", "accounts")
     }
-    assert counts == {"app_activity": 10, "app_audience": 16, "account_snapshots": 9, "accounts": 7}
+    assert counts == {
+        "app_activity": 10,
+        "app_audience": 16,
+        "account_snapshots": 9,
+        "accounts": 13,
+    }
     zhongxin = query(
         warehouse,
         "SELECT followers, followers_raw, followers_step, collects, likes"

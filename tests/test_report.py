@@ -239,7 +239,7 @@ def test_a_platform_with_thousands_of_accounts_shows_the_leading_ones(sample_rep
     with copy_of_publication(warehouse, many) as conn:
         # 49 more copies of each of the sample's 7 accounts, ranked after the originals
         for table, replace in [
-            ("account_latest", ", a.latest_follower_rank + 100 * i AS latest_follower_rank"),
+            ("account_latest", ", a.follower_rank + 100 * i AS follower_rank"),
             ("account_performance", ""),
             ("account_scores", ""),
         ]:

@@ -147,6 +147,14 @@ ACCOUNTS = Dataset(
         Column("bank", "银行", Kind.TEXT, description="The bank that runs the account."),
         Column("bank_type", "银行类型", Kind.CATEGORY, allowed=BANK_TYPES),
         Column("account_role", "账号类型", Kind.CATEGORY, required=False, allowed=ACCOUNT_ROLES),
+        # optional, so registries delivered without it stay valid
+        Column(
+            "source",
+            "来源",
+            Kind.TEXT,
+            required=False,
+            description="Who names the account (and whether its name is illustrative).",
+        ),
     ),
     key=("platform", "account_name"),
 )

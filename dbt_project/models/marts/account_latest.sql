@@ -1,5 +1,12 @@
--- Platform × account: the account's latest row of account_performance, ranked among the
--- platform's accounts' latest snapshots (whatever their dates).
+-- Platform × account: the account's latest row of account_performance, with the rank and share
+-- account_performance gives it on that date (among the platform's accounts snapshotted the same
+-- day), and the platform's latest snapshot date beside it.
+--
+-- Not re-ranked across accounts: two latest snapshots of different dates are figures of
+-- different days (an account last seen a year ago would rank against today's counts), so a
+-- rank among them compares nothing an analyst could defend. The row says instead how current
+-- it is: snapshot_date is its "as of", is_on_platform_latest_date whether its rank is among the
+-- platform's latest date's accounts.
 with
 
 account_performance as (
@@ -19,16 +26,28 @@ latest as (
 
 ),
 
-ranked as (
+platform_latest as (
 
     select
-        *,
-        rank() over (partition by platform order by followers desc) as latest_follower_rank,
-        followers / sum(followers) over (partition by platform) * 100
-            as latest_followers_share_pct
+        platform,
+        max(snapshot_date) as platform_latest_date
+
+    from account_performance
+    group by platform
+
+),
+
+final as (
+
+    select
+        latest.*,
+        platform_latest.platform_latest_date,
+        latest.snapshot_date = platform_latest.platform_latest_date as is_on_platform_latest_date
 
     from latest
+    inner join platform_latest
+        on latest.platform = platform_latest.platform
 
 )
 
-select * from ranked
+select * from final

@@ -18,6 +18,9 @@ renamed as (
         cast(bank as varchar) as bank,
         cast(bank_type as varchar) as bank_type,
         cast(account_role as varchar) as account_role,
+        -- who names the account (the registry is curated: an account may be named by a report
+        -- that gives no figures, or carry an illustrative name); null when not delivered
+        cast(source as varchar) as source,
 
         -- provenance
         load_id,

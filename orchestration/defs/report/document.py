@@ -331,13 +331,14 @@ def _audience_profiles(conn) -> tuple[list, list[Chart]]:
 def _leaderboard(conn) -> tuple[list, list[Chart]]:
     latest = _rows(
         conn,
-        "SELECT platform, latest_follower_rank, account_name, bank, followers,"
+        "SELECT platform, follower_rank, account_name, bank, followers,"
         " follower_tier_label, follower_growth_weekly_pct, likes_and_collects_per_note,"
         " likes_and_collects_per_follower, snapshot_date,"
         " count(*) OVER (PARTITION BY platform) AS accounts_on_platform FROM marts.account_latest"
-        " QUALIFY row_number() OVER"
-        " (PARTITION BY platform ORDER BY latest_follower_rank, account_name) <= ?"
-        " ORDER BY platform, latest_follower_rank, account_name",
+        # a rank is among the accounts of its own snapshot date: the latest date's first
+        " QUALIFY row_number() OVER (PARTITION BY platform"
+        " ORDER BY snapshot_date DESC, follower_rank, account_name) <= ?"
+        " ORDER BY platform, snapshot_date DESC, follower_rank, account_name",
         [TOP_ACCOUNTS],
     )
     if not latest:
@@ -346,8 +347,8 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
     history = _rows(
         conn,
         "WITH charted AS (SELECT platform, account_name FROM marts.account_latest QUALIFY"
-        " row_number() OVER (PARTITION BY platform ORDER BY latest_follower_rank, account_name)"
-        " <= ?)"
+        " row_number() OVER (PARTITION BY platform"
+        " ORDER BY snapshot_date DESC, follower_rank, account_name) <= ?)"
         " SELECT platform, account_name, snapshot_date, followers FROM marts.account_performance"
         " SEMI JOIN charted USING (platform, account_name)"
         " WHERE followers IS NOT NULL ORDER BY platform, account_name, snapshot_date",
@@ -380,7 +381,7 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
                 ],
                 [
                     [
-                        str(r["latest_follower_rank"]),
+                        str(r["follower_rank"]),
                         r["account_name"],
                         r["bank"] or "(not registered)",
                         persons(r["followers"]),
