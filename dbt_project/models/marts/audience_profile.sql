@@ -1,5 +1,7 @@
--- App × month × dimension × bucket: the app's share of each canonical bucket next to the default
--- baseline's share of the same month, and the TGI (目标群体指数) of the two.
+-- App × month × dimension × bucket: the app's share of each canonical bucket next to the chosen
+-- baseline's share of the same month, and the TGI (目标群体指数) of the two. The baseline is the
+-- row of the seed audience_baselines marked is_default (the one place it is chosen); every row
+-- names it and the sources of both shares, so a TGI against an illustrative baseline says so.
 with
 
 audience_shares as (
@@ -36,7 +38,8 @@ baseline_shares as (
         audience_shares.month,
         audience_shares.dimension,
         audience_shares.bucket_key,
-        audience_shares.share_pct as baseline_share_pct
+        audience_shares.share_pct as baseline_share_pct,
+        audience_shares.sources as baseline_sources
 
     from audience_shares
     inner join baseline
@@ -57,8 +60,10 @@ final as (
         audience_shares.vendor_buckets,
         audience_shares.share_pct,
         baseline.baseline_code as baseline,
+        baseline.baseline_label,
         baseline.app as baseline_app,
         baseline_shares.baseline_share_pct,
+        baseline_shares.baseline_sources,
 
         -- TGI jumps on tiny buckets (0.3% vs 0.1% is "300"): below the minimum share on either
         -- side it is not computed.
@@ -67,6 +72,17 @@ final as (
                 and baseline_shares.baseline_share_pct >= {{ var('tgi_min_share_pct') }}
                 then audience_shares.share_pct / baseline_shares.baseline_share_pct * 100
         end as tgi,
+
+        -- What the TGI is computed from: both shares' sources, verbatim, so that a TGI inherits
+        -- "illustrative" from either side (the report marks it by that word).
+        -- (`tgi` is the column above: DuckDB reads an alias of the same select)
+        case
+            when tgi is not null
+                then 'derived: share_pct / baseline_share_pct × 100; share: '
+                    || audience_shares.sources
+                    || '; baseline ' || baseline.baseline_code || ' (' || baseline.app || '): '
+                    || baseline_shares.baseline_sources
+        end as tgi_source,
 
         '{{ var("target_segment") }}' as target_segment,
         -- null for a dimension the segment does not restrict, or an unmapped bucket

@@ -12,10 +12,12 @@ added), many times slower and with larger SVG, for a large native dependency
 """
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
+
+from orchestration.defs.report.provenance import DERIVED, ILLUSTRATIVE, MARKS
 
 # System fonts first, then CJK faces so that Chinese labels never fall back to empty boxes.
 FONT_STACK = (
@@ -38,25 +40,39 @@ INK = "#1f2933"
 GRID = "#e4e7eb"
 HIGHLIGHT = "#fff4d6"
 FONT_SIZE = 12
+# How a chart shows a value's provenance (provenance.py): an illustrative point is hollow, a
+# derived one a diamond; an illustrative bar is pale with a dashed outline. Labels get the mark.
+POINT_SHAPES = {ILLUSTRATIVE: "hollow", DERIVED: "diamond"}
+PROVENANCE_LEGEND = {
+    ILLUSTRATIVE: f"{MARKS[ILLUSTRATIVE]} illustrative value",
+    DERIVED: f"{MARKS[DERIVED]} derived value",
+}
 
 
 @dataclass(frozen=True)
 class Line:
-    """One series of a line chart: (date, value) points; a lone point shows as a dot."""
+    """One series of a line chart: (date, value) points; a lone point shows as a dot.
+    `kinds` gives a point's provenance when it is illustrative or derived (by date)."""
 
     name: str
     points: Sequence[tuple[date, float]]
     color: str | None = None
     dashed: bool = False
+    kinds: Mapping[date, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Bars:
-    """One series of a bar chart: a value (or None, shown as n/a) per category."""
+    """One series of a bar chart: a value (or None, shown as n/a) per category; `kinds` the
+    provenance of each value (provenance.py), when some are illustrative or derived."""
 
     name: str
     values: Sequence[float | None]
     color: str | None = None
+    kinds: Sequence[str] | None = None
+
+    def kind(self, index: int) -> str:
+        return self.kinds[index] if self.kinds else ""
 
 
 @dataclass(frozen=True)
@@ -110,32 +126,62 @@ def _text(x: float, y: float, content: str, anchor: str = "start", **attrs) -> s
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(content)}</text>'
 
 
-def _legend(items: list[tuple[str, str, bool]], x: float, y: float, max_width: float) -> list[str]:
-    """Swatch + name per series, wrapping onto further rows; returns SVG pieces."""
+def _point(x: float, y: float, color: str, kind: str, tip: str) -> str:
+    """A data point: filled dot, or hollow (illustrative) or a diamond (derived)."""
+    title = f"<title>{escape(tip)}</title>"
+    shape = POINT_SHAPES.get(kind)
+    if shape == "hollow":
+        return (
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#ffffff" stroke="{color}"'
+            f' stroke-width="2" data-kind="{kind}">{title}</circle>'
+        )
+    if shape == "diamond":
+        return (
+            f'<polygon points="{x:.1f},{y - 5:.1f} {x + 5:.1f},{y:.1f} {x:.1f},{y + 5:.1f}'
+            f' {x - 5:.1f},{y:.1f}" fill="{color}" data-kind="{kind}">{title}</polygon>'
+        )
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}">{title}</circle>'
+
+
+def _swatch_width(shape: str) -> float:
+    return 0 if shape == "text" else 26
+
+
+def _legend(items: list[tuple[str, str, str]], x: float, y: float, max_width: float) -> list[str]:
+    """Swatch + name per item, wrapping onto further rows; returns SVG pieces. An item's shape
+    is its swatch: box (a bar or a series), dash (a dashed line), pale (an illustrative bar),
+    a provenance kind (a point drawn as such), or text (a line of text with no swatch)."""
     parts, cx, cy = [], x, y
-    for name, color, dashed in items:
-        width = 26 + text_width(name) + 18
+    for name, color, shape in items:
+        width = _swatch_width(shape) + text_width(name) + 18
         if cx + width > x + max_width and cx > x:
             cx, cy = x, cy + 20
-        if dashed:
+        if shape == "dash":
             parts.append(
                 f'<line x1="{cx:.1f}" y1="{cy - 4:.1f}" x2="{cx + 20:.1f}" y2="{cy - 4:.1f}"'
                 f' stroke="{color}" stroke-width="3" stroke-dasharray="6 3"/>'
             )
-        else:
+        elif shape in POINT_SHAPES:
+            parts.append(_point(cx + 10, cy - 4, color, shape, name))
+        elif shape == "pale":
+            parts.append(
+                f'<rect x="{cx:.1f}" y="{cy - 10:.1f}" width="20" height="11" fill="{color}"'
+                f' fill-opacity="0.35" stroke="{color}" stroke-dasharray="3 2"/>'
+            )
+        elif shape == "box":
             parts.append(
                 f'<rect x="{cx:.1f}" y="{cy - 10:.1f}" width="20" height="11" fill="{color}"'
                 f' stroke="{MUTED}" stroke-width="0.5"/>'
             )
-        parts.append(_text(cx + 26, cy, name))
+        parts.append(_text(cx + _swatch_width(shape), cy, name))
         cx += width
     return parts
 
 
-def _legend_height(items: list[tuple[str, str, bool]], max_width: float) -> float:
+def _legend_height(items: list[tuple[str, str, str]], max_width: float) -> float:
     rows, used = 1, 0.0
-    for name, _color, _dashed in items:
-        width = 26 + text_width(name) + 18
+    for name, _color, shape in items:
+        width = _swatch_width(shape) + text_width(name) + 18
         if used + width > max_width and used > 0:
             rows, used = rows + 1, 0.0
         used += width
@@ -172,10 +218,14 @@ def line_chart(
     """
     lines = [line for line in lines if line.points]
     items = [
-        (line.name, line.color or PALETTE[i % len(PALETTE)], line.dashed)
+        (line.name, line.color or PALETTE[i % len(PALETTE)], "dash" if line.dashed else "box")
         for i, line in enumerate(lines)
     ]
-    legend_height = _legend_height(items, width - 32)
+    kinds = {kind for line in lines for kind in line.kinds.values()}
+    legend_items = items + [
+        (PROVENANCE_LEGEND[kind], MUTED, kind) for kind in POINT_SHAPES if kind in kinds
+    ]
+    legend_height = _legend_height(legend_items, width - 32)
     all_points = [p for line in lines for p in line.points]
     if not all_points:
         body = [_text(16, 60, "no data yet", fill=MUTED)]
@@ -184,7 +234,7 @@ def line_chart(
     y_max = y_ticks[-1]
     dates = sorted({d for d, _ in all_points})
     label_width = max(text_width(y_format(t)) for t in y_ticks) + 12
-    end_label_width = max(text_width(y_format(line.points[-1][1])) for line in lines) + 14
+    end_label_width = max(text_width(y_format(line.points[-1][1]) + "*") for line in lines) + 14
     left, right = 16 + label_width, width - 16 - end_label_width
     top, bottom = 64, height - 44 - legend_height
     first, last = dates[0].toordinal(), dates[-1].toordinal()
@@ -227,10 +277,10 @@ def line_chart(
         top,
         bottom + 4,
     )
-    for i, ((name, color, dashed), line) in enumerate(zip(items, lines, strict=True)):
+    for i, ((name, color, shape), line) in enumerate(zip(items, lines, strict=True)):
         points = sorted(line.points)
         coords = " ".join(f"{sx(d):.1f},{sy(v):.1f}" for d, v in points)
-        dash = ' stroke-dasharray="6 3"' if dashed else ""
+        dash = ' stroke-dasharray="6 3"' if shape == "dash" else ""
         body.append(f'<g data-series="{escape(name)}">')
         if len(points) > 1:
             body.append(
@@ -238,14 +288,14 @@ def line_chart(
                 f' stroke-width="2.5"{dash}/>'
             )
         for d, v in points:
-            body.append(
-                f'<circle cx="{sx(d):.1f}" cy="{sy(v):.1f}" r="3.5" fill="{color}">'
-                f"<title>{escape(f'{name} {x_format(d)}: {y_format(v)}')}</title></circle>"
-            )
+            kind = line.kinds.get(d, "")
+            tip = f"{name} {x_format(d)}: {y_format(v)}" + (f" ({kind})" if kind else "")
+            body.append(_point(sx(d), sy(v), color, kind, tip))
         d, v = points[-1]
-        body.append(_text(sx(d) + 7, end_labels[i], y_format(v), fill=color))
+        mark = MARKS.get(line.kinds.get(d, ""), "")
+        body.append(_text(sx(d) + 7, end_labels[i], y_format(v) + mark, fill=color))
         body.append("</g>")
-    body += _legend(items, 16, bottom + 42, width - 32)
+    body += _legend(legend_items, 16, bottom + 42, width - 32)
     return Chart(key, title, _svg(title, width, height, body, key))
 
 
@@ -264,14 +314,18 @@ def bar_chart(
     highlighted: Sequence[bool] | None = None,
     highlight_label: str | None = None,
     total_format: Callable[[float], str] | None = None,
+    legend_notes: Sequence[str] = (),
     width: float = 760,
 ) -> Chart:
     """Horizontal bars, one row per category: grouped (a bar per series) or stacked.
 
     `category_notes` writes a note at the right of each row (a TGI); `highlighted` shades rows
     (buckets inside the target segment). Stacked rows end with their total (`total_format`).
+    An illustrative value (`Bars.kinds`) is a pale bar with a dashed outline and its label
+    carries the mark; `legend_notes` are lines of text added to the legend (what a mark in a
+    category label means).
     """
-    items = [(s.name, s.color or PALETTE[i % len(PALETTE)], False) for i, s in enumerate(series)]
+    items = [(s.name, s.color or PALETTE[i % len(PALETTE)], "box") for i, s in enumerate(series)]
     bar_height = 14 if stacked or len(series) > 2 else 16
     group_height = bar_height + 12 if stacked else len(series) * (bar_height + 2) + 12
     label_width = max((text_width(c) for c in categories), default=0) + 14
@@ -287,7 +341,7 @@ def bar_chart(
     value_label_width = (
         max(
             [text_width((total_format or value_format)(t)) for t in totals]
-            + [text_width(value_format(upper))]
+            + [text_width(value_format(upper) + "*")]
         )
         + 12
     )
@@ -296,7 +350,13 @@ def bar_chart(
     top = 72
     legend_items = list(items)
     if highlight_label:
-        legend_items.append((highlight_label, HIGHLIGHT, False))
+        legend_items.append((highlight_label, HIGHLIGHT, "box"))
+    kinds = {s.kind(i) for s in series for i in range(len(categories))}
+    if ILLUSTRATIVE in kinds:
+        legend_items.append((PROVENANCE_LEGEND[ILLUSTRATIVE], MUTED, "pale"))
+    if DERIVED in kinds:
+        legend_items.append((PROVENANCE_LEGEND[DERIVED], MUTED, "text"))
+    legend_items += [(note, "#ffffff", "text") for note in legend_notes]
     legend_height = _legend_height(legend_items, width - 32)
     plot_height = group_height * len(categories)
     bottom = top + plot_height
@@ -337,15 +397,22 @@ def bar_chart(
                 continue
             x = sx(offset) if stacked else left
             w = max(value / upper * (right - left), 0.5)
-            tip = f"{category} · {name}: {value_format(value)}"
+            kind = s.kind(row)
+            tip = f"{category} · {name}: {value_format(value)}" + (f" ({kind})" if kind else "")
+            pale = (
+                f' fill-opacity="0.35" stroke="{color}" stroke-dasharray="3 2" data-kind="{kind}"'
+                if kind == ILLUSTRATIVE
+                else ""
+            )
             body.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_height}"'
-                f' fill="{color}"><title>{escape(tip)}</title></rect>'
+                f' fill="{color}"{pale}><title>{escape(tip)}</title></rect>'
             )
             if stacked:
                 offset += value
             else:
-                body.append(_text(x + w + 4, y + bar_height - 3, value_format(value)))
+                label = value_format(value) + MARKS.get(kind, "")
+                body.append(_text(x + w + 4, y + bar_height - 3, label))
         if stacked:
             body.append(
                 _text(

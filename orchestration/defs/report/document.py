@@ -6,6 +6,8 @@ with no network. Numbers carry their unit; Chinese labels render with the CJK fo
 
 This module gathers and shapes the figures: each section is a list of blocks (headings, notes,
 tables of formatted text, charts) with no HTML in them; render.py and its templates draw them.
+Every figure is shown with its source (provenance.py): a table cell is `cite(text, provenance)`,
+numbered in the list under its table, and a chart marks its illustrative and derived values.
 """
 
 import os
@@ -26,6 +28,15 @@ from orchestration.defs.report.charts import (
     Line,
     bar_chart,
     line_chart,
+)
+from orchestration.defs.report.provenance import (
+    ILLUSTRATIVE,
+    MARKS,
+    Citations,
+    Provenance,
+    SourceNote,
+    delivered,
+    derived,
 )
 from orchestration.defs.report.render import render_page
 
@@ -153,12 +164,16 @@ class Empty:
 
 @dataclass(frozen=True)
 class Table:
-    """Formatted cells; `columns` has a letter per column: l text, r number, w wrapping text."""
+    """Formatted cells; `columns` has a letter per column: l text, r number, w wrapping text.
+    A cell is text or a cited figure (provenance.Cited); `sources` lists what the citations
+    number, under the table, linked by `anchor` (unique in the page)."""
 
     kind: ClassVar[str] = "table"
     headers: Sequence[str]
-    rows: Sequence[Sequence[str]]
+    rows: Sequence[Sequence]
     columns: str
+    anchor: str = ""
+    sources: Sequence[SourceNote] = ()
 
     def __post_init__(self):
         widths = {len(self.headers)} | {len(row) for row in self.rows}
@@ -168,9 +183,13 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
+    """A chart, its caption, and the sources of the values it draws (numbered as in its SVG's
+    tooltips when it has its own list)."""
+
     kind: ClassVar[str] = "figure"
     chart: Chart
     caption: str
+    sources: Sequence[SourceNote] = ()
 
 
 @dataclass(frozen=True)
@@ -193,10 +212,20 @@ def _shown(shown: int, total: int, order: str, table: str) -> Note | None:
 # ---- the sections ----
 
 
+def _point_kinds(points: list[tuple], provenance: Callable[[tuple], Provenance]) -> dict:
+    """{date: kind} of the points whose value is illustrative or derived (a chart draws them so)."""
+    kinds = {}
+    for point in points:
+        kind = provenance(point).kind
+        if MARKS[kind]:
+            kinds[point[0]] = kind
+    return kinds
+
+
 def _platform_reach(conn) -> tuple[list, list[Chart]]:
     rows = _rows(
         conn,
-        "SELECT app, app_category, month, mau FROM marts.platform_audience_fit"
+        "SELECT app, app_category, month, mau, mau_source FROM marts.platform_audience_fit"
         " WHERE app_category IN ('content_platform', 'card_app_industry') AND mau IS NOT NULL"
         " ORDER BY app_category DESC, app, month",
     )
@@ -204,12 +233,15 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
         return [Empty("monthly active users")], []
     by_app: dict[tuple[str, str], list] = defaultdict(list)
     for row in rows:
-        by_app[(row["app"], row["app_category"])].append((row["month"], float(row["mau"])))
+        by_app[(row["app"], row["app_category"])].append(
+            (row["month"], float(row["mau"]), row["mau_source"])
+        )
     lines = [
         Line(
             name=app if category == "content_platform" else f"{app} (card-app industry)",
-            points=points_,
+            points=[(month, mau) for month, mau, _source in points_],
             dashed=category == "card_app_industry",
+            kinds=_point_kinds(points_, lambda point: delivered(point[2])),
         )
         for (app, category), points_ in by_app.items()
     ]
@@ -221,13 +253,70 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
         y_format=persons,
         x_format=lambda d: d.strftime("%Y-%m"),
     )
+    # Each figure's inputs' sources: the month's own, the months it is compared with, and the
+    # card-app industry's (the card_app_industry baseline's app, as platform_audience_fit uses).
     fit = _rows(
         conn,
-        "SELECT app, month, mau, mau_mom_pct, mau_yoy_pct, mau_vs_card_industry,"
-        " share_under_35_pct, share_mid_plus_consumption_pct, target_fit_index,"
-        " est_target_reach FROM marts.platform_audience_fit"
-        " WHERE app_category = 'content_platform' ORDER BY app, month DESC",
+        "WITH fit AS (FROM marts.platform_audience_fit),"
+        " industry AS (SELECT fit.month, fit.mau_source FROM fit"
+        " JOIN reference.audience_baselines AS baselines ON fit.app = baselines.app"
+        " WHERE baselines.baseline_code = 'card_app_industry')"
+        " SELECT fit.app, fit.month, fit.mau, fit.mau_mom_pct, fit.mau_yoy_pct,"
+        " fit.mau_vs_card_industry, fit.share_under_35_pct, fit.share_mid_plus_consumption_pct,"
+        " fit.target_fit_index, fit.est_target_reach, fit.mau_source, fit.audience_sources,"
+        " previous.mau_source AS previous_month_source,"
+        " last_year.mau_source AS last_year_source, industry.mau_source AS industry_source"
+        " FROM fit"
+        " LEFT JOIN fit AS previous ON previous.app = fit.app"
+        " AND previous.month = CAST(fit.month - INTERVAL 1 MONTH AS DATE)"
+        " LEFT JOIN fit AS last_year ON last_year.app = fit.app"
+        " AND last_year.month = CAST(fit.month - INTERVAL 12 MONTH AS DATE)"
+        " LEFT JOIN industry ON industry.month = fit.month"
+        " WHERE fit.app_category = 'content_platform' ORDER BY fit.app, fit.month DESC",
     )
+    cite = Citations("platform_reach")
+
+    def cells(r: dict) -> list:
+        mau = delivered(r["mau_source"])
+        audience = delivered(r["audience_sources"])
+        return [
+            r["app"],
+            r["month"].strftime("%Y-%m"),
+            cite(persons(r["mau"]), mau),
+            cite(
+                signed_percent(r["mau_mom_pct"]),
+                derived("MAU ÷ the previous month's MAU − 1", mau, r["previous_month_source"]),
+            ),
+            cite(
+                signed_percent(r["mau_yoy_pct"]),
+                derived("MAU ÷ the same month's MAU a year before − 1", mau, r["last_year_source"]),
+            ),
+            cite(
+                MISSING
+                if r["mau_vs_card_industry"] is None
+                else f"{r['mau_vs_card_industry']:.2f}×",
+                derived("MAU ÷ the card-app industry's MAU, same month", mau, r["industry_source"]),
+            ),
+            cite(
+                percent(r["share_under_35_pct"], 2),
+                derived("sum of the age buckets up to 35", audience),
+            ),
+            cite(
+                percent(r["share_mid_plus_consumption_pct"], 2),
+                derived("高 + 中高 + 中等消费者", audience),
+            ),
+            cite(
+                MISSING
+                if r["target_fit_index"] is None
+                else percent(float(r["target_fit_index"]) * 100),
+                derived("the segment's shares multiplied, as if independent", audience),
+            ),
+            cite(
+                persons(r["est_target_reach"]),
+                derived("MAU × target fit", mau, audience),
+            ),
+        ]
+
     table = Table(
         [
             "app",
@@ -241,42 +330,31 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
             "target fit (% of users in segment)",
             "est. target reach (persons)",
         ],
-        [
-            [
-                r["app"],
-                r["month"].strftime("%Y-%m"),
-                persons(r["mau"]),
-                signed_percent(r["mau_mom_pct"]),
-                signed_percent(r["mau_yoy_pct"]),
-                MISSING
-                if r["mau_vs_card_industry"] is None
-                else f"{r['mau_vs_card_industry']:.2f}×",
-                percent(r["share_under_35_pct"], 2),
-                percent(r["share_mid_plus_consumption_pct"], 2),
-                MISSING
-                if r["target_fit_index"] is None
-                else percent(float(r["target_fit_index"]) * 100),
-                persons(r["est_target_reach"]),
-            ]
-            for r in fit
-        ],
+        [cells(r) for r in fit],
         "ll" + "r" * 8,
+        anchor=cite.anchor,
+        sources=cite.notes,
     )
     caption = (
         "x: month (proportional to time; months without a delivery have no point);"
         " y: monthly active users, persons. The dashed line is the aggregate of all card apps."
+        f" A hollow point ({MARKS[ILLUSTRATIVE]}) is illustrative, a diamond derived; each"
+        " month's source is in the list under the table below."
     )
     return [Figure(chart, caption), table], [chart]
 
 
 def _audience_profiles(conn) -> tuple[list, list[Chart]]:
-    # every profiled app's latest month in one query, not one per app and dimension
+    # every profiled app's latest month in one query, not one per app and dimension; the
+    # baselines' own apps are what the others are compared with, not profiles to show
     rows = _rows(
         conn,
         "WITH profiled AS (SELECT app, max(month) AS month FROM marts.audience_profile"
-        " WHERE app <> baseline_app AND dimension IN $dimensions GROUP BY app)"
+        " WHERE app NOT IN (SELECT app FROM reference.audience_baselines)"
+        " AND dimension IN $dimensions GROUP BY app)"
         " SELECT app, month, dimension, bucket, share_pct, baseline_share_pct, tgi,"
-        " in_target_segment, baseline_app, target_segment"
+        " in_target_segment, baseline, baseline_label, baseline_app, target_segment, sources,"
+        " baseline_sources"
         " FROM profiled JOIN marts.audience_profile USING (app, month)"
         " WHERE dimension IN $dimensions ORDER BY app, bucket_order, bucket",
         {"dimensions": list(PROFILE_DIMENSIONS)},
@@ -288,7 +366,9 @@ def _audience_profiles(conn) -> tuple[list, list[Chart]]:
         by_profile[(row["app"], row["month"], row["dimension"])].append(row)
     parts, charts = [], []
     for app, month in dict.fromkeys((r["app"], r["month"]) for r in rows):
+        profile = [r for r in rows if (r["app"], r["month"]) == (app, month)]
         parts.append(Heading(f"{app}, {month:%Y-%m}"))
+        parts.append(_baseline_note(profile))
         for dimension, label in PROFILE_DIMENSIONS.items():
             buckets = by_profile[(app, month, dimension)]
             if not buckets:
@@ -296,49 +376,120 @@ def _audience_profiles(conn) -> tuple[list, list[Chart]]:
             baseline_app = buckets[0]["baseline_app"]
             segment = buckets[0]["target_segment"]
             key = f"audience_{len(charts) + 1}_{dimension}"
+            shares = [delivered(b["sources"]) for b in buckets]
+            baseline_shares = [delivered(b["baseline_sources"]) for b in buckets]
+            # what tgi_source says in the mart, cited as its two inputs' sources
+            tgis = [
+                derived("share ÷ baseline share × 100", share, baseline_share)
+                for share, baseline_share in zip(shares, baseline_shares, strict=True)
+            ]
             chart = bar_chart(
                 key,
                 f"{app} audience by {label} vs {baseline_app}, {month:%Y-%m}",
                 [("★ " if b["in_target_segment"] else "") + b["bucket"] for b in buckets],
                 [
-                    Bars(f"{app} (% of its users)", [_float(b["share_pct"]) for b in buckets]),
+                    Bars(
+                        f"{app} (% of its users)",
+                        [_float(b["share_pct"]) for b in buckets],
+                        kinds=[p.kind for p in shares],
+                    ),
                     Bars(
                         f"{baseline_app} baseline (% of its users)",
                         [_float(b["baseline_share_pct"]) for b in buckets],
                         color="#9aa4b1",
+                        kinds=[p.kind for p in baseline_shares],
                     ),
                 ],
                 x_title="share of users, percent; right: TGI (app share ÷ baseline share × 100)",
                 value_format=lambda v: percent(v, 2),
                 tick_format=lambda v: percent(v, 0),
                 category_notes=[
-                    MISSING if b["tgi"] is None else f"TGI {b['tgi']:.0f}" for b in buckets
+                    MISSING if b["tgi"] is None else f"TGI {b['tgi']:.0f}{tgi.mark}"
+                    for b, tgi in zip(buckets, tgis, strict=True)
                 ],
                 highlighted=[bool(b["in_target_segment"]) for b in buckets],
                 highlight_label=f"★ in the target segment ({segment})",
+                legend_notes=[
+                    f"{MARKS[ILLUSTRATIVE]} after a value or a TGI: illustrative (sources in the"
+                    " table below)"
+                ]
+                if any(p.kind == ILLUSTRATIVE for p in shares + baseline_shares)
+                else [],
             )
             charts.append(chart)
             parts.append(
                 Figure(
                     chart,
                     f"TGI above 100: {app}'s users over-index in the bucket against"
-                    f" {baseline_app}. Shaded (★): buckets inside the target segment {segment}.",
+                    f" {baseline_app}. Shaded (★): buckets inside the target segment {segment}."
+                    " A pale bar is illustrative; a TGI computed from one is illustrative too.",
+                )
+            )
+            cite = Citations(f"{key}_table")
+            parts.append(
+                Table(
+                    [
+                        f"bucket ({label})",
+                        f"{app} (% of its users)",
+                        f"{baseline_app} baseline (% of its users)",
+                        f"TGI (vs {buckets[0]['baseline']})",
+                    ],
+                    [
+                        [
+                            b["bucket"],
+                            cite(percent(_float(b["share_pct"]), 2), share),
+                            cite(percent(_float(b["baseline_share_pct"]), 2), baseline_share),
+                            cite(MISSING if b["tgi"] is None else f"{b['tgi']:.0f}", tgi),
+                        ]
+                        for b, share, baseline_share, tgi in zip(
+                            buckets, shares, baseline_shares, tgis, strict=True
+                        )
+                    ],
+                    "lrrr",
+                    anchor=cite.anchor,
+                    sources=cite.notes,
                 )
             )
     return parts, charts
 
 
+def _baseline_note(profile: list[dict]) -> Note:
+    """Which baseline the TGIs of a profile are taken against, and where its shares come from."""
+    first = profile[0]
+    sources = list(dict.fromkeys(r["baseline_sources"] for r in profile if r["baseline_sources"]))
+    if not sources:
+        return Note(
+            f"TGI baseline: {first['baseline_label']} (code {first['baseline']}, app"
+            f" {first['baseline_app']}, the default of reference.audience_baselines): no profile"
+            " delivered for this month, so no TGI."
+        )
+    provenance = delivered(" | ".join(sources))
+    kind = provenance.kind
+    return Note(
+        f"TGI baseline: {first['baseline_label']} (code {first['baseline']}, app"
+        f" {first['baseline_app']}, the default of reference.audience_baselines)."
+        f" Source of its shares: {provenance.text}"
+        + (f" — {kind} {provenance.mark}: so is every TGI below." if provenance.mark else ".")
+    )
+
+
 def _leaderboard(conn) -> tuple[list, list[Chart]]:
     latest = _rows(
         conn,
-        "SELECT platform, follower_rank, account_name, bank, followers,"
-        " follower_tier_label, follower_growth_weekly_pct, likes_and_collects_per_note,"
-        " likes_and_collects_per_follower, snapshot_date,"
-        " count(*) OVER (PARTITION BY platform) AS accounts_on_platform FROM marts.account_latest"
+        "SELECT latest.platform, latest.follower_rank, latest.account_name, latest.bank,"
+        " latest.followers, latest.follower_tier_label, latest.follower_growth_weekly_pct,"
+        " latest.likes_and_collects_per_note, latest.likes_and_collects_per_follower,"
+        " latest.snapshot_date, latest.source, previous.source AS previous_source,"
+        " count(*) OVER (PARTITION BY latest.platform) AS accounts_on_platform"
+        " FROM marts.account_latest AS latest"
+        " LEFT JOIN marts.account_performance AS previous"
+        " ON previous.platform = latest.platform AND previous.account_name = latest.account_name"
+        " AND previous.snapshot_date = latest.previous_snapshot_date"
         # a rank is among the accounts of its own snapshot date: the latest date's first
-        " QUALIFY row_number() OVER (PARTITION BY platform"
-        " ORDER BY snapshot_date DESC, follower_rank, account_name) <= ?"
-        " ORDER BY platform, snapshot_date DESC, follower_rank, account_name",
+        " QUALIFY row_number() OVER (PARTITION BY latest.platform"
+        " ORDER BY latest.snapshot_date DESC, latest.follower_rank, latest.account_name) <= ?"
+        " ORDER BY latest.platform, latest.snapshot_date DESC, latest.follower_rank,"
+        " latest.account_name",
         [TOP_ACCOUNTS],
     )
     if not latest:
@@ -349,7 +500,8 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
         "WITH charted AS (SELECT platform, account_name FROM marts.account_latest QUALIFY"
         " row_number() OVER (PARTITION BY platform"
         " ORDER BY snapshot_date DESC, follower_rank, account_name) <= ?)"
-        " SELECT platform, account_name, snapshot_date, followers FROM marts.account_performance"
+        " SELECT platform, account_name, snapshot_date, followers, source"
+        " FROM marts.account_performance"
         " SEMI JOIN charted USING (platform, account_name)"
         " WHERE followers IS NOT NULL ORDER BY platform, account_name, snapshot_date",
         [CHARTED_ACCOUNTS],
@@ -366,6 +518,7 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
                 "marts.account_latest",
             )
         )
+        cite = Citations(f"leaderboard_{number_}")
         parts.append(
             Table(
                 [
@@ -379,34 +532,30 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
                     "likes + collects per follower (ratio)",
                     "snapshot date",
                 ],
-                [
-                    [
-                        str(r["follower_rank"]),
-                        r["account_name"],
-                        r["bank"] or "(not registered)",
-                        persons(r["followers"]),
-                        r["follower_tier_label"] or MISSING,
-                        signed_percent(r["follower_growth_weekly_pct"]),
-                        number(r["likes_and_collects_per_note"]),
-                        number(r["likes_and_collects_per_follower"], 2),
-                        r["snapshot_date"].isoformat(),
-                    ]
-                    for r in accounts
-                ],
+                [_leaderboard_row(r, cite) for r in accounts],
                 "rllrlrrrl",
+                anchor=cite.anchor,
+                sources=cite.notes,
             )
         )
         by_account: dict[str, list] = defaultdict(list)
         for row in history:
             if row["platform"] == platform:
                 by_account[row["account_name"]].append(
-                    (row["snapshot_date"], float(row["followers"]))
+                    (row["snapshot_date"], float(row["followers"]), row["source"])
                 )
         order = [r["account_name"] for r in accounts if r["account_name"] in by_account]
         chart = line_chart(
             f"followers_{number_}",
             f"Followers of the official accounts on {platform}",
-            [Line(name, by_account[name]) for name in order],
+            [
+                Line(
+                    name,
+                    [(day, followers) for day, followers, _source in by_account[name]],
+                    kinds=_point_kinds(by_account[name], lambda point: delivered(point[2])),
+                )
+                for name in order
+            ],
             y_title="followers, persons (万 = 10 thousand)",
             y_format=persons,
         )
@@ -416,15 +565,50 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
             if accounts[0]["accounts_on_platform"] > CHARTED_ACCOUNTS
             else ""
         )
+        points = Citations(f"followers_{number_}")
+        for name in order:
+            for _day, _followers, source in by_account[name]:
+                points.note(delivered(source))  # numbered for the list under the chart
         parts.append(
             Figure(
                 chart,
                 "x: snapshot date (proportional to time: snapshots come at uneven gaps);"
                 " y: followers, persons. A lone dot is an account with one snapshot so far."
-                + charted,
+                " A hollow point is a snapshot whose source says illustrative (some of its"
+                " figures are), a diamond a derived one; the sources of the snapshots drawn are"
+                " listed below." + charted,
+                sources=points.notes,
             )
         )
     return parts, charts
+
+
+def _leaderboard_row(r: dict, cite: Citations) -> list:
+    snapshot = delivered(r["source"])
+    return [
+        str(r["follower_rank"]),
+        r["account_name"],
+        r["bank"] or "(not registered)",
+        cite(persons(r["followers"]), snapshot),
+        r["follower_tier_label"] or MISSING,
+        cite(
+            signed_percent(r["follower_growth_weekly_pct"]),
+            derived(
+                "followers against the previous snapshot's, per week",
+                snapshot,
+                r["previous_source"],
+            ),
+        ),
+        cite(
+            number(r["likes_and_collects_per_note"]),
+            derived("(likes + collects) ÷ notes", snapshot),
+        ),
+        cite(
+            number(r["likes_and_collects_per_follower"], 2),
+            derived("(likes + collects) ÷ followers", snapshot),
+        ),
+        r["snapshot_date"].isoformat(),
+    ]
 
 
 def _weights(conn, score: str) -> dict[str, float]:
@@ -452,17 +636,34 @@ def _contributions(rows: list[dict], weights: dict[str, float]) -> list[Bars]:
     ]
 
 
+def _marked(label: str, provenance: Provenance) -> str:
+    """A chart's category label with the mark of its figures when they are illustrative."""
+    return f"{label} {provenance.mark}" if provenance.kind == ILLUSTRATIVE else label
+
+
+ILLUSTRATIVE_INPUT = f"{MARKS[ILLUSTRATIVE]} after a name: computed from an illustrative input"
+
+
 def _scores(conn) -> tuple[list, list[Chart]]:
     parts, charts = [], []
     weights = _weights(conn, "account")
+    # a score is derived from the account's snapshot and, for growth and activity, the one
+    # before it: both rows' sources are its inputs (the peers it is ranked among have their own)
     latest = _rows(
         conn,
-        "SELECT *, count(*) OVER (PARTITION BY platform) AS accounts_scored"
-        " FROM marts.account_scores WHERE (platform, snapshot_date) IN"
+        "SELECT scores.*, count(*) OVER (PARTITION BY scores.platform) AS accounts_scored,"
+        " snapshot.source, previous.source AS previous_source"
+        " FROM marts.account_scores AS scores"
+        " LEFT JOIN marts.account_performance AS snapshot USING (platform, account_name,"
+        " snapshot_date)"
+        " LEFT JOIN marts.account_performance AS previous"
+        " ON previous.platform = scores.platform AND previous.account_name = scores.account_name"
+        " AND previous.snapshot_date = snapshot.previous_snapshot_date"
+        " WHERE (scores.platform, scores.snapshot_date) IN"
         " (SELECT (platform, max(snapshot_date)) FROM marts.account_scores GROUP BY platform)"
-        " QUALIFY row_number() OVER"
-        " (PARTITION BY platform ORDER BY score DESC NULLS LAST, account_name) <= ?"
-        " ORDER BY platform, score DESC NULLS LAST, account_name",
+        " QUALIFY row_number() OVER (PARTITION BY scores.platform"
+        " ORDER BY scores.score DESC NULLS LAST, scores.account_name) <= ?"
+        " ORDER BY scores.platform, scores.score DESC NULLS LAST, scores.account_name",
         [TOP_ACCOUNTS],
     )
     if not latest:
@@ -470,28 +671,43 @@ def _scores(conn) -> tuple[list, list[Chart]]:
     for number_, platform in enumerate(dict.fromkeys(r["platform"] for r in latest), start=1):
         rows = [r for r in latest if r["platform"] == platform]
         snapshot = rows[0]["snapshot_date"]
+        provenances = [
+            derived(
+                "percentiles among the platform's registered accounts on the date, weighted by"
+                " reference.score_weights; from the account's snapshot and the one before",
+                r["source"],
+                *([r["previous_source"]] if r["previous_source"] else []),
+            )
+            for r in rows
+        ]
         parts.append(Heading(f"Accounts on {platform}, {snapshot.isoformat()}"))
         parts.append(
             _shown(len(rows), rows[0]["accounts_scored"], "highest scores", "marts.account_scores")
         )
+        cite = Citations(f"account_scores_{number_}_table")
         parts.append(
             Table(
                 ["account", "bank", "score (0–100)"]
                 + [f"{c} (percentile 0–100)" for c in weights]
                 + ["components used (of " + str(len(weights)) + ")", "peers (accounts)"],
                 [
-                    [r["account_name"], r["bank"] or MISSING, number(r["score"])]
+                    [r["account_name"], r["bank"] or MISSING, cite(number(r["score"]), provenance)]
                     + [number(_float(r[f"{c}_component"])) for c in weights]
                     + [str(r["components_used"]), str(r["peers"])]
-                    for r in rows
+                    for r, provenance in zip(rows, provenances, strict=True)
                 ],
                 "llr" + "r" * len(weights) + "rr",
+                anchor=cite.anchor,
+                sources=cite.notes,
             )
         )
         chart = bar_chart(
             f"account_scores_{number_}",
             f"Account scores on {platform}, {snapshot.isoformat()}, by component",
-            [r["account_name"] for r in rows],
+            [
+                _marked(r["account_name"], provenance)
+                for r, provenance in zip(rows, provenances, strict=True)
+            ],
             _contributions(rows, weights),
             x_title="points of the 0–100 score each component contributes"
             " (percentile × weight ÷ weight of the components used)",
@@ -499,6 +715,9 @@ def _scores(conn) -> tuple[list, list[Chart]]:
             stacked=True,
             x_max=100,
             total_format=lambda v: f"score {v:.1f}",
+            legend_notes=[ILLUSTRATIVE_INPUT]
+            if any(p.kind == ILLUSTRATIVE for p in provenances)
+            else [],
         )
         charts.append(chart)
         parts.append(
@@ -506,51 +725,83 @@ def _scores(conn) -> tuple[list, list[Chart]]:
                 chart,
                 "Each component is the account's percentile (0–100) among the platform's"
                 " registered accounts on the same date; a missing component (growth on a first"
-                " snapshot) re-weights the others.",
+                " snapshot) re-weights the others. Every score is derived (†); the table above"
+                " cites each one's sources.",
             )
         )
     platform_weights = _weights(conn, "platform")
+    # a platform score is derived from the app-month's MAU and audience and, for MAU growth,
+    # the previous month's MAU
     platforms = _rows(
         conn,
-        "SELECT * FROM marts.platform_scores WHERE (app, month) IN"
+        "SELECT scores.*, fit.mau_source, fit.audience_sources,"
+        " previous.mau_source AS previous_month_source"
+        " FROM marts.platform_scores AS scores"
+        " LEFT JOIN marts.platform_audience_fit AS fit USING (app, month)"
+        " LEFT JOIN marts.platform_audience_fit AS previous ON previous.app = scores.app"
+        " AND previous.month = CAST(scores.month - INTERVAL 1 MONTH AS DATE)"
+        " WHERE (scores.app, scores.month) IN"
         " (SELECT (app, max(month)) FROM marts.platform_scores WHERE score IS NOT NULL"
-        " GROUP BY app) ORDER BY app_category, score DESC, app",
+        " GROUP BY app) ORDER BY scores.app_category, scores.score DESC, scores.app",
     )
     parts.append(Heading("Platforms, latest month with a score"))
     if not platforms:
         parts.append(Empty("platform score"))
         return parts, charts
+    provenances = [
+        derived(
+            "percentiles among apps on the month, weighted by reference.score_weights; from the"
+            " month's MAU and audience and the previous month's MAU",
+            *[s for s in (r["mau_source"], r["audience_sources"], r["previous_month_source"]) if s],
+        )
+        for r in platforms
+    ]
+    cite = Citations("platform_scores_table")
     parts.append(
         Table(
             ["app", "category", "month", "score (0–100)"]
             + [f"{c} (percentile 0–100)" for c in platform_weights]
             + [f"components used (of {len(platform_weights)})", "peers (apps)"],
             [
-                [r["app"], r["app_category"], r["month"].strftime("%Y-%m"), number(r["score"])]
+                [
+                    r["app"],
+                    r["app_category"],
+                    r["month"].strftime("%Y-%m"),
+                    cite(number(r["score"]), provenance),
+                ]
                 + [number(_float(r[f"{c}_component"])) for c in platform_weights]
                 + [str(r["components_used"]), str(r["peers"])]
-                for r in platforms
+                for r, provenance in zip(platforms, provenances, strict=True)
             ],
             "lllr" + "r" * len(platform_weights) + "rr",
+            anchor=cite.anchor,
+            sources=cite.notes,
         )
     )
     chart = bar_chart(
         "platform_scores",
         "Platform scores by component, latest month with a score",
-        [f"{r['app']} ({r['month']:%Y-%m})" for r in platforms],
+        [
+            _marked(f"{r['app']} ({r['month']:%Y-%m})", provenance)
+            for r, provenance in zip(platforms, provenances, strict=True)
+        ],
         _contributions(platforms, platform_weights),
         x_title="points of the 0–100 score each component contributes",
         value_format=lambda v: _trim(v, 1),
         stacked=True,
         x_max=100,
         total_format=lambda v: f"score {v:.1f}",
+        legend_notes=[ILLUSTRATIVE_INPUT]
+        if any(p.kind == ILLUSTRATIVE for p in provenances)
+        else [],
     )
     charts.append(chart)
     parts.append(
         Figure(
             chart,
             "Components are percentiles among apps of the same category and month; with one"
-            " app in a category every component is 50.",
+            " app in a category every component is 50. Every score is derived (†); the table"
+            " above cites each one's sources.",
         )
     )
     return parts, charts

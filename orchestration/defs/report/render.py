@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from orchestration.defs.report.charts import FONT_STACK
+from orchestration.defs.report.provenance import legend
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -37,5 +38,11 @@ def render_page(sections: Sequence, *, published: str, generated: str) -> str:
     return (
         environment()
         .get_template("report.html")
-        .render(sections=sections, published=published, generated=generated, font_stack=FONT_STACK)
+        .render(
+            sections=sections,
+            published=published,
+            generated=generated,
+            font_stack=FONT_STACK,
+            legend=legend(),
+        )
     )
