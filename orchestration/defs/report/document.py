@@ -224,7 +224,8 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
     fit = _rows(
         conn,
         "SELECT app, month, mau, mau_mom_pct, mau_yoy_pct, mau_vs_card_industry,"
-        " share_under_35_pct, share_mid_plus_consumption_pct, target_fit_index,"
+        " share_under_35_pct, share_mid_plus_consumption_pct, target_share_pct,"
+        " target_share_min_pct, target_share_max_pct,"
         " est_target_reach FROM marts.platform_audience_fit"
         " WHERE app_category = 'content_platform' ORDER BY app, month DESC",
     )
@@ -238,7 +239,7 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
             "vs card-app industry (× its MAU)",
             "aged ≤35 (% of users)",
             "mid+ consumption (% of users)",
-            "target fit (% of users in segment)",
+            "target share (% of users in segment if independent; min–max)",
             "est. target reach (persons)",
         ],
         [
@@ -254,8 +255,9 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
                 percent(r["share_under_35_pct"], 2),
                 percent(r["share_mid_plus_consumption_pct"], 2),
                 MISSING
-                if r["target_fit_index"] is None
-                else percent(float(r["target_fit_index"]) * 100),
+                if r["target_share_pct"] is None
+                else f"{percent(r['target_share_pct'])}"
+                f" ({r['target_share_min_pct']:.1f}–{r['target_share_max_pct']:.1f}%)",
                 persons(r["est_target_reach"]),
             ]
             for r in fit
