@@ -14,19 +14,44 @@ def test_platform_audience_fit_answers_the_reports_figures(sample_run):
     [row] = query(
         sample_run,
         "SELECT mau, share_under_35_pct, share_mid_plus_consumption_pct, mau_mom_pct, mau_yoy_pct,"
-        " target_fit_index, est_target_reach, mau_vs_card_industry"
-        " FROM marts.platform_audience_fit WHERE app = '小红书' AND month = DATE '2025-01-01'",
+        " mau_vs_card_industry FROM marts.platform_audience_fit"
+        " WHERE app = '小红书' AND month = DATE '2025-01-01'",
     )
-    mau, under_35, mid_plus, mom, yoy, fit, reach, vs_industry = row
+    mau, under_35, mid_plus, mom, yoy, vs_industry = row
     assert mau == 232_000_000
     assert under_35 == pytest.approx(86.80, abs=0.005)
     assert mid_plus == pytest.approx(81.32, abs=0.005)
     assert mom == pytest.approx(8.65, abs=0.01)
     assert yoy == pytest.approx(9.88, abs=0.01)
-    # Independence of age and consumption: 0.868 × 0.8132.
-    assert fit == pytest.approx(0.8680 * 0.8132, abs=1e-4)
-    assert reach == pytest.approx(232_000_000 * 0.8680 * 0.8132, rel=1e-4)
     assert vs_industry == pytest.approx(2.32 / 1.18, rel=1e-6)  # illustrative 2025-01 industry MAU
+
+
+def test_the_target_share_is_a_percent_with_the_bounds_that_need_no_assumption(sample_run):
+    [row] = query(
+        sample_run,
+        "SELECT target_share_pct, target_share_min_pct, target_share_max_pct, est_target_reach,"
+        " est_target_reach_min, est_target_reach_max, target_share_assumption,"
+        " target_includes_minors FROM marts.platform_audience_fit"
+        " WHERE app = '小红书' AND month = DATE '2025-01-01'",
+    )
+    share, low, high, reach, reach_low, reach_high, assumption, minors = row
+    # 86.80% under 35 and 81.32% middle-or-higher consumers, delivered one dimension at a time.
+    # The point estimate assumes them independent: 86.80 × 81.32 / 100, a percent.
+    assert share == pytest.approx(86.80 * 81.32 / 100, abs=1e-6)  # 70.58…
+    # Fréchet bounds, true whatever the joint distribution: 86.80 + 81.32 − 100 and the smaller.
+    assert low == pytest.approx(68.12, abs=1e-6)
+    assert high == pytest.approx(81.32, abs=1e-6)
+    assert reach == round(232_000_000 * 86.80 * 81.32 / 100 / 100)
+    assert (reach_low, reach_high) == (158_038_400, 188_662_400)
+    assert "independence" in assumption and "age × consumption" in assumption
+    # 24岁以下 is counted in the segment and includes people under 18
+    assert minors is True
+    # the 0–1 product that read like an index is gone
+    assert not query(
+        sample_run,
+        "SELECT 1 FROM duckdb_columns() WHERE table_name = 'platform_audience_fit'"
+        " AND column_name = 'target_fit_index'",
+    )
 
 
 def test_growth_is_null_where_the_earlier_month_is_missing(sample_run):
@@ -252,7 +277,10 @@ PROMISED_COLUMNS = {
         "mau_yoy_pct",
         "share_under_35_pct",
         "share_mid_plus_consumption_pct",
-        "target_fit_index",
+        "target_share_pct",
+        "target_share_min_pct",
+        "target_share_max_pct",
+        "est_target_reach",
     },
     "audience_profile": {
         "app",

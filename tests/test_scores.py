@@ -70,7 +70,10 @@ def account_rows(database, components: list[str]) -> dict[tuple, dict]:
 def assert_contributions_sum_to_the_score(rows: dict[tuple, dict], components: list[str]):
     for key, row in rows.items():
         total = sum(row[f"{c}_contribution"] or 0 for c in components)
-        assert total == pytest.approx(row["score"], abs=0.05), key
+        if row["score"] is None:  # nothing counts (too few peers): no points either
+            assert total == 0, key
+        else:
+            assert total == pytest.approx(row["score"], abs=0.05), key
 
 
 def test_a_weight_changed_in_the_seed_changes_scores_and_contributions(database):
@@ -89,10 +92,14 @@ def test_a_weight_changed_in_the_seed_changes_scores_and_contributions(database)
     changed = 0
     for key, row in after.items():
         old = before[key]
-        # the percentiles do not depend on the weights; the denominator grew by 0.3
+        # the percentiles do not depend on the weights; where scale counts, the denominator
+        # grew by 0.3 (the sample's 2024 dates have one account: nothing counts there)
         assert [row[f"{c}_component"] for c in ACCOUNT_COMPONENTS] == [
             old[f"{c}_component"] for c in ACCOUNT_COMPONENTS
         ]
+        if row["scale_contribution"] is None:
+            assert row["weight_used"] == old["weight_used"] == 0, key
+            continue
         assert float(row["weight_used"]) == pytest.approx(float(old["weight_used"]) + 0.3)
         assert row["scale_contribution"] == pytest.approx(
             0.6 * row["scale_component"] / float(row["weight_used"])
@@ -115,11 +122,14 @@ def test_a_seed_row_for_an_existing_metric_adds_a_component(database):
     for key, row in rows.items():
         assert row["audience_component"] == row["scale_component"], key
         assert row["audience_contribution"] == pytest.approx(row["scale_contribution"]), key
-    # every account has followers: the new component always counts
+    # every account has followers: the new component counts wherever scale does (the 7 accounts
+    # of 2025-04-17; growth and activity, which one of them has, count nowhere)
     [(fewest, most)] = execute(
-        database, "SELECT min(components_used), max(components_used) FROM marts.account_scores"
+        database,
+        "SELECT min(components_used), max(components_used) FROM marts.account_scores"
+        " WHERE snapshot_date = DATE '2025-04-17'",
     )
-    assert (fewest, most) == (4, 6)
+    assert (fewest, most) == (4, 4)
     # the metric is shown once, and the new columns follow the seed's order
     [(columns,)] = execute(
         database,
@@ -143,3 +153,40 @@ def test_a_seed_row_naming_a_missing_metric_stops_the_build_naming_the_row(datab
         "seed score_weights, row (score platform, component downloads): metric 'app_downloads'"
         " is not a column of" in done.stdout
     )
+
+
+def test_a_component_among_fewer_peers_than_the_minimum_does_not_count(scored_database):
+    """On the sample's 2025-04-17 only 招行 has a growth and an activity (its earlier snapshots):
+    a percentile among one peer is 50 whatever the value, and counting it dragged 招行 from about
+    80 to 71.4, behind 中信."""
+    rows = {
+        row[0]: row[1:]
+        for row in execute(
+            scored_database,
+            "SELECT account_name, score, components_used, growth_component, growth_peers,"
+            " growth_contribution, activity_peers, activity_contribution, components_left_out"
+            " FROM marts.account_scores WHERE snapshot_date = DATE '2025-04-17'",
+        )
+    }
+    cmb = rows["招商银行信用卡申请"]
+    score, used, growth, growth_peers, growth_points, activity_peers, activity_points, left = cmb
+    assert (growth, growth_peers, growth_points) == (50.0, 1, None)  # shown, not counted
+    assert (activity_peers, activity_points) == (1, None)
+    assert used == 3
+    assert left == "growth (1 peer, minimum 3); activity (1 peer, minimum 3)"
+    assert score == pytest.approx(80.6, abs=0.05)
+    assert score > rows["中信银行信用卡"][0]
+    assert max(rows, key=lambda name: rows[name][0]) == "招商银行信用卡申请"
+
+
+def test_the_minimum_of_peers_is_a_seed(database):
+    """The minimum is read from reference.score_settings: at 1, a lone peer's 50 counts again."""
+    execute(database, "UPDATE reference.score_settings SET min_peers = 1")
+    done = rebuild_scores(database)
+    assert done.returncode == 0, done.stdout[-3000:]
+    [(score, used, left)] = execute(
+        database,
+        "SELECT score, components_used, components_left_out FROM marts.account_scores"
+        " WHERE account_name = '招商银行信用卡申请' AND snapshot_date = DATE '2025-04-17'",
+    )
+    assert (score, used, left) == (71.4, 5, None)

@@ -48,14 +48,25 @@
 
         the `columns` given, then each component's metric (the seed's row order)
         <component>_component     the percentile among peers (percentile_among_peers); null when
-                                  the row's metric is null
+                                  the row's metric is null. Shown even when the component does
+                                  not count, to explain it
+        <component>_peers         peers with a value of the metric, the row itself included: the
+                                  percentile's denominator
         <component>_contribution  its points in the score: weight × percentile / weight_used;
-                                  null with the percentile. A row's contributions sum to its
-                                  score (before the score's rounding to 1 decimal)
+                                  null unless the component counts. A row's contributions sum to
+                                  its score (before the score's rounding to 1 decimal)
         peers                     rows in the peer group, the row itself included
-        components_used           components that are not null
-        weight_used               Σ weight of those components: the score's denominator
+        components_used           components that count
+        components_left_out       the components that do not count and why, '; '-separated
+                                  ('growth (1 peer, minimum 3); activity (no value of
+                                  notes_per_week)'); null when every component counts
+        weight_used               Σ weight of the components that count: the score's denominator
         score                     Σ contributions, rounded to 1 decimal; null when nothing weighs
+
+    A component counts when the row has a value and at least min_peers peers have one (seed
+    score_settings, one value for every score): a percentile among one peer is 50 whatever the
+    value, among two 25 or 75, and counting it would pull the score toward the middle or push it
+    to an edge with nothing in the data behind it.
 
     `rows` is the relation or CTE of the rows to score; `source` the relation they come from
     (a ref()), whose columns must include every metric of the score: a seed row naming a missing
@@ -63,12 +74,14 @@
 
     Which components exist and which column each ranks is read from the seed when the model
     compiles (every build compiles it again, so a new seed row needs no SQL change); the weights
-    are joined at run time. A component list in SQL alone (UNPIVOT every candidate column, rank
-    in long form, PIVOT back) measured several times slower at the benchmark's size: a percentile
-    is one sort of the peers per component either way, but the long form moves every row once per
-    candidate column and then pivots it back (docs/performance.md).
+    and the minimum are joined at run time. A component list in SQL alone (UNPIVOT every
+    candidate column, rank in long form, PIVOT back) measured several times slower at the
+    benchmark's size: a percentile is one sort of the peers per component either way, but the
+    long form moves every row once per candidate column and then pivots it back
+    (docs/performance.md).
     A unit test cannot query its fixture while compiling: it names the components by overriding
-    the macro score_components (`overrides: macros:`), and its score_weights rows give the weights.
+    the macro score_components (`overrides: macros:`), its score_weights rows give the weights
+    and its score_settings row the minimum.
 #}
 {% macro score_among_peers(score, rows, source, peers, columns) -%}
     {%- set components = score_components(score) -%}
@@ -96,6 +109,13 @@
 
     ),
 
+    settings as (
+
+        -- one row (tested): the peers with a value a component needs to count
+        select min_peers from {{ ref('score_settings') }}
+
+    ),
+
     percentiles as (
 
         select
@@ -103,6 +123,8 @@
             {%- for component in components %}
             {{ percentile_among_peers(component.metric, peers) }}
                 as {{ component.name }}_component,
+            count({{ component.metric }}) over (partition by {{ peer_list }})
+                as {{ component.name }}_peers,
             {%- endfor %}
             count(*) over (partition by {{ peer_list }}) as peers
 
@@ -110,32 +132,70 @@
 
     ),
 
-    weighted as (
+    counted as (
 
-        -- A null component counts neither in the sum nor in the weights it is divided by: the
-        -- score re-weights over the components present instead of counting a missing one as 0.
+        -- A component counts when it has a percentile computed among enough peers with a value.
         select
             percentiles.*,
+            weights.*,
+            settings.min_peers,
             {%- for component in components %}
-            weights.{{ component.name }}_weight * {{ component.name }}_component
-                as {{ component.name }}_weighted,
+            coalesce(
+                {{ component.name }}_component is not null
+                and {{ component.name }}_peers >= settings.min_peers,
+                false
+            ) as {{ component.name }}_counts{{ ',' if not loop.last }}
+            {%- endfor %}
+
+        from percentiles
+        cross join weights
+        cross join settings
+
+    ),
+
+    weighted as (
+
+        -- A component that does not count is in neither the sum nor the weights it is divided
+        -- by: the score re-weights over the components that count instead of counting a missing
+        -- one as 0 (or a lone peer's 50 as a fact).
+        select
+            counted.*,
+            {%- for component in components %}
+            case when {{ component.name }}_counts
+                then {{ component.name }}_weight * {{ component.name }}_component
+            end as {{ component.name }}_weighted,
             {%- endfor %}
             {%- for component in components %}
-            ({{ component.name }}_component is not null)::integer
+            {{ component.name }}_counts::integer
             {{- ' +' if not loop.last else ' as components_used,' }}
             {%- endfor %}
+            nullif(
+                concat_ws(
+                    '; ',
+                    {%- for component in components %}
+                    case
+                        when {{ component.name }}_component is null
+                            then '{{ component.name }} (no value of {{ component.metric }})'
+                        when not {{ component.name }}_counts
+                            then '{{ component.name }} (' || {{ component.name }}_peers
+                                || if({{ component.name }}_peers = 1, ' peer', ' peers')
+                                || ', minimum ' || min_peers || ')'
+                    end{{ ',' if not loop.last }}
+                    {%- endfor %}
+                ),
+                ''
+            ) as components_left_out,
             -- the seed's exact decimals: the sum carries no binary noise
             cast(
                 {%- for component in components %}
-                case when {{ component.name }}_component is not null
-                    then weights.{{ component.name }}_weight else 0 end
+                case when {{ component.name }}_counts
+                    then {{ component.name }}_weight else 0 end
                 {{- ' +' if not loop.last }}
                 {%- endfor %}
                 as decimal(18, 6)
             ) as weight_used
 
-        from percentiles
-        cross join weights
+        from counted
 
     )
 
@@ -145,12 +205,16 @@
         {{ component.name }}_component,
         {%- endfor %}
         {%- for component in components %}
+        {{ component.name }}_peers,
+        {%- endfor %}
+        {%- for component in components %}
         {{ component.name }}_weighted / nullif(weight_used, 0) as {{ component.name }}_contribution,
         {%- endfor %}
         peers,
         components_used,
+        components_left_out,
         weight_used,
-        -- null when nothing weighs: no component present (or only zero-weight ones)
+        -- null when nothing weighs: no component counts (or only zero-weight ones)
         round(
             (
                 {%- for component in components %}

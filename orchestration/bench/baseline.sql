@@ -7,7 +7,7 @@
 --   accounts_csv, activity_csv, audience_csv         the registry and the app files
 --   follower_tiers_csv, audience_buckets_csv,        the dbt seeds (reference data)
 --   target_segments_csv, audience_baselines_csv
---   target_segment                                   the segment the fit index measures
+--   target_segment                                   the segment the target share measures
 -- DuckDB 1.5 reads CSV only as UTF-8, UTF-16 or Latin-1 without the `encodings` extension
 -- (which needs the internet to install), so the runner converts GB18030 files to UTF-8 first,
 -- in Python, and that time counts in the baseline's. It rewrites CRLF files with LF line ends
@@ -553,11 +553,14 @@ summary AS (
 
 in_segment AS (
 
+    -- percent of users in the segment's buckets of each dimension; an age bucket wholly under
+    -- 18 (the card-holding age) is never counted
     SELECT
         app, month, dimension,
-        coalesce(sum(share_pct) FILTER (
+        round(coalesce(sum(share_pct) FILTER (
             WHERE bucket_code IN (SELECT bucket_code FROM segment)
-        ), 0) / 100 AS share,
+                AND (dimension <> 'age' OR coalesce(age_max >= 18, true))
+        ), 0), 6) AS share_pct,
         bool_and(is_mapped) AS is_mapped
     FROM audience
     WHERE dimension IN (SELECT dimension FROM segment)
@@ -565,16 +568,17 @@ in_segment AS (
 
 ),
 
-target_fit AS (
+target_share AS (
 
+    -- the point estimate assumes the dimensions independent; the Fréchet bounds need nothing
     SELECT
         app, month,
-        CASE
-            WHEN count(*) = (SELECT count(DISTINCT dimension) FROM segment) AND bool_and(is_mapped)
-                THEN product(share)
-        END AS target_fit_index
+        round(product(share_pct / 100) * 100, 8) AS target_share_pct,
+        round(greatest(0, sum(share_pct) - (count(*) - 1) * 100), 6) AS target_share_min_pct,
+        min(share_pct) AS target_share_max_pct
     FROM in_segment
     GROUP BY app, month
+    HAVING count(*) = (SELECT count(DISTINCT dimension) FROM segment) AND bool_and(is_mapped)
 
 ),
 
@@ -603,8 +607,10 @@ SELECT
         AS share_under_35_pct,
     CASE WHEN summary.is_consumption_mapped THEN summary.share_mid_plus_consumption_pct END
         AS share_mid_plus_consumption_pct,
-    target_fit.target_fit_index,
-    CAST(round(activity.mau * target_fit.target_fit_index) AS BIGINT) AS est_target_reach
+    target_share.target_share_pct,
+    target_share.target_share_min_pct,
+    target_share.target_share_max_pct,
+    CAST(round(activity.mau * target_share.target_share_pct / 100) AS BIGINT) AS est_target_reach
 FROM activity
 LEFT JOIN activity AS previous_month
     ON activity.app = previous_month.app
@@ -614,4 +620,5 @@ LEFT JOIN activity AS last_year
     AND CAST(activity.month - INTERVAL 12 MONTH AS DATE) = last_year.month
 LEFT JOIN card_industry ON activity.month = card_industry.month
 LEFT JOIN summary ON activity.app = summary.app AND activity.month = summary.month
-LEFT JOIN target_fit ON activity.app = target_fit.app AND activity.month = target_fit.month;
+LEFT JOIN target_share
+    ON activity.app = target_share.app AND activity.month = target_share.month;

@@ -306,7 +306,9 @@ COMPARED = {
             "mau_vs_card_industry",
             "share_under_35_pct",
             "share_mid_plus_consumption_pct",
-            "target_fit_index",
+            "target_share_pct",
+            "target_share_min_pct",
+            "target_share_max_pct",
         ),
     ),
 }

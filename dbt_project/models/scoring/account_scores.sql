@@ -1,7 +1,8 @@
 -- Platform × account × snapshot date: an explainable 0–100 score of each registered bank account
 -- against the other registered accounts of its platform with a snapshot on the same date. The
 -- components, the metric each ranks and their weights are the seed's (seeds/score_weights.csv,
--- score = account); the formula is the macro score_among_peers (macros/scoring.sql).
+-- score = account); the formula is the macro score_among_peers (macros/scoring.sql), with its
+-- minimum of peers (seeds/score_settings.csv): a component among fewer does not count.
 --
 -- Incremental: peers are the accounts of one (platform, snapshot_date), so a build recomputes
 -- only the dates whose account_performance rows were rewritten since the last build. A change of

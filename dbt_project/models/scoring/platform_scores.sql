@@ -1,22 +1,27 @@
--- App × month: an explainable 0–100 score of each app against the other apps of its category
--- (content platforms against content platforms, card apps against card apps) in the same month.
+-- App × month: an explainable 0–100 score of each app as a place to reach the target segment,
+-- against the apps of its kind delivered for the same month: content platforms against content
+-- platforms (which platform?), card apps against card apps. The card_app_industry aggregate is
+-- one figure for all card apps together, not an app: it is not scored, nor counted as a peer.
+-- Peers share the month because a month's MAU growth and audience are compared with the same
+-- month's (an app delivered for another month is not a peer of this one: see peer_apps).
 -- The components, the metric each ranks and their weights are the seed's
 -- (seeds/score_weights.csv, score = platform); the formula is the macro score_among_peers
--- (macros/scoring.sql).
+-- (macros/scoring.sql), with its minimum of peers (seeds/score_settings.csv).
 with
 
 audience_fit as (
 
     select * from {{ ref('platform_audience_fit') }}
+    where app_category <> 'card_app_industry'
 
 ),
 
 scored as (
 
     -- a component per row of the seed's platform score: its metric, percentile and contribution
-    -- (reach and fit are null without a complete audience profile of the month, MAU growth when
-    -- the previous calendar month's MAU is not delivered). A row without any keeps its place,
-    -- with no score, so that an app-month without a score shows why.
+    -- (reach and share are null without a complete audience profile of the month, MAU growth
+    -- when the previous calendar month's MAU is not delivered). A row without any, or with none
+    -- among enough peers, keeps its place with no score, so that an app-month shows why.
     {{
         score_among_peers(
             'platform',
@@ -27,6 +32,19 @@ scored as (
         )
     }}
 
+),
+
+final as (
+
+    select
+        *,
+        -- who the app was compared with: the apps of its category with a row that month
+        array_to_string(
+            list_sort(list(app) over (partition by app_category, month)), ', '
+        ) as peer_apps
+
+    from scored
+
 )
 
-select * from scored
+select * from final

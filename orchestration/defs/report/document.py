@@ -222,6 +222,23 @@ def _point_kinds(points: list[tuple], provenance: Callable[[tuple], Provenance])
     return kinds
 
 
+def _with_range(point: str, low: str, high: str) -> str:
+    """A point estimate with the interval it lies in: "1.64亿 (1.58亿–1.89亿)"."""
+    return point if point == MISSING else f"{point} ({low}–{high})"
+
+
+def _target_share(r: dict) -> str:
+    """The target share, its assumption-free bounds, and a mark when minors are counted in."""
+    if r["target_share_pct"] is None:
+        return MISSING
+    shown = _with_range(
+        percent(r["target_share_pct"]),
+        percent(r["target_share_min_pct"]),
+        percent(r["target_share_max_pct"]),
+    )
+    return shown + (" incl. under-18s" if r["target_includes_minors"] else "")
+
+
 def _platform_reach(conn) -> tuple[list, list[Chart]]:
     rows = _rows(
         conn,
@@ -263,7 +280,9 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
         " WHERE baselines.baseline_code = 'card_app_industry')"
         " SELECT fit.app, fit.month, fit.mau, fit.mau_mom_pct, fit.mau_yoy_pct,"
         " fit.mau_vs_card_industry, fit.share_under_35_pct, fit.share_mid_plus_consumption_pct,"
-        " fit.target_fit_index, fit.est_target_reach, fit.mau_source, fit.audience_sources,"
+        " fit.target_share_pct, fit.target_share_min_pct, fit.target_share_max_pct,"
+        " fit.target_includes_minors, fit.est_target_reach, fit.est_target_reach_min,"
+        " fit.est_target_reach_max, fit.mau_source, fit.audience_sources,"
         " previous.mau_source AS previous_month_source,"
         " last_year.mau_source AS last_year_source, industry.mau_source AS industry_source"
         " FROM fit"
@@ -306,14 +325,20 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
                 derived("高 + 中高 + 中等消费者", audience),
             ),
             cite(
-                MISSING
-                if r["target_fit_index"] is None
-                else percent(float(r["target_fit_index"]) * 100),
-                derived("the segment's shares multiplied, as if independent", audience),
+                _target_share(r),
+                derived(
+                    "the segment's shares multiplied, as if independent; bounds"
+                    " max(0, a + b − 100) to min(a, b) need no assumption",
+                    audience,
+                ),
             ),
             cite(
-                persons(r["est_target_reach"]),
-                derived("MAU × target fit", mau, audience),
+                _with_range(
+                    persons(r["est_target_reach"]),
+                    persons(r["est_target_reach_min"]),
+                    persons(r["est_target_reach_max"]),
+                ),
+                derived("MAU × target share (and × its bounds)", mau, audience),
             ),
         ]
 
@@ -327,7 +352,7 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
             "vs card-app industry (× its MAU)",
             "aged ≤35 (% of users)",
             "mid+ consumption (% of users)",
-            "target fit (% of users in segment)",
+            "target share (% of users in segment if independent; min–max)",
             "est. target reach (persons)",
         ],
         [cells(r) for r in fit],
