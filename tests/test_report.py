@@ -144,6 +144,21 @@ def test_the_leaderboard_lists_the_accounts_by_followers(sample_report):
     assert len(leaderboard) == 1 + 7
 
 
+def test_presence_counts_the_banks_against_the_market(sample_report):
+    """The report's own sentence, computed: 4 of the 6 state-owned banks, each figure cited with
+    the regulator's count as its source; a bank type with no account shows 0."""
+    warehouse, _result, _event = sample_report
+    html = settings.report_path(warehouse.warehouse_dir).read_text(encoding="utf-8")
+    parsed = parse(section(html, "presence"))
+    [presence] = parsed.tables
+    by_type = {row[0]: row for row in presence[1:]}
+    state = by_type["国有大型银行 (state_owned)"]
+    assert state[1:3] == ["4 of 6", "66.7%"]
+    assert state[3] == "中国农业银行, 中国工商银行, 中国银行, 交通银行"
+    assert by_type["其他银行 (other)"][1] == "0 (market size unknown)"
+    assert any("国有大型商业银行 6家" in source for source in parsed.sources[0])
+
+
 def test_every_number_has_its_unit_in_the_audience_charts(sample_report):
     warehouse, _result, _event = sample_report
     html = (settings.report_path(warehouse.warehouse_dir)).read_text(encoding="utf-8")

@@ -498,6 +498,73 @@ def _baseline_note(profile: list[dict]) -> Note:
     )
 
 
+def _presence(conn) -> tuple[list, list[Chart]]:
+    """Per platform and bank type: how many of the market's banks run an account there ("4 of
+    the 6 state-owned banks"), against the regulator's count, and how many accounts are sizeable."""
+    rows = _rows(
+        conn,
+        "SELECT presence.*, codes.label_zh FROM marts.bank_presence AS presence"
+        " LEFT JOIN reference.category_codes AS codes"
+        " ON codes.category = 'bank_type' AND codes.code = presence.bank_type"
+        " ORDER BY presence.platform, presence.banks_in_market NULLS LAST, presence.bank_type",
+    )
+    if not rows:
+        return [Empty("account registry")], []
+    parts = []
+    for platform in dict.fromkeys(r["platform"] for r in rows):
+        cite = Citations(f"presence_{len(parts)}")
+        registry = delivered(
+            "the account registry (dataset accounts; each account's own source in"
+            " staging.stg_accounts)"
+        )
+        parts.append(Heading(platform))
+        parts.append(
+            Table(
+                [
+                    "bank type",
+                    "banks with an account (of the market's)",
+                    "presence (% of the market's banks)",
+                    "their banks",
+                    "accounts ≥ 1万 followers",
+                    "accounts ≥ 10万 followers",
+                ],
+                [
+                    [
+                        f"{r['label_zh'] or r['bank_type']} ({r['bank_type']})",
+                        cite(
+                            f"{r['banks_with_account']} of {r['banks_in_market']}"
+                            if r["banks_in_market"] is not None
+                            else f"{r['banks_with_account']} (market size unknown)",
+                            derived(
+                                "banks of the type with an account in the registry, of the"
+                                " market's banks of the type",
+                                registry,
+                                r["market_source"],
+                            ),
+                        ),
+                        percent(r["presence_pct"]),
+                        r["banks_with_account_names"] or MISSING,
+                        str(r["accounts_over_10k"]),
+                        str(r["accounts_over_100k"]),
+                    ]
+                    for r in rows
+                    if r["platform"] == platform
+                ],
+                "lrrwrr",
+                anchor=cite.anchor,
+                sources=cite.notes,
+            )
+        )
+    parts.append(
+        Note(
+            "Banks are counted against the market (seed bank_market: the regulator's count of"
+            " banks per type), not against the registry; an account the registry names without"
+            " figures counts as present but not in the follower columns (latest snapshot)."
+        )
+    )
+    return parts, []
+
+
 def _leaderboard(conn) -> tuple[list, list[Chart]]:
     latest = _rows(
         conn,
@@ -901,6 +968,7 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
         sections: list[tuple[str, str, Callable]] = [
             ("reach", "Platform reach", _platform_reach),
             ("audience", "Audience vs the baseline (TGI)", _audience_profiles),
+            ("presence", "Banks present on each platform", _presence),
             ("accounts", "Official accounts", _leaderboard),
             ("scores", "Scores", _scores),
         ]
