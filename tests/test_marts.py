@@ -89,8 +89,8 @@ def test_account_performance_growth_over_uneven_gaps(sample_run):
         (date(2025, 4, 17), 43000, 107, 1000),
     ]
     assert rows[1][4] == pytest.approx(((42000 / 35000) ** (7 / 184) - 1) * 100)
-    # 4.2万 -> 4.3万 is one rounding step of 万 with one decimal: it could be noise.
-    assert rows[2][5] is True and rows[1][5] is False
+    # 4.2万 -> 4.3万: one displayed step, but a true change of 1 to 1,999 (tests/test_rounding.py)
+    assert rows[2][5] is False and rows[1][5] is False
 
 
 def test_audience_profile_tgi_against_the_named_baseline(sample_run):

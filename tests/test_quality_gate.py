@@ -140,7 +140,7 @@ def test_shares_over_100_hold_back_the_platform_scores_but_not_the_accounts(land
     ("defect", "check_name", "held"),
     [
         ("mau_in_wrong_unit", "ge_platform_audience_fit", "marts.platform_scores"),
-        ("follower_collapse", "ge_account_performance", "marts.account_scores"),
+        ("follower_unit_dropped", "ge_account_performance", "marts.account_scores"),
     ],
 )
 def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name, held):
@@ -160,13 +160,13 @@ def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name, h
                 }
             ],
         )
-    elif defect == "follower_collapse":  # 12.7万 -> 5万 in two weeks
+    elif defect == "follower_unit_dropped":  # 12.7万 -> 13: a 13万 whose 万 was lost
         landing.csv(
             "account_snapshots__x.csv",
             [
                 snapshot_on("2025-05-01", name, followers)
                 for name, followers in [
-                    ("中信银行信用卡", "5万"),
+                    ("中信银行信用卡", "13"),
                     ("宁波银行信用卡", "4.7万"),
                     ("招商银行信用卡申请", "4.3万"),
                     ("平安银行信用卡中心", "3.6万"),
@@ -184,6 +184,75 @@ def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name, h
     # database has the new build, for the operator to look into
     assert published(warehouse, f"SELECT * FROM {held} ORDER BY ALL") == before
     assert query(warehouse, f"SELECT * FROM {held} ORDER BY ALL") != before
+
+
+def next_drop_with(account_name: str, followers: str) -> list[dict]:
+    """NEXT_DROP (every account of the sample, two weeks on) with one account's followers."""
+    return [
+        row | {"followers": followers} if row["account_name"] == account_name else row
+        for row in NEXT_DROP
+    ]
+
+
+ALERTS = (
+    "SELECT account_name, snapshot_date, alert, verdict, previous_followers, followers"
+    " FROM marts.account_alerts ORDER BY ALL"
+)
+
+
+def test_a_purge_of_followers_is_an_event_warned_alerted_and_scored(landing, warehouse):
+    """12.7万 -> 7.6万 in two weeks, a 40% drop: a platform purging fake followers does that. The
+    run stays green with a warning, the drop is a row of account_alerts, and the account's
+    snapshot is scored and published like any other."""
+    landing.copy_sample()
+    landing.csv("account_snapshots__2025-05-01.csv", next_drop_with("中信银行信用卡", "7.6万"))
+    result = run_pipeline()
+    assert result.success
+    failed = failed_checks(result)
+    # warnings only (the feed's freshness warns on any sample of 2025)
+    assert all(c.severity == dg.AssetCheckSeverity.WARN for c in failed.values()), sorted(failed)
+    check = failed["ge_account_performance"]
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["failed_errors"].value == 0
+    assert "expect_column_values_to_not_be_in_set(follower_drop_verdict)" in check.description
+    assert materialized(result) >= SCORES
+    assert published(warehouse, ALERTS) == [
+        ("中信银行信用卡", date(2025, 5, 1), "follower_drop", "event", 127_000, 76_000)
+    ]
+    [(reason, pct, pct_low, pct_high)] = published(
+        warehouse,
+        "SELECT reason, followers_change_pct, followers_change_pct_low, followers_change_pct_high"
+        " FROM marts.account_alerts",
+    )
+    assert pct == pytest.approx((76_000 / 127_000 - 1) * 100)
+    assert pct_low == pytest.approx((75_500 / 127_499 - 1) * 100)
+    assert pct_high == pytest.approx((76_499 / 126_500 - 1) * 100)
+    assert "fell 40.2%" in reason and "event" in reason
+    assert published(
+        warehouse,
+        "SELECT count(*), count(*) FILTER (WHERE account_name = '中信银行信用卡')"
+        " FROM marts.account_scores WHERE snapshot_date = DATE '2025-05-01'",
+    ) == [(7, 1)]
+
+
+def test_a_dropped_unit_is_a_data_error_that_holds_back_the_scores(landing, warehouse):
+    """12.7万 -> 13 (a 13万 whose 万 was lost; "12.7" itself is not a whole count, and the
+    contract quarantines it at ingest): no purge leaves 1 follower in 10,000. The suite fails
+    with ERROR, the scores keep their last publication, and the pipeline's own database names
+    the drop in account_alerts for the operator."""
+    landing.copy_sample()
+    assert run_pipeline().success
+    scores_before = published(warehouse, "SELECT * FROM marts.account_scores ORDER BY ALL")
+    landing.csv("account_snapshots__2025-05-01.csv", next_drop_with("中信银行信用卡", "13"))
+    result = run_pipeline()
+    check = failed_checks(result)["ge_account_performance"]
+    assert check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["failed_errors"].value == 1
+    assert published(warehouse, "SELECT * FROM marts.account_scores ORDER BY ALL") == scores_before
+    assert query(warehouse, ALERTS) == [
+        ("中信银行信用卡", date(2025, 5, 1), "follower_drop", "likely_data_error", 127_000, 13)
+    ]
+    assert published(warehouse, "SELECT count(*) FROM marts.account_alerts") == [(0,)]
 
 
 def test_a_truncated_feed_is_a_warning_that_marks_the_date_partial(landing, warehouse):

@@ -361,8 +361,12 @@ measured AS (
                                        changes.snapshot_date), 0)
             ) - 1
         ) * 100 AS follower_growth_weekly_pct,
-        abs(changes.followers - changes.previous_followers)
-            <= greatest(changes.followers_step, changes.previous_followers_step)
+        -- the change's interval contains 0, counts rounded to the nearest step (the dbt var
+        -- count_rounding's default): true counts v - step // 2 to v + (step + 1) // 2 - 1
+        (changes.followers - changes.followers_step // 2)
+            - (changes.previous_followers + (changes.previous_followers_step + 1) // 2 - 1) <= 0
+        AND (changes.followers + (changes.followers_step + 1) // 2 - 1)
+            - (changes.previous_followers - changes.previous_followers_step // 2) >= 0
             AS followers_change_within_rounding,
         (changes.notes - changes.previous_notes)
             / nullif(date_diff('day', changes.previous_snapshot_date, changes.snapshot_date), 0)

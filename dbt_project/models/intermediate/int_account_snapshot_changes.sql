@@ -20,7 +20,26 @@ with
 -- accounts' recent rows), and DuckDB would otherwise first copy the whole table into a CTE buffer
 snapshots as not materialized (
 
-    select * from {{ ref('stg_account_snapshots') }}
+    select
+        *,
+        -- Interactions as analysts count them (新红's 互动量): likes + collects + comments, + shares
+        -- where delivered. 小红书 profiles show likes and collects as one figure and no comments
+        -- or shares: a count that is not delivered is left out, never taken as 0 of the
+        -- account's engagement, and interactions_definition names exactly what went in, so
+        -- that two snapshots are compared only when they count the same things.
+        likes_and_collects + coalesce(comments, 0) + coalesce(shares, 0) as interactions,
+        'likes+collects'
+            || case when comments is not null then '+comments' else '' end
+            || case when shares is not null then '+shares' else '' end
+            || case
+                when comments is null and shares is null
+                    then ' (comments and shares not delivered)'
+                when comments is null then ' (comments not delivered)'
+                when shares is null then ' (shares not delivered)'
+                else ''
+            end as interactions_definition
+
+    from {{ ref('stg_account_snapshots') }}
 
 ),
 
@@ -72,6 +91,9 @@ previous_snapshots as (
         lag(snapshots.followers_step) over account_history as previous_followers_step,
         lag(snapshots.followers_censored) over account_history as previous_followers_censored,
         lag(snapshots.notes) over account_history as previous_notes,
+        lag(snapshots.interactions) over account_history as previous_interactions,
+        lag(snapshots.interactions_definition) over account_history
+            as previous_interactions_definition,
         {% if is_incremental() %}window_starts.recompute_from{% else %}null{% endif %}
             as recompute_from
 
@@ -96,6 +118,8 @@ select
     previous_snapshots.previous_followers_step,
     previous_snapshots.previous_followers_censored,
     previous_snapshots.previous_notes,
+    previous_snapshots.previous_interactions,
+    previous_snapshots.previous_interactions_definition,
     date_diff('day', previous_snapshots.previous_snapshot_date, snapshots.snapshot_date)
         as days_since_previous
 

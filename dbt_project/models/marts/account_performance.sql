@@ -1,6 +1,8 @@
 -- Platform × account × snapshot date: the account's figures, its ratios, its change since its
--- previous snapshot, its tier and its rank among the platform's accounts on that date, and
--- whether that date covers fewer accounts than the platform's previous one (is_partial_date).
+-- previous snapshot (with the interval the rounded counts allow, and a verdict on a large drop),
+-- its engagement over that window, its tier and its rank among the platform's accounts on that
+-- date, and whether that date covers fewer accounts than the platform's previous one
+-- (is_partial_date). The reasoning is in the project's README.md.
 --
 -- Incremental: a new daily drop costs in proportion to the drop. A build recomputes only the
 -- (platform, snapshot_date) partitions a delivery since the last build touched: the dates it
@@ -130,6 +132,34 @@ in_scope as (
 
 ),
 
+-- the interval of true follower counts each displayed count allows (macros/count_interval.sql,
+-- var count_rounding: inclusive bounds of whole persons), now and at the previous snapshot, and
+-- what the window since the previous snapshot gained
+bounded as (
+
+    select
+        *,
+        {{ count_interval('low', 'followers', 'followers_step', 'followers_censored') }}
+            as followers_low,
+        {{ count_interval('high', 'followers', 'followers_step', 'followers_censored') }}
+            as followers_high,
+        {{ count_interval(
+            'low', 'previous_followers', 'previous_followers_step', 'previous_followers_censored'
+        ) }} as previous_followers_low,
+        {{ count_interval(
+            'high', 'previous_followers', 'previous_followers_step', 'previous_followers_censored'
+        ) }} as previous_followers_high,
+        -- only between snapshots that count the same things (interactions_definition)
+        case
+            when interactions_definition = previous_interactions_definition
+                then interactions - previous_interactions
+        end as interactions_gained,
+        notes - previous_notes as notes_gained
+
+    from in_scope
+
+),
+
 measured as (
 
     select
@@ -146,6 +176,8 @@ measured as (
         snapshot_changes.followers,
         snapshot_changes.followers_step,
         snapshot_changes.followers_censored,
+        snapshot_changes.followers_low,
+        snapshot_changes.followers_high,
         snapshot_changes.notes,
         snapshot_changes.notes_step,
         snapshot_changes.likes,
@@ -158,6 +190,8 @@ measured as (
         snapshot_changes.likes_and_collects_is_computed,
         snapshot_changes.comments,
         snapshot_changes.shares,
+        snapshot_changes.interactions,
+        snapshot_changes.interactions_definition,
         snapshot_changes.source,
         snapshot_changes.file_name,
 
@@ -167,14 +201,27 @@ measured as (
         snapshot_changes.likes_and_collects / nullif(snapshot_changes.followers, 0)
             as likes_and_collects_per_follower,
         snapshot_changes.collects / nullif(snapshot_changes.likes, 0) as collects_per_like,
+        snapshot_changes.interactions / nullif(snapshot_changes.notes, 0)
+            as interactions_per_note,
+        snapshot_changes.interactions / nullif(snapshot_changes.followers, 0)
+            as interactions_per_follower,
 
         -- change since the account's previous snapshot
         snapshot_changes.previous_snapshot_date,
         snapshot_changes.days_since_previous,
         snapshot_changes.previous_followers,
         snapshot_changes.followers - snapshot_changes.previous_followers as followers_change,
+        -- the widest change consistent with both intervals
+        snapshot_changes.followers_low - snapshot_changes.previous_followers_high
+            as followers_change_low,
+        snapshot_changes.followers_high - snapshot_changes.previous_followers_low
+            as followers_change_high,
         (snapshot_changes.followers / nullif(snapshot_changes.previous_followers, 0) - 1) * 100
             as followers_change_pct,
+        (snapshot_changes.followers_low / nullif(snapshot_changes.previous_followers_high, 0) - 1)
+            * 100 as followers_change_pct_low,
+        (snapshot_changes.followers_high / nullif(snapshot_changes.previous_followers_low, 0) - 1)
+            * 100 as followers_change_pct_high,
         -- snapshots are unevenly spaced: compound the change to a weekly rate so that gaps of
         -- different length compare
         (
@@ -183,17 +230,66 @@ measured as (
                 7.0 / nullif(snapshot_changes.days_since_previous, 0)
             ) - 1
         ) * 100 as follower_growth_weekly_pct,
-        -- 12.7万 → 12.8万 may be no change at all: within the coarser rounding step it is noise
-        abs(snapshot_changes.followers - snapshot_changes.previous_followers)
-            <= greatest(snapshot_changes.followers_step, snapshot_changes.previous_followers_step)
-            as followers_change_within_rounding,
+        (
+            power(
+                snapshot_changes.followers_low
+                    / nullif(snapshot_changes.previous_followers_high, 0),
+                7.0 / nullif(snapshot_changes.days_since_previous, 0)
+            ) - 1
+        ) * 100 as follower_growth_weekly_pct_low,
+        (
+            power(
+                snapshot_changes.followers_high
+                    / nullif(snapshot_changes.previous_followers_low, 0),
+                7.0 / nullif(snapshot_changes.days_since_previous, 0)
+            ) - 1
+        ) * 100 as follower_growth_weekly_pct_high,
+        -- "could be no change at all": the change's interval contains 0. 12.7万 → 12.7万 does;
+        -- 4.2万 → 4.3万 does not (1 to 1,999 under either rounding). Unknown (null) when the
+        -- bound that would decide is unknown (a censored 10万+), and on a first snapshot.
+        case
+            when snapshot_changes.previous_snapshot_date is null then null
+            when snapshot_changes.followers_low > snapshot_changes.previous_followers_high
+                or snapshot_changes.followers_high < snapshot_changes.previous_followers_low
+                then false
+            when snapshot_changes.followers_low <= snapshot_changes.previous_followers_high
+                and snapshot_changes.followers_high >= snapshot_changes.previous_followers_low
+                then true
+        end as followers_change_within_rounding,
         (snapshot_changes.notes - snapshot_changes.previous_notes)
             / nullif(snapshot_changes.days_since_previous, 0) * 7 as notes_per_week,
+
+        -- A large drop is an event (a platform purging fake followers), kept and alerted on;
+        -- a drop to at most a small fraction of the previous count, even at the bounds most
+        -- favourable to the account, is the signature of a data error (a dropped 万 divides by
+        -- 10,000). Thresholds: vars follower_drop_alert_pct and follower_drop_data_error_ratio.
+        case
+            when snapshot_changes.previous_followers_low > 0
+                and snapshot_changes.followers_high <= snapshot_changes.previous_followers_low
+                    * {{ var('follower_drop_data_error_ratio') }}
+                then 'likely_data_error'
+            when (snapshot_changes.followers / nullif(snapshot_changes.previous_followers, 0) - 1)
+                * 100 < -{{ var('follower_drop_alert_pct') }}
+                then 'event'
+        end as follower_drop_verdict,
+
+        -- engagement over the window since the previous snapshot (see the yml)
+        snapshot_changes.interactions_gained,
+        snapshot_changes.notes_gained,
+        case
+            when snapshot_changes.notes_gained > 0
+                then snapshot_changes.interactions_gained / snapshot_changes.notes_gained
+        end as interactions_per_new_note,
+        snapshot_changes.interactions_gained / nullif(snapshot_changes.previous_followers, 0)
+            * 100 as window_engagement_rate_pct,
+        snapshot_changes.interactions_gained / nullif(snapshot_changes.previous_followers, 0)
+            * 100 / nullif(snapshot_changes.days_since_previous, 0) * 7
+            as window_engagement_rate_weekly_pct,
 
         follower_tiers.tier_code as follower_tier,
         follower_tiers.tier_label as follower_tier_label
 
-    from in_scope as snapshot_changes
+    from bounded as snapshot_changes
     left join registry
         on snapshot_changes.platform = registry.platform
         and snapshot_changes.account_name = registry.account_name
