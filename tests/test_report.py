@@ -159,6 +159,23 @@ def test_presence_counts_the_banks_against_the_market(sample_report):
     assert any("国有大型商业银行 6家" in source for source in parsed.sources[0])
 
 
+def test_growth_shows_its_rounding_range_and_scores_say_what_did_not_count(sample_report):
+    """招行 4.2万 → 4.3万 is a real increase: its growth carries the range the rounding allows
+    (not "within rounding"); its growth percentile, among 1 account, is shown but not counted."""
+    warehouse, _result, _event = sample_report
+    html = settings.report_path(warehouse.warehouse_dir).read_text(encoding="utf-8")
+    [leaderboard] = parse(section(html, "accounts")).tables
+    header = leaderboard[0]
+    cmb = next(row for row in leaderboard if row[1] == "招商银行信用卡申请")
+    growth = cmb[header.index("follower growth (% per week; range the rounding allows)")]
+    assert growth == "+0.15% (+0.00%–+0.31%)"
+    scores = parse(section(html, "scores")).tables[0]
+    cmb_score = next(row for row in scores if row[0] == "招商银行信用卡申请")
+    assert cmb_score[2] == "80.6"
+    assert cmb_score[scores[0].index("growth (percentile 0–100)")] == "50.0 (not counted: 1 peer)"
+    assert "No alert" in section(html, "alerts")
+
+
 def test_every_number_has_its_unit_in_the_audience_charts(sample_report):
     warehouse, _result, _event = sample_report
     html = (settings.report_path(warehouse.warehouse_dir)).read_text(encoding="utf-8")
@@ -245,7 +262,7 @@ def test_a_report_of_empty_marts_says_so(sample_report, tmp_path):
     copy_of_publication(warehouse, empty, marts_empty=True).close()
     report = build_report(empty, QualitySummary(scope="none", checks=[]), tmp_path)
     assert report.charts == []
-    assert report.html.count('class="empty"') == 5
+    assert report.html.count('class="empty"') == 6  # alerts: "no alert" is a finding
     assert "not yet published" in report.html
 
 

@@ -570,7 +570,9 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
         conn,
         "SELECT latest.platform, latest.follower_rank, latest.account_name, latest.bank,"
         " latest.followers, latest.follower_tier_label, latest.follower_growth_weekly_pct,"
-        " latest.likes_and_collects_per_note, latest.likes_and_collects_per_follower,"
+        " latest.follower_growth_weekly_pct_low, latest.follower_growth_weekly_pct_high,"
+        " latest.followers_change_within_rounding, latest.likes_and_collects_per_note,"
+        " latest.likes_and_collects_per_follower,"
         " latest.snapshot_date, latest.source, previous.source AS previous_source,"
         " count(*) OVER (PARTITION BY latest.platform) AS accounts_on_platform"
         " FROM marts.account_latest AS latest"
@@ -619,7 +621,7 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
                     "bank",
                     "followers (persons)",
                     "tier",
-                    "follower growth (% per week)",
+                    "follower growth (% per week; range the rounding allows)",
                     "likes + collects per note (count)",
                     "likes + collects per follower (ratio)",
                     "snapshot date",
@@ -684,9 +686,10 @@ def _leaderboard_row(r: dict, cite: Citations) -> list:
         cite(persons(r["followers"]), snapshot),
         r["follower_tier_label"] or MISSING,
         cite(
-            signed_percent(r["follower_growth_weekly_pct"]),
+            _growth(r),
             derived(
-                "followers against the previous snapshot's, per week",
+                "followers against the previous snapshot's, per week; the range is what the"
+                " displayed counts' rounding allows",
                 snapshot,
                 r["previous_source"],
             ),
@@ -701,6 +704,65 @@ def _leaderboard_row(r: dict, cite: Citations) -> list:
         ),
         r["snapshot_date"].isoformat(),
     ]
+
+
+def _growth(r: dict) -> str:
+    """Weekly follower growth with the range the displayed counts' rounding allows, and "within
+    rounding" when that range contains 0 (the change may be none at all)."""
+    growth = signed_percent(r["follower_growth_weekly_pct"])
+    if growth == MISSING:
+        return growth
+    shown = _with_range(
+        growth,
+        signed_percent(r["follower_growth_weekly_pct_low"]),
+        signed_percent(r["follower_growth_weekly_pct_high"]),
+    )
+    return shown + (", within rounding" if r["followers_change_within_rounding"] else "")
+
+
+def _alerts(conn) -> tuple[list, list[Chart]]:
+    """Follower drops kept as events (a purge, a real loss): listed, never a stop. A drop that
+    looks like a data error is held back by its check, so it is not in the published copy."""
+    rows = _rows(
+        conn,
+        "SELECT * FROM marts.account_alerts"
+        " ORDER BY snapshot_date DESC, platform, followers_change_pct, account_name",
+    )
+    if not rows:
+        return [
+            Note(
+                "No alert: no account lost more followers between two snapshots than the"
+                " alert threshold (dbt var follower_drop_alert_pct)."
+            )
+        ], []
+    cite = Citations("alerts")
+    table = Table(
+        ["platform", "account", "bank", "from", "to", "followers", "change (%; range)", "why"],
+        [
+            [
+                r["platform"],
+                r["account_name"],
+                r["bank"] or "(not registered)",
+                r["previous_snapshot_date"].isoformat(),
+                r["snapshot_date"].isoformat(),
+                cite(
+                    f"{persons(r['previous_followers'])} → {persons(r['followers'])}",
+                    delivered(r["source"]),
+                ),
+                _with_range(
+                    signed_percent(r["followers_change_pct"]),
+                    signed_percent(r["followers_change_pct_low"]),
+                    signed_percent(r["followers_change_pct_high"]),
+                ),
+                r["reason"],
+            ]
+            for r in rows
+        ],
+        "llllrrrw",
+        anchor=cite.anchor,
+        sources=cite.notes,
+    )
+    return [table], []
 
 
 def _weights(conn, score: str) -> dict[str, float]:
@@ -734,6 +796,16 @@ def _marked(label: str, provenance: Provenance) -> str:
 
 
 ILLUSTRATIVE_INPUT = f"{MARKS[ILLUSTRATIVE]} after a name: computed from an illustrative input"
+
+
+def _component(r: dict, component: str) -> str:
+    """A score component's percentile; one computed among too few peers is shown but said not to
+    count (its contribution is null: the score re-weights over the others)."""
+    shown = number(_float(r[f"{component}_component"]))
+    if shown != MISSING and r[f"{component}_contribution"] is None:
+        peers = r[f"{component}_peers"]
+        return f"{shown} (not counted: {peers} peer{'' if peers == 1 else 's'})"
+    return shown
 
 
 def _scores(conn) -> tuple[list, list[Chart]]:
@@ -784,7 +856,7 @@ def _scores(conn) -> tuple[list, list[Chart]]:
                 + ["components used (of " + str(len(weights)) + ")", "peers (accounts)"],
                 [
                     [r["account_name"], r["bank"] or MISSING, cite(number(r["score"]), provenance)]
-                    + [number(_float(r[f"{c}_component"])) for c in weights]
+                    + [_component(r, c) for c in weights]
                     + [str(r["components_used"]), str(r["peers"])]
                     for r, provenance in zip(rows, provenances, strict=True)
                 ],
@@ -817,7 +889,9 @@ def _scores(conn) -> tuple[list, list[Chart]]:
                 chart,
                 "Each component is the account's percentile (0–100) among the platform's"
                 " registered accounts on the same date; a missing component (growth on a first"
-                " snapshot) re-weights the others. Every score is derived (†); the table above"
+                " snapshot), or one fewer accounts than the minimum have (seed score_settings,"
+                " min_peers), does not count and re-weights the others. Every score is derived"
+                " (†); the table above"
                 " cites each one's sources.",
             )
         )
@@ -861,7 +935,7 @@ def _scores(conn) -> tuple[list, list[Chart]]:
                     r["month"].strftime("%Y-%m"),
                     cite(number(r["score"]), provenance),
                 ]
-                + [number(_float(r[f"{c}_component"])) for c in platform_weights]
+                + [_component(r, c) for c in platform_weights]
                 + [str(r["components_used"]), str(r["peers"])]
                 for r, provenance in zip(platforms, provenances, strict=True)
             ],
@@ -970,6 +1044,7 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
             ("audience", "Audience vs the baseline (TGI)", _audience_profiles),
             ("presence", "Banks present on each platform", _presence),
             ("accounts", "Official accounts", _leaderboard),
+            ("alerts", "Alerts: follower drops", _alerts),
             ("scores", "Scores", _scores),
         ]
         gathered, charts = [], []
