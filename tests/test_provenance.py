@@ -171,15 +171,13 @@ def test_the_accounts_and_scores_cite_their_sources(report_html):
     for row, cite in zip(leaderboard[1:], cites[1:], strict=True):
         assert cite[followers], row[1]
     scores = parse(section(report_html, "scores"))
-    account_scores, _platform_scores = scores.tables
-    score_cites, platform_cites = scores.cites
+    # one table: the sample's one content platform has too few peers for a platform score
+    [account_scores], [score_cites] = scores.tables, scores.cites
     score = account_scores[0].index("score (0–100)")
     marks = {
         row[0]: cite[score] for row, cite in zip(account_scores[1:], score_cites[1:], strict=True)
     }
     assert marks["招商银行信用卡申请"].endswith("*") and marks["中信银行信用卡"].endswith("†")
-    # the latest platform scores rank months whose MAU is illustrative
-    assert all(cite[3].endswith("*") for cite in platform_cites[1:])
 
 
 def test_audience_profile_names_the_baseline_and_the_sources_of_each_tgi(sample_run):

@@ -173,6 +173,9 @@ def test_growth_shows_its_rounding_range_and_scores_say_what_did_not_count(sampl
     cmb_score = next(row for row in scores if row[0] == "招商银行信用卡申请")
     assert cmb_score[2] == "80.6"
     assert cmb_score[scores[0].index("growth (percentile 0–100)")] == "50.0 (not counted: 1 peer)"
+    # the one content platform has no peers to be scored against, and the report says so
+    assert "小红书, 2025-03: no score;" in section(html, "scores")
+    assert "mau_growth (1 peer, minimum 3)" in section(html, "scores")
     assert "No alert" in section(html, "alerts")
 
 

@@ -912,7 +912,21 @@ def _scores(conn) -> tuple[list, list[Chart]]:
     )
     parts.append(Heading("Platforms, latest month with a score"))
     if not platforms:
-        parts.append(Empty("platform score"))
+        unscored = _rows(
+            conn,
+            "SELECT app, month, components_left_out FROM marts.platform_scores"
+            " QUALIFY month = max(month) OVER (PARTITION BY app) ORDER BY app",
+        )
+        if not unscored:
+            parts.append(Empty("platform score"))
+        for r in unscored:
+            # rows without a score say why: usually too few apps of the category to compare
+            parts.append(
+                Note(
+                    f"{r['app']}, {r['month']:%Y-%m}: no score;"
+                    f" {r['components_left_out'] or 'no component'}."
+                )
+            )
         return parts, charts
     provenances = [
         derived(
