@@ -223,27 +223,22 @@ measured as (
         (snapshot_changes.followers_high / nullif(snapshot_changes.previous_followers_low, 0) - 1)
             * 100 as followers_change_pct_high,
         -- snapshots are unevenly spaced: compound the change to a weekly rate so that gaps of
-        -- different length compare
-        (
-            power(
-                snapshot_changes.followers / nullif(snapshot_changes.previous_followers, 0),
-                7.0 / nullif(snapshot_changes.days_since_previous, 0)
-            ) - 1
-        ) * 100 as follower_growth_weekly_pct,
-        (
-            power(
-                snapshot_changes.followers_low
-                    / nullif(snapshot_changes.previous_followers_high, 0),
-                7.0 / nullif(snapshot_changes.days_since_previous, 0)
-            ) - 1
-        ) * 100 as follower_growth_weekly_pct_low,
-        (
-            power(
-                snapshot_changes.followers_high
-                    / nullif(snapshot_changes.previous_followers_low, 0),
-                7.0 / nullif(snapshot_changes.days_since_previous, 0)
-            ) - 1
-        ) * 100 as follower_growth_weekly_pct_high,
+        -- different length compare (its bounds from the ends of the two counts' intervals)
+        {{ weekly_growth_pct(
+            'snapshot_changes.followers',
+            'snapshot_changes.previous_followers',
+            'snapshot_changes.days_since_previous',
+        ) }} as follower_growth_weekly_pct,
+        {{ weekly_growth_pct(
+            'snapshot_changes.followers_low',
+            'snapshot_changes.previous_followers_high',
+            'snapshot_changes.days_since_previous',
+        ) }} as follower_growth_weekly_pct_low,
+        {{ weekly_growth_pct(
+            'snapshot_changes.followers_high',
+            'snapshot_changes.previous_followers_low',
+            'snapshot_changes.days_since_previous',
+        ) }} as follower_growth_weekly_pct_high,
         -- "could be no change at all": the change's interval contains 0. 12.7万 → 12.7万 does;
         -- 4.2万 → 4.3万 does not (1 to 1,999 under either rounding). Unknown (null) when the
         -- bound that would decide is unknown (a censored 10万+), and on a first snapshot.
