@@ -233,6 +233,12 @@ def test_a_purge_of_followers_is_an_event_warned_alerted_and_scored(landing, war
         "SELECT count(*), count(*) FILTER (WHERE account_name = '中信银行信用卡')"
         " FROM marts.account_scores WHERE snapshot_date = DATE '2025-05-01'",
     ) == [(7, 1)]
+    # and the report lists it, with the range the rounding allows and its source
+    report = settings.report_path(warehouse.warehouse_dir).read_text(encoding="utf-8")
+    alerts = report[report.index('<section id="alerts">') :]
+    alerts = alerts[: alerts.index("</section>")]
+    assert "中信银行信用卡" in alerts and "12.7万 → 7.6万" in alerts
+    assert "-40.16% (-40.78%–-39.53%)" in alerts
 
 
 def test_a_dropped_unit_is_a_data_error_that_holds_back_the_scores(landing, warehouse):

@@ -517,6 +517,10 @@ def _presence(conn) -> tuple[list, list[Chart]]:
             "the account registry (dataset accounts; each account's own source in"
             " staging.stg_accounts)"
         )
+        sized = derived(
+            "registered accounts whose latest snapshot has at least that many followers",
+            "the accounts' latest snapshots (marts.account_latest, each with its source)",
+        )
         parts.append(Heading(platform))
         parts.append(
             Table(
@@ -542,10 +546,17 @@ def _presence(conn) -> tuple[list, list[Chart]]:
                                 r["market_source"],
                             ),
                         ),
-                        percent(r["presence_pct"]),
+                        cite(
+                            percent(r["presence_pct"]),
+                            derived(
+                                "banks with an account ÷ the market's banks × 100",
+                                registry,
+                                r["market_source"],
+                            ),
+                        ),
                         r["banks_with_account_names"] or MISSING,
-                        str(r["accounts_over_10k"]),
-                        str(r["accounts_over_100k"]),
+                        cite(str(r["accounts_over_10k"]), sized),
+                        cite(str(r["accounts_over_100k"]), sized),
                     ]
                     for r in rows
                     if r["platform"] == platform
@@ -749,10 +760,17 @@ def _alerts(conn) -> tuple[list, list[Chart]]:
                     f"{persons(r['previous_followers'])} → {persons(r['followers'])}",
                     delivered(r["source"]),
                 ),
-                _with_range(
-                    signed_percent(r["followers_change_pct"]),
-                    signed_percent(r["followers_change_pct_low"]),
-                    signed_percent(r["followers_change_pct_high"]),
+                cite(
+                    _with_range(
+                        signed_percent(r["followers_change_pct"]),
+                        signed_percent(r["followers_change_pct_low"]),
+                        signed_percent(r["followers_change_pct_high"]),
+                    ),
+                    derived(
+                        "followers against the previous snapshot's − 1; the range is what the"
+                        " rounding allows",
+                        r["source"],
+                    ),
                 ),
                 r["reason"],
             ]
