@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import duckdb
 import pytest
 import yaml
 from conftest import query, run_pipeline, snapshot_on
@@ -89,7 +90,8 @@ def test_account_performance_growth_over_uneven_gaps(sample_run):
         (date(2025, 4, 17), 43000, 107, 1000),
     ]
     assert rows[1][4] == pytest.approx(((42000 / 35000) ** (7 / 184) - 1) * 100)
-    # 4.2万 -> 4.3万: one displayed step, but a true change of 1 to 1,999 (tests/test_rounding.py)
+    # 4.2万 -> 4.3万: one displayed step, but a true change of 1 to 1,999
+    # (tests/test_account_figures.py)
     assert rows[2][5] is False and rows[1][5] is False
 
 
@@ -327,6 +329,19 @@ def test_the_marts_have_the_columns_the_contract_promises(sample_run, mart):
         )
     }
     assert PROMISED_COLUMNS[mart] <= columns, PROMISED_COLUMNS[mart] - columns
+
+
+def test_every_column_analysts_query_has_its_comment(sample_run):
+    """dbt persists each column's description as a comment, which DBeaver and `DESCRIBE` show:
+    a column without one reaches analysts unexplained, in the pipeline's database and the copy."""
+    sql = (
+        "SELECT table_name, column_name FROM duckdb_columns()"
+        " WHERE schema_name = 'marts' AND (comment IS NULL OR comment = '') ORDER BY ALL"
+    )
+    assert query(sample_run, sql) == []
+    analytics = settings.analytics_database(sample_run.warehouse_dir)
+    with duckdb.connect(str(analytics), read_only=True) as conn:
+        assert conn.execute(sql).fetchall() == []
 
 
 def partial_dates(warehouse) -> dict:

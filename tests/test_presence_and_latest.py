@@ -87,7 +87,8 @@ def test_accounts_named_without_figures_are_registered_but_never_scored(sample_r
 
 def test_a_misspelt_state_bank_is_reported_and_still_built(landing, warehouse):
     """工商银行 is 中国工商银行 under another name: counted by name it would be a seventh state
-    bank. The registry's warning names it; the marts are built all the same."""
+    bank. The registry's warning names it, bank_presence counts it once and names it apart; the
+    marts are built all the same. A platform with no registered account shows 0."""
     landing.copy_sample()
     landing.csv(
         "accounts__more.csv",
@@ -100,6 +101,19 @@ def test_a_misspelt_state_bank_is_reported_and_still_built(landing, warehouse):
             }
         ],
     )
+    # a content platform with MAU but no registered account yet
+    landing.csv(
+        "app_activity__抖音.csv",
+        [
+            {
+                "app": "抖音",
+                "app_category": "content_platform",
+                "month": "2025-01",
+                "mau": "7.5亿",
+                "source": "illustrative",
+            }
+        ],
+    )
     result = run_pipeline()
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     [warning] = [
@@ -108,11 +122,18 @@ def test_a_misspelt_state_bank_is_reported_and_still_built(landing, warehouse):
         if c.check_name == "assert_registry_banks_match_the_banks_seed"
     ]
     assert not warning.passed and warning.severity.value == "WARN"
+    # counted once, not as a seventh state bank: the unknown spelling is named instead
     assert query(
         warehouse,
-        "SELECT banks_with_account FROM marts.bank_presence"
+        "SELECT banks_with_account, banks_unmatched FROM marts.bank_presence"
         " WHERE platform = '小红书' AND bank_type = 'state_owned'",
-    ) == [(5,)]
+    ) == [(4, "工商银行")]
+    # every platform has its rows, 0 where no bank has an account: "0 of the 6 on 抖音"
+    assert query(
+        warehouse,
+        "SELECT banks_with_account, banks_in_market, accounts FROM marts.bank_presence"
+        " WHERE platform = '抖音' AND bank_type = 'state_owned'",
+    ) == [(0, 6, 0)]
 
 
 def test_the_sample_registry_matches_the_banks_seed(sample_run):

@@ -239,6 +239,13 @@ def test_a_purge_of_followers_is_an_event_warned_alerted_and_scored(landing, war
     alerts = alerts[: alerts.index("</section>")]
     assert "中信银行信用卡" in alerts and "12.7万 → 7.6万" in alerts
     assert "-40.16% (-40.78%–-39.53%)" in alerts
+    # warned once: the next run does not read the event's row again, nor warn about it again
+    again = run_pipeline()
+    assert again.success
+    assert "ge_account_performance" not in failed_checks(again)
+    assert published(warehouse, ALERTS) == [
+        ("中信银行信用卡", date(2025, 5, 1), "follower_drop", "event", 127_000, 76_000)
+    ]
 
 
 def test_a_dropped_unit_is_a_data_error_that_holds_back_the_scores(landing, warehouse):

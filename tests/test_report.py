@@ -372,3 +372,12 @@ def test_the_stylesheet_is_inlined_from_its_file(sample_report):
     assert f"font-family: {FONT_STACK};" in style
     assert "{{" not in style and "{#" not in style and "&#39;" not in style
     assert "<link" not in html
+
+
+def test_a_range_says_which_bound_a_censored_count_leaves_open():
+    from orchestration.defs.report.document import MISSING, _with_range
+
+    assert _with_range("+0.15%", "+0.00%", "+0.31%") == "+0.15% (+0.00%–+0.31%)"
+    assert _with_range("+5.20%", "+1.10%", MISSING) == "+5.20% (at least +1.10%)"
+    assert _with_range("-3.00%", MISSING, "-1.00%") == "-3.00% (at most -1.00%)"
+    assert _with_range(MISSING, "+1.00%", "+2.00%") == MISSING

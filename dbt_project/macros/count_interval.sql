@@ -13,8 +13,9 @@
 
     Bounds are inclusive (counts are whole persons), so a difference of two counts has the
     inclusive bounds low − high and high − low, and "could be 0" is low ≤ 0 ≤ high. An exact
-    count (step 1) is [value, value] under both. A censored count (10万+, "at least") has the low
-    bound its display allows and no high bound (null). A null value gives null bounds.
+    count (step 1) is [value, value] under both. A censored count (10万+, "at least") has the
+    displayed value as its low bound under both (the "+" rules out a rounded-up display) and no
+    high bound (null: unbounded). A null value gives null bounds.
 #}
 {% macro count_interval(bound, value, step, censored='false') %}
     {%- set rounding = var('count_rounding', 'nearest') -%}
@@ -24,7 +25,9 @@
     {%- endif -%}
     {%- if bound == 'low' -%}
         {%- if rounding == 'nearest' -%}
-            ({{ value }} - {{ step }} // 2)
+            {#- "10万+" says at least 100,000: no rounding below the displayed value #}
+            (case when coalesce({{ censored }}, false) then {{ value }}
+                else {{ value }} - {{ step }} // 2 end)
         {%- else -%}
             ({{ value }})
         {%- endif -%}

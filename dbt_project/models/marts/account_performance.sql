@@ -240,16 +240,15 @@ measured as (
             'snapshot_changes.days_since_previous',
         ) }} as follower_growth_weekly_pct_high,
         -- "could be no change at all": the change's interval contains 0. 12.7万 → 12.7万 does;
-        -- 4.2万 → 4.3万 does not (1 to 1,999 under either rounding). Unknown (null) when the
-        -- bound that would decide is unknown (a censored 10万+), and on a first snapshot.
+        -- 4.2万 → 4.3万 does not (1 to 1,999 under either rounding). A censored 10万+ has no
+        -- high bound (unbounded above), which never makes the answer unknown: only a bound that
+        -- exists can exclude 0. Null on a first snapshot.
         case
             when snapshot_changes.previous_snapshot_date is null then null
             when snapshot_changes.followers_low > snapshot_changes.previous_followers_high
                 or snapshot_changes.followers_high < snapshot_changes.previous_followers_low
                 then false
-            when snapshot_changes.followers_low <= snapshot_changes.previous_followers_high
-                and snapshot_changes.followers_high >= snapshot_changes.previous_followers_low
-                then true
+            else true
         end as followers_change_within_rounding,
         (snapshot_changes.notes - snapshot_changes.previous_notes)
             / nullif(snapshot_changes.days_since_previous, 0) * 7 as notes_per_week,
@@ -257,9 +256,12 @@ measured as (
         -- A large drop is an event (a platform purging fake followers), kept and alerted on;
         -- a drop to at most a small fraction of the previous count, even at the bounds most
         -- favourable to the account, is the signature of a data error (a dropped 万 divides by
-        -- 10,000). Thresholds: vars follower_drop_alert_pct and follower_drop_data_error_ratio.
+        -- 10,000). An exact 0 is an event: an account banned or emptied has none, and no lost
+        -- unit turns a count into 0. Thresholds: vars follower_drop_alert_pct and
+        -- follower_drop_data_error_ratio.
         case
             when snapshot_changes.previous_followers_low > 0
+                and snapshot_changes.followers_high > 0
                 and snapshot_changes.followers_high <= snapshot_changes.previous_followers_low
                     * {{ var('follower_drop_data_error_ratio') }}
                 then 'likely_data_error'

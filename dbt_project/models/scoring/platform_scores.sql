@@ -1,7 +1,8 @@
 -- App × month: an explainable 0–100 score of each app as a place to reach the target segment,
 -- against the apps of its kind delivered for the same month: content platforms against content
--- platforms (which platform?), card apps against card apps. The card_app_industry aggregate is
--- one figure for all card apps together, not an app: it is not scored, nor counted as a peer.
+-- platforms (which platform?), card apps against card apps. Aggregates (card_app_industry, all
+-- card apps together; internet_overall, 全网) are one figure for many apps, not an app: they are
+-- not scored, nor counted as peers.
 -- Peers share the month because a month's MAU growth and audience are compared with the same
 -- month's (an app delivered for another month is not a peer of this one: see peer_apps).
 -- The components, the metric each ranks and their weights are the seed's
@@ -12,7 +13,7 @@ with
 audience_fit as (
 
     select * from {{ ref('platform_audience_fit') }}
-    where app_category <> 'card_app_industry'
+    where app_category in ('content_platform', 'card_app')
 
 ),
 

@@ -7,10 +7,11 @@ them again costs time in every daily run and changes nothing (docs/performance.m
 
 Such a suite says so in its file, `"meta": {"new_rows_by": "load_id"}`. Its check then reads
 only the rows whose `load_id` is above the highest one it had read when it last passed with no
-failure at all, and records that in `audit.quality_checked_through`. Every row is still checked,
-once. The record counts only for the suite file it was made with (by its sha256), so an edited
-suite checks every row again; a failed or warned run records nothing, so its rows are checked
-again in the next run, next to the new ones. A suite whose verdict depends on rows together
+error (warnings allowed: a warning reports what that run delivered, once), and records that in
+`audit.quality_checked_through`. Every row is still checked, once. The record counts only for
+the suite file it was made with (by its sha256), so an edited suite checks every row again; a
+run with an error records nothing, so its rows are checked again in the next run, next to the
+new ones. A suite whose verdict depends on rows together
 (uniqueness, a count per date) must not declare it, with one exception below.
 
 dbt's incremental marts work the same way with `refreshed_through_load_id`, the highest load_id

@@ -223,8 +223,15 @@ def _point_kinds(points: list[tuple], provenance: Callable[[tuple], Provenance])
 
 
 def _with_range(point: str, low: str, high: str) -> str:
-    """A point estimate with the interval it lies in: "1.64亿 (1.58亿–1.89亿)"."""
-    return point if point == MISSING else f"{point} ({low}–{high})"
+    """A point estimate with the interval it lies in: "1.64亿 (1.58亿–1.89亿)"; a bound a
+    censored count (10万+) leaves open is said so: "+5.2% (at least +1.1%)"."""
+    if point == MISSING or (low == MISSING and high == MISSING):
+        return point
+    if high == MISSING:
+        return f"{point} (at least {low})"
+    if low == MISSING:
+        return f"{point} (at most {high})"
+    return f"{point} ({low}–{high})"
 
 
 def _target_share(r: dict) -> str:
