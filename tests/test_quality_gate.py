@@ -59,16 +59,17 @@ def test_sample_passes_every_blocking_check_and_is_scored(sample_run):
     assert len(top) == 7
     assert top[0][0] == "中信银行信用卡"
     assert all(0 <= score <= 100 for _, _, score, _ in top)
-    # Growth and activity need an earlier snapshot: only 招商银行信用卡申请 has one; the rest
-    # are re-weighted over scale and the two engagement components.
-    assert {name: used for name, _, _, used in top}["招商银行信用卡申请"] == 5
+    # Growth and activity need an earlier snapshot: only 招商银行信用卡申请 has one, a peer group
+    # of 1, below the minimum of 3: every account is re-weighted over scale and engagement.
+    assert {name: used for name, _, _, used in top}["招商银行信用卡申请"] == 3
     assert {name: used for name, _, _, used in top}["中信银行信用卡"] == 3
-    [(platform_score,)] = query(
+    # the one content platform has no peers: its row stays, without a score, saying why
+    [(platform_score, left_out)] = query(
         sample_run,
-        "SELECT score FROM marts.platform_scores"
+        "SELECT score, components_left_out FROM marts.platform_scores"
         " WHERE app = '小红书' AND month = DATE '2025-01-01'",
     )
-    assert 0 <= platform_score <= 100
+    assert platform_score is None and "(1 peer, minimum 3)" in left_out
 
 
 def test_shares_over_100_hold_back_the_platform_scores_but_not_the_accounts(landing, warehouse):
