@@ -102,6 +102,27 @@ DATE_EXAMPLES = [
     "1899-12-31",
     "2025-04-17 ",
 ]
+DATETIME_EXAMPLES = [
+    "2025-04-10",
+    "2025-04-10 18:30",
+    "2025-04-10 18:30:05",
+    "2025-04-10T18:30",
+    "2025/4/10 18:30",
+    "2025年4月10日 18:30",
+    "2025-04-10 7:30",
+    "2025-04-10 24:00",
+    "2025-04-10 18:60",
+    "2025-04-10 18:30:60",
+    "2025-04-10 18:30Z",
+    "2025-04-10 18:30:00.5",
+    "2025-02-30 10:00",
+    "2025-04-17 23:59",
+    "2025-04-18",
+    "2025-04-18 00:01",
+    "2025-04-21 08:00",
+    "1899-12-31 10:00",
+    "18:30",
+]
 MONTH_EXAMPLES = [
     "2025-01",
     "2025/1",
@@ -131,6 +152,12 @@ CATEGORY_EXAMPLES = [
     "Age",
     "city-tier",
     "content_platform",
+    "image",
+    "Video",
+    "图文",
+    "视频",
+    "图 文",
+    "直播",
 ]
 TEXT_EXAMPLES = ["小红书", "招商银行信用卡", "a'b", "x"]
 
@@ -138,6 +165,7 @@ ALPHABET = {
     Kind.COUNT: "0123456789.,万亿千wk+-以上赞 １２",
     Kind.PERCENT: "0123456789.%-+ ",
     Kind.DATE: "0123456789-/.年月日T: ",
+    Kind.DATETIME: "0123456789-/.年月日T: ",
     Kind.MONTH: "0123456789-/.年月 ",
     Kind.CATEGORY: "abcdefghijklmnopqrstuvwxyz_- ",
     Kind.TEXT: "ab小红",
@@ -146,6 +174,7 @@ EXAMPLES = {
     Kind.COUNT: COUNT_EXAMPLES,
     Kind.PERCENT: PERCENT_EXAMPLES,
     Kind.DATE: DATE_EXAMPLES,
+    Kind.DATETIME: DATETIME_EXAMPLES,
     Kind.MONTH: MONTH_EXAMPLES,
     Kind.CATEGORY: CATEGORY_EXAMPLES,
     Kind.TEXT: TEXT_EXAMPLES,
@@ -211,6 +240,24 @@ VALID = {
         "bank": "招商银行",
         "bank_type": "joint_stock",
         "account_role": "card_center",
+    },
+    # published on the snapshot date: a later publication (or snapshot_date examples before it)
+    # exercises the contract's not_after rule on both paths
+    "notes": {
+        "platform": "小红书",
+        "account_name": "A",
+        "note_id": "64f0a1",
+        "published_at": "2025-04-17 18:30",
+        "snapshot_date": "2025-04-17",
+        "title": "羊毛",
+        "note_type": "图文",
+        "series": None,
+        "topics": "#信用卡#",
+        "likes": "1.2万",
+        "collects": "3400",
+        "comments": "56",
+        "shares": None,
+        "source": "s",
     },
 }
 

@@ -56,17 +56,18 @@ def test_sample_landing_loads_everything_and_a_rerun_changes_nothing(landing, wa
     first = materialize_ingest(warehouse)
     assert first.success
     statuses = file_log(warehouse)
-    assert len(statuses) == 7
+    assert len(statuses) == 8
     assert all(status == "loaded" and q == 0 for status, _, q in statuses.values())
     counts = {
         t: query(warehouse, f"SELECT count(*) FROM raw.{t}")[0][0]
-        for t in ("app_activity", "app_audience", "account_snapshots", "accounts")
+        for t in ("app_activity", "app_audience", "account_snapshots", "accounts", "notes")
     }
     assert counts == {
         "app_activity": 10,
         "app_audience": 16,
         "account_snapshots": 9,
         "accounts": 13,
+        "notes": 44,
     }
     zhongxin = query(
         warehouse,
@@ -88,10 +89,10 @@ def test_sample_landing_loads_everything_and_a_rerun_changes_nothing(landing, wa
     second = materialize_ingest(warehouse)
     assert second.success
     assert {t: query(warehouse, f"SELECT * FROM raw.{t} ORDER BY ALL") for t in counts} == before
-    assert query(warehouse, "SELECT count(*) FROM audit.file_log")[0][0] == 7
+    assert query(warehouse, "SELECT count(*) FROM audit.file_log")[0][0] == 8
     metadata = second.asset_materializations_for_node("ingest_landing_files")
     by_key = {m.asset_key.to_user_string(): m.metadata for m in metadata}
-    assert by_key["audit/file_log"]["files_unchanged"].value == 7
+    assert by_key["audit/file_log"]["files_unchanged"].value == 8
     assert by_key["raw/account_snapshots"]["dagster/row_count"].value == 9
     assert by_key["raw/account_snapshots"]["rows_loaded"].value == 0
 
@@ -413,11 +414,14 @@ def test_the_contract_reads_its_category_codes_from_the_seed(landing, warehouse,
         "audience_dimension": datasets.APP_AUDIENCE.column("dimension"),
         "bank_type": datasets.ACCOUNTS.column("bank_type"),
         "account_role": datasets.ACCOUNTS.column("account_role"),
+        "note_type": datasets.NOTES.column("note_type"),
     }
     assert set(seed) == set(columns)
     for category, column in columns.items():
         assert column.kind == Kind.CATEGORY
         assert column.allowed == seed[category], category
+    # note types as the platform shows them, from the seed's labels
+    assert dict(datasets.NOTES.column("note_type").labels) == {"图文": "image", "视频": "video"}
     # Codes as ingestion stores them (lower case, '_' between words), so a seed code always matches.
     assert all(re.fullmatch("[a-z_]+", code) for codes in seed.values() for code in codes)
 

@@ -1,13 +1,14 @@
-"""The four datasets of the data contract: columns, Chinese header aliases, value kinds, keys.
+"""The five datasets of the data contract: columns, Chinese header aliases, value kinds, keys.
 
 This is the single description of an input file. The reader matches headers against it, the
 validator parses and checks values by its kinds, and the raw tables' columns are derived from it,
 so adding an optional column to the contract is one line here.
 
-The closed lists of codes (app categories, audience dimensions, bank types, account roles) are not
-written here but read from the dbt seed `category_codes.csv`, their one definition: analysts see
-and edit them next to the other reference tables, the marts can join their labels, and ingestion
-accepts exactly what the seed lists. Since a row with any other code is quarantined, nothing
+The closed lists of codes (app categories, audience dimensions, bank types, account roles, note
+types) are not written here but read from the dbt seed `category_codes.csv`, their one
+definition: analysts see and edit them next to the other reference tables, the marts can join
+their labels, and ingestion accepts exactly what the seed lists (and, for note types, the label
+the platform shows: 图文, 视频). Since a row with any other code is quarantined, nothing
 downstream checks these values again.
 """
 
@@ -29,6 +30,8 @@ class Kind(StrEnum):
     PERCENT = "percent"  # 0–100, with or without a % sign
     MONTH = "month"  # stored as the first day of the month
     DATE = "date"  # a calendar date, never in the future
+    # a date, or a date and a time of day on the platform's clock; its date never in the future
+    DATETIME = "datetime"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Column:
     kind: Kind
     required: bool = True
     allowed: tuple[str, ...] = ()  # for Kind.CATEGORY
+    # for Kind.CATEGORY: labels accepted for a code as delivered (图文 -> image), (label, code)
+    labels: tuple[tuple[str, str], ...] = ()
     description: str = ""
 
 
@@ -51,6 +56,9 @@ class Dataset:
     # Groups of optional columns of which at least one must be complete, in the header and in
     # each row (account snapshots carry likes and collects, or only their combined figure).
     one_of: tuple[tuple[str, ...], ...] = field(default=())
+    # Pairs (earlier, later) of date columns: the first's date may not be after the second's (a
+    # note cannot be published after the date of its figures). A row breaking it is quarantined.
+    not_after: tuple[tuple[str, str], ...] = field(default=())
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -69,6 +77,18 @@ def read_category_codes(path: Path = CATEGORY_CODES_SEED) -> dict[str, tuple[str
     return {category: tuple(values) for category, values in codes.items()}
 
 
+def read_category_labels(
+    path: Path = CATEGORY_CODES_SEED,
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The Chinese label of each code of the seed, per category: (label_zh, code) pairs."""
+    labels: dict[str, list[tuple[str, str]]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            pair = (row["label_zh"].strip(), row["code"].strip())
+            labels.setdefault(row["category"].strip(), []).append(pair)
+    return {category: tuple(pairs) for category, pairs in labels.items()}
+
+
 def _codes(category: str) -> tuple[str, ...]:
     # A category missing from the seed would accept no value at all: fail at import instead.
     try:
@@ -84,6 +104,9 @@ APP_CATEGORIES = _codes("app_category")
 AUDIENCE_DIMENSIONS = _codes("audience_dimension")
 BANK_TYPES = _codes("bank_type")
 ACCOUNT_ROLES = _codes("account_role")
+NOTE_TYPES = _codes("note_type")
+# 小红书 shows a note's type as 图文 or 视频: those labels are accepted for the codes
+NOTE_TYPE_LABELS = read_category_labels()["note_type"]
 
 _APP = Column("app", "应用", Kind.TEXT, description="App or aggregate as the source names it.")
 _MONTH = Column("month", "月份", Kind.MONTH, description="Month of the figure (first day).")
@@ -159,6 +182,53 @@ ACCOUNTS = Dataset(
     key=("platform", "account_name"),
 )
 
+NOTES = Dataset(
+    name="notes",
+    description="An official account's notes and their counts (likes, collects, comments) as of"
+    " a date.",
+    columns=(
+        _PLATFORM,
+        _ACCOUNT,
+        Column("note_id", "笔记ID", Kind.TEXT, description="The platform's id of the note."),
+        Column(
+            "published_at",
+            "发布时间",
+            Kind.DATETIME,
+            description="When the note was published: a date, or a date and time.",
+        ),
+        Column("snapshot_date", "日期", Kind.DATE, description="As-of date of the counts."),
+        Column("title", "标题", Kind.TEXT, required=False, description="The note's title."),
+        Column(
+            "note_type",
+            "笔记类型",
+            Kind.CATEGORY,
+            allowed=NOTE_TYPES,
+            labels=NOTE_TYPE_LABELS,
+        ),
+        Column(
+            "series",
+            "合集",
+            Kind.TEXT,
+            required=False,
+            description="The collection (合集) the account files the note in, if any.",
+        ),
+        Column(
+            "topics",
+            "话题",
+            Kind.TEXT,
+            required=False,
+            description="Hashtags as the platform shows them (#信用卡#羊毛).",
+        ),
+        Column("likes", "点赞数", Kind.COUNT),
+        Column("collects", "收藏数", Kind.COUNT),
+        Column("comments", "评论数", Kind.COUNT),
+        Column("shares", "分享数", Kind.COUNT, required=False),
+        _SOURCE,
+    ),
+    key=("platform", "note_id", "snapshot_date"),
+    not_after=(("published_at", "snapshot_date"),),
+)
+
 DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (APP_ACTIVITY, APP_AUDIENCE, ACCOUNT_SNAPSHOTS, ACCOUNTS)
+    d.name: d for d in (APP_ACTIVITY, APP_AUDIENCE, ACCOUNT_SNAPSHOTS, ACCOUNTS, NOTES)
 }

@@ -37,6 +37,7 @@ __all__ = [
     "check_count_range",
     "parse_count",
     "parse_date",
+    "parse_datetime",
     "parse_month",
     "parse_percent",
 ]
@@ -112,6 +113,12 @@ _CHINESE_RE = re.compile(
 )
 # Compact forms: exactly 6 (YYYYMM) or 8 (YYYYMMDD) digits, nothing else.
 _COMPACT_RE = re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})?")
+
+# A time of day after a date, on the platform's clock: "18:30" or "18:30:05", after a space or
+# "T". parse_datetime keeps it (a note's publication time); a zone or fraction is refused there.
+_CLOCK_RE = re.compile(
+    r"(?P<date>.+?)\s*(?:T|\s)\s*(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?"
+)
 
 _YEARS = range(1900, 3000)  # anything else is a typo ("0225", "20225")
 
@@ -257,3 +264,27 @@ def parse_date(text: str) -> datetime.date:
         return datetime.date(year, month, day)
     except ValueError as exc:  # e.g. 2025-02-30: "day is out of range for month"
         raise ParseError(f"'{text}' is not a valid date: {exc}") from None
+
+
+def parse_datetime(text: str) -> tuple[datetime.datetime, bool]:
+    """Read a date, or a date and a time of day: "2025-04-10", "2025-04-10 18:30",
+    "2025/4/10 18:30:05", "2025年4月10日 18:30", "2025-04-10T18:30".
+
+    Returns the moment and whether the text gave a time (a date alone is midnight, with False:
+    its hour is unknown, not 0). The time is read on the platform's clock as shown, so a time
+    zone is refused rather than converted. Future moments are the caller's business.
+    """
+    cleaned = _clean(text)
+    match = _CLOCK_RE.fullmatch(cleaned)
+    if match is None:
+        if ":" in cleaned:
+            raise ParseError(
+                f"'{text}' is not a date and time: expected a date and hours:minutes such as"
+                " 2025-04-10 18:30, on the platform's clock (no time zone)"
+            )
+        return datetime.datetime.combine(parse_date(cleaned), datetime.time()), False
+    day = parse_date(match["date"])
+    hour, minute, second = int(match["h"]), int(match["mi"]), int(match["s"] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise ParseError(f"'{text}' has no such time of day: expected 00:00 to 23:59:59")
+    return datetime.datetime.combine(day, datetime.time(hour, minute, second)), True

@@ -22,22 +22,9 @@ snapshots as not materialized (
 
     select
         *,
-        -- Interactions as analysts count them (新红's 互动量): likes + collects + comments, + shares
-        -- where delivered. 小红书 profiles show likes and collects as one figure and no comments
-        -- or shares: a count that is not delivered is left out, never taken as 0 of the
-        -- account's engagement, and interactions_definition names exactly what went in, so
-        -- that two snapshots are compared only when they count the same things.
-        likes_and_collects + coalesce(comments, 0) + coalesce(shares, 0) as interactions,
-        'likes+collects'
-            || case when comments is not null then '+comments' else '' end
-            || case when shares is not null then '+shares' else '' end
-            || case
-                when comments is null and shares is null
-                    then ' (comments and shares not delivered)'
-                when comments is null then ' (comments not delivered)'
-                when shares is null then ' (shares not delivered)'
-                else ''
-            end as interactions_definition
+        -- interactions and the counts they add up: one definition, in macros/interactions.sql
+        {{ interactions('likes_and_collects') }} as interactions,
+        {{ interactions_definition() }} as interactions_definition
 
     from {{ ref('stg_account_snapshots') }}
 

@@ -43,6 +43,8 @@ _PERCENT = r"[0-9]{1,3}(\.[0-9]{1,9})?%?"
 _MONTH = "[0-9]{4}(-[0-9]{1,2}|/[0-9]{1,2}|年[0-9]{1,2}月)"
 _DATE = "[0-9]{4}(-[0-9]{1,2}-[0-9]{1,2}|/[0-9]{1,2}/[0-9]{1,2}|年[0-9]{1,2}月[0-9]{1,2}日)"
 _ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# hours 00-23 only: DuckDB reads 24:00 as the next day's midnight, which the parser refuses
+_ISO_DATETIME = "[0-9]{4}-[0-9]{2}-[0-9]{2}( ([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?"
 _CATEGORY = "[A-Za-z_ -]+"
 _FULL_WIDTH = "０１２３４５６７８９．，"  # as parsing.py folds them
 
@@ -83,7 +85,14 @@ def _typed_sql(column: Column, text: str, today: date):
             code = f"replace(replace(lower({text}), '-', '_'), ' ', '_')"
             allowed = ", ".join(sql_literal(a) for a in column.allowed)
             read.append((f"regexp_full_match({text}, '{_CATEGORY}')", f"{name}__form"))
-            return read, [(f"CASE WHEN {form} AND {code} IN ({allowed}) THEN {code} END", name)]
+            typed = f"CASE WHEN {form} AND {code} IN ({allowed}) THEN {code} END"
+            if column.labels:  # a label as delivered (图文) is its code (image)
+                by_label = " ".join(
+                    f"WHEN {sql_literal(label)} THEN {sql_literal(code)}"
+                    for label, code in column.labels
+                )
+                typed = f"coalesce(CASE {text} {by_label} END, {typed})"
+            return read, [(typed, name)]
         case Kind.COUNT:
             # Full-width digits (a few exports) are folded first, and only where present:
             # translate() is slow. Most values are then plain digits: only the others are
@@ -147,6 +156,20 @@ def _typed_sql(column: Column, text: str, today: date):
                 f" TRY_CAST({parts}.y || '-' || {parts}.m || '-' || {parts}.d AS DATE))"
             )
             return read, [(_checked_date(form, value, today_sql), name)]
+        case Kind.DATETIME:
+            # An ISO date, or an ISO date and hh:mm[:ss]; every other form goes to Python.
+            read += [
+                (f"regexp_full_match({text}, '{_ISO_DATETIME}')", f"{name}__form"),
+                (f"TRY_CAST({text} AS TIMESTAMP)", f"{name}__parts"),
+            ]
+            checked = (
+                f"CASE WHEN {form} AND year({parts}) BETWEEN 1900 AND 2999"
+                f" AND CAST({parts} AS DATE) <= {today_sql} THEN {parts} END"
+            )
+            return read, [
+                (checked, name),
+                (f"CASE WHEN {form} THEN length({text}) > 10 END", f"{name}_has_time"),
+            ]
     raise AssertionError(column.kind)
 
 
@@ -172,6 +195,9 @@ def _typed_query(dataset: Dataset, today: date, staged: str) -> str:
         "(" + " AND ".join(f'"{c}" IS NOT NULL' for c in group) + ")" for group in dataset.one_of
     ]
     ok.append(f"({' OR '.join(one_of)})" if one_of else "true")
+    # Dates in order (published on or before the snapshot date); Python says why when not.
+    for earlier, later in dataset.not_after:
+        ok.append(f'coalesce(CAST("{earlier}" AS DATE) <= CAST("{later}" AS DATE), true)')
     raw_names = ", ".join(f'"{name}"' for name, _ in raw_columns(dataset))
     keys = "load_id, line_number, extra_columns"
     return f"""

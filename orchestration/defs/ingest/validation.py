@@ -5,7 +5,7 @@ a raw table never holds half a row; a file whose header lacks a required column 
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from orchestration.contract.datasets import Column, Dataset, Kind
 from orchestration.contract.parsing import (
@@ -13,6 +13,7 @@ from orchestration.contract.parsing import (
     check_count_range,
     parse_count,
     parse_date,
+    parse_datetime,
     parse_month,
     parse_percent,
 )
@@ -104,6 +105,9 @@ def typed_columns(column: Column) -> list[tuple[str, str]]:
             return [(column.name, "DOUBLE"), (f"{column.name}_raw", "VARCHAR")]
         case Kind.MONTH | Kind.DATE:
             return [(column.name, "DATE")]
+        case Kind.DATETIME:
+            # whether the text gave a time: a date alone says nothing of the hour
+            return [(column.name, "TIMESTAMP"), (f"{column.name}_has_time", "BOOLEAN")]
         case _:
             return [(column.name, "VARCHAR")]
 
@@ -114,10 +118,13 @@ def _typed(column: Column, raw: str, today: date) -> dict[str, object]:
         case Kind.TEXT:
             return {column.name: raw}
         case Kind.CATEGORY:
-            code = raw.strip().lower().replace("-", "_").replace(" ", "_")
+            code = dict(column.labels).get(raw.strip())
+            if code is None:
+                code = raw.strip().lower().replace("-", "_").replace(" ", "_")
             if code not in column.allowed:
+                accepted = [*column.allowed, *(label for label, _ in column.labels)]
                 raise ParseError(
-                    f"'{raw}' is not a known {column.name}: use one of {', '.join(column.allowed)}"
+                    f"'{raw}' is not a known {column.name}: use one of {', '.join(accepted)}"
                 )
             return {column.name: code}
         case Kind.COUNT:
@@ -148,7 +155,20 @@ def _typed(column: Column, raw: str, today: date) -> dict[str, object]:
                     " and its format"
                 )
             return {column.name: day}
+        case Kind.DATETIME:
+            moment, has_time = parse_datetime(raw)
+            if moment.date() > today:
+                raise ParseError(
+                    f"{column.name} {raw} is in the future (today is {today}): check the date"
+                    " and its format"
+                )
+            return {column.name: moment, f"{column.name}_has_time": has_time}
     raise AssertionError(column.kind)
+
+
+def _day(value: object) -> date:
+    """The calendar day of a DATE or DATETIME column's value."""
+    return value.date() if isinstance(value, datetime) else value
 
 
 def validate_record(
@@ -183,4 +203,18 @@ def validate_record(
         if not groups_present:
             options = " or ".join("+".join(group) for group in dataset.one_of)
             problems.append(Problem(line_number, None, None, f"the row needs values for {options}"))
+    delivered_as = {column.name: delivered for delivered, column in header.columns.items()}
+    for earlier, later in dataset.not_after:
+        if problems or values.get(earlier) is None or values.get(later) is None:
+            continue
+        if _day(values[earlier]) > _day(values[later]):
+            problems.append(
+                Problem(
+                    line_number,
+                    earlier,
+                    record.get(delivered_as[earlier]),
+                    f"{earlier} {_day(values[earlier])} is after {later} {values[later]}: figures"
+                    f" as of {later} cannot include what came later; check both dates",
+                )
+            )
     return (None if problems else values), problems
