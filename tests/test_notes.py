@@ -78,10 +78,10 @@ def test_note_performance_on_the_sample(sample_run):
     )
     notes = sample_notes()
     with_two = sum(1 for n in Counter(r["笔记ID"] for r in notes).values() if n == 2)
-    assert rows == [(len(notes), len({r["笔记ID"] for r in notes}), with_two, True, rows[0][4])]
+    assert rows[0][:4] == (len(notes), len({r["笔记ID"] for r in notes}), with_two, True)
     assert rows[0][4] > 0  # the sample has hits by the seed's rule
     # a note's interactions: likes + collects + comments (the sample delivers no shares for 中信)
-    # and its followers from the account's snapshot on or before the note's snapshot date
+    # and its followers from the account's nearest snapshot
     first = query(
         sample_run,
         "select likes, collects, comments, interactions, interactions_definition,"
@@ -101,6 +101,18 @@ def test_note_performance_on_the_sample(sample_run):
             244.3,
         )
     ]
+    # seen on 2025-04-10, 中信's notes take the account's snapshot 7 days later (it has no earlier
+    # one), never none: every note row has its followers
+    assert query(
+        sample_run,
+        "select distinct followers_snapshot_date, followers_snapshot_offset_days"
+        " from marts.note_performance"
+        " where account_name = '中信银行信用卡' and snapshot_date = DATE '2025-04-10'",
+    ) == [(date(2025, 4, 17), 7)]
+    assert query(
+        sample_run,
+        "select count(*) from marts.note_performance where account_followers is null",
+    ) == [(0,)]
 
 
 def test_a_gb18030_notes_file_loads_its_good_rows_and_quarantines_the_rest(landing, warehouse):

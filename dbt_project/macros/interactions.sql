@@ -1,7 +1,7 @@
 {#
     Interactions as analysts count them (新红's 互动量): likes + collects + comments, + shares
     where delivered. The one definition, used by an account's snapshots
-    (int_account_snapshot_changes) and by each note's (int_note_snapshot_changes).
+    (int_account_snapshot_changes) and by each note's (note_performance).
 
     A count that is not delivered is left out, never taken as 0, and interactions_definition
     names exactly what went in (`likes+collects (comments and shares not delivered)`), so that

@@ -52,32 +52,49 @@ with_previous as (
 
 ),
 
--- each note once, at its latest snapshot: the baseline the hit rule takes the median of
-latest_notes as (
+-- one publication time per note, its latest delivery's: a correction delivered with one
+-- snapshot only must not put the note in two places of the hit rule's window
+published as (
 
-    select platform, account_name, note_id, published_at, interactions
+    select platform, note_id, published_at as note_published_at
     from notes
     qualify snapshot_date = max(snapshot_date) over (partition by platform, note_id)
 
 ),
 
--- the median interactions of the account's notes published in the window before each note
+dated_notes as (
+
+    select notes.platform, notes.account_name, notes.note_id, notes.snapshot_date,
+        notes.interactions, published.note_published_at
+    from notes
+    inner join published
+        on notes.platform = published.platform
+        and notes.note_id = published.note_id
+
+),
+
+-- The median interactions of the account's notes published in the window before each note, as
+-- of the same snapshot date: a verdict uses only figures known on its date (a later delivery
+-- never changes it), and every note of the comparison is counted on the same day.
 hit_baselines as (
 
     select
-        notes.platform,
-        notes.note_id,
+        this_note.platform,
+        this_note.note_id,
+        this_note.snapshot_date,
         median(earlier.interactions) as baseline_median_interactions,
         count(earlier.note_id) as baseline_notes
 
-    from (select distinct platform, account_name, note_id, published_at from notes) as notes
+    from dated_notes as this_note
     cross join hit_rule
-    left join latest_notes as earlier
-        on notes.platform = earlier.platform
-        and notes.account_name = earlier.account_name
-        and earlier.published_at < notes.published_at
-        and earlier.published_at >= notes.published_at - to_days(hit_rule.window_days)
-    group by notes.platform, notes.note_id
+    left join dated_notes as earlier
+        on this_note.platform = earlier.platform
+        and this_note.account_name = earlier.account_name
+        and this_note.snapshot_date = earlier.snapshot_date
+        and earlier.note_published_at < this_note.note_published_at
+        and earlier.note_published_at
+            >= this_note.note_published_at - to_days(hit_rule.window_days)
+    group by this_note.platform, this_note.note_id, this_note.snapshot_date
 
 ),
 
@@ -88,8 +105,10 @@ joined as (
         registry.bank,
         registry.bank_type,
         registry.account_name is not null as is_registered,
-        followers_at.snapshot_date as followers_snapshot_date,
-        followers_at.followers as account_followers,
+        followers_before.snapshot_date as followers_before_date,
+        followers_before.followers as followers_before,
+        followers_after.snapshot_date as followers_after_date,
+        followers_after.followers as followers_after,
         hit_baselines.baseline_median_interactions,
         hit_baselines.baseline_notes,
         hit_rule.multiple_of_median,
@@ -104,11 +123,36 @@ joined as (
     left join hit_baselines
         on with_previous.platform = hit_baselines.platform
         and with_previous.note_id = hit_baselines.note_id
-    -- the account's followers at its nearest snapshot on or before the note's snapshot date
-    asof left join account_snapshots as followers_at
-        on with_previous.platform = followers_at.platform
-        and with_previous.account_name = followers_at.account_name
-        and with_previous.snapshot_date >= followers_at.snapshot_date
+        and with_previous.snapshot_date = hit_baselines.snapshot_date
+    -- the account's snapshots nearest the note's snapshot date, on or before and on or after
+    asof left join account_snapshots as followers_before
+        on with_previous.platform = followers_before.platform
+        and with_previous.account_name = followers_before.account_name
+        and with_previous.snapshot_date >= followers_before.snapshot_date
+    asof left join account_snapshots as followers_after
+        on with_previous.platform = followers_after.platform
+        and with_previous.account_name = followers_after.account_name
+        and with_previous.snapshot_date <= followers_after.snapshot_date
+
+),
+
+-- the account's followers at its nearest snapshot, either side (the earlier on a tie)
+nearest_followers as (
+
+    select
+        *,
+        case
+            when followers_after_date is not null
+                and (
+                    followers_before_date is null
+                    or date_diff('day', snapshot_date, followers_after_date)
+                        < date_diff('day', followers_before_date, snapshot_date)
+                )
+                then followers_after_date
+            else followers_before_date
+        end as followers_snapshot_date
+
+    from joined
 
 ),
 
@@ -149,13 +193,16 @@ final as (
                 then interactions - previous_interactions
         end as interactions_change,
         followers_snapshot_date,
+        date_diff('day', snapshot_date, followers_snapshot_date) as followers_snapshot_offset_days,
         account_followers,
         round(interactions * 1000.0 / nullif(account_followers, 0), 2)
             as interactions_per_thousand_followers,
         baseline_median_interactions,
         coalesce(baseline_notes, 0) as baseline_notes,
+        -- no verdict on too few notes, nor against a median of 0 (every note would be a hit)
         case
             when coalesce(baseline_notes, 0) >= min_baseline_notes
+                and baseline_median_interactions > 0
                 then interactions >= multiple_of_median * baseline_median_interactions
         end as is_hit,
         source,
@@ -163,7 +210,15 @@ final as (
         file_name,
         line_number
 
-    from joined
+    from (
+        select
+            *,
+            case
+                when followers_snapshot_date = followers_after_date then followers_after
+                else followers_before
+            end as account_followers
+        from nearest_followers
+    ) as with_followers
 
 )
 
