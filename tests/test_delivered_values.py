@@ -172,11 +172,13 @@ IDS = "check that the column holds counts, not IDs"
 
 
 def test_the_largest_counts_flow_through_every_model(landing, warehouse):
-    """The largest count the contract accepts, in every count column of two accounts on one
-    platform and date (so the marts sum them, add likes to collects, rank and share them):
-    `make run`'s job builds every model, and the figures arrive exact."""
+    """The largest count the contract accepts, in every count column of three accounts on one
+    platform and date (so the marts sum them, add likes to collects, rank, share and score them,
+    three being the scores' minimum of peers): `make run`'s job builds every model, and the
+    figures arrive exact."""
     landing.copy_sample()
     largest = str(MAX_COUNT)
+    ACCOUNTS = {"招商银行信用卡": "招商银行", "中信银行信用卡": "中信银行", "平安银行信用卡": "平安银行"}
     landing.csv(
         "account_snapshots__largest.csv",
         [
@@ -192,7 +194,7 @@ def test_the_largest_counts_flow_through_every_model(landing, warehouse):
                 "shares": largest,
                 "source": "test",
             }
-            for account in ("招商银行信用卡", "中信银行信用卡")
+            for account in ACCOUNTS
             for day in ("2025-04-10", "2025-04-17")
         ],
     )
@@ -206,7 +208,7 @@ def test_the_largest_counts_flow_through_every_model(landing, warehouse):
                 "bank_type": "joint_stock",
                 "account_role": "card_center",
             }
-            for account, bank in (("招商银行信用卡", "招商银行"), ("中信银行信用卡", "中信银行"))
+            for account, bank in ACCOUNTS.items()
         ],
     )
     result = run_pipeline()
@@ -218,23 +220,23 @@ def test_the_largest_counts_flow_through_every_model(landing, warehouse):
         " follower_rank FROM marts.account_performance WHERE platform = '抖音'"
         " ORDER BY account_name, snapshot_date",
     )
-    assert len(performance) == 4
+    assert len(performance) == 6
     assert {row[:2] for row in performance} == {(MAX_COUNT, 2 * MAX_COUNT)}
-    assert [row[2] for row in performance] == [None, 0, None, 0]
-    assert {row[3:] for row in performance} == {(50.0, 1)}
+    assert [row[2] for row in performance] == [None, 0] * 3
+    assert {(round(row[3], 2), row[4]) for row in performance} == {(33.33, 1)}
     assert query(
         warehouse,
         "SELECT count(*), sum(followers) FROM marts.account_latest WHERE platform = '抖音'",
-    ) == [(2, 2 * MAX_COUNT)]
+    ) == [(3, 3 * MAX_COUNT)]
     assert query(
         warehouse,
         "SELECT banks_with_account, accounts_over_100k FROM marts.bank_presence"
         " WHERE platform = '抖音' AND bank_type = 'joint_stock'",
-    ) == [(2, 2)]
+    ) == [(3, 3)]
     assert query(
         warehouse,
         "SELECT count(*) FROM marts.account_scores WHERE platform = '抖音' AND score IS NOT NULL",
-    ) == [(4,)]
+    ) == [(6,)]
 
 
 # --- Parquet's numeric types ------------------------------------------------------------------
