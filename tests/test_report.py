@@ -312,7 +312,7 @@ def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_repor
 
     series_table, hits_table = parsed.tables[:2]
     assert series_table[0][:3] == ["发布月份", "合集", "笔记数（篇）"]
-    assert {len(mix)} == {3 * 4}  # the sample's three months, three collections and the rest
+    assert len(mix) == 3 * 4  # the sample's three months, three collections and the rest
     expected = [
         [
             r[0],
@@ -436,6 +436,12 @@ def test_delivered_text_is_escaped_everywhere_in_the_page(sample_report, tmp_pat
                 [HOSTILE],
             )
         conn.execute("UPDATE marts.account_latest SET bank = ? WHERE bank = '中信银行'", [HOSTILE])
+        # a note's title and a collection's name are delivered text too (table cells, chart rows)
+        conn.execute("UPDATE marts.note_performance SET title = ? WHERE is_hit", [HOSTILE])
+        for table in ("note_performance", "account_content_mix"):
+            conn.execute(
+                f"UPDATE marts.{table} SET series = ? WHERE series = '羊毛天天捡'", [HOSTILE]
+            )
     check = CheckOutcome(
         HOSTILE, "ge_suite", passed=False, severity="ERROR", description=HOSTILE, purpose=HOSTILE
     )
@@ -455,6 +461,11 @@ def test_delivered_text_is_escaped_everywhere_in_the_page(sample_report, tmp_pat
     # the follower chart draws the name too: escaped there by the chart engine
     [followers] = [c for c in report.charts if c.key == "followers_1"]
     assert "<script" not in followers.svg and "&lt;script&gt;" in followers.svg
+    content = parse(section(html, "content"))
+    assert HOSTILE in [row[0] for row in content.tables[1]]  # a hit's title
+    assert HOSTILE in [row[1] for row in content.tables[0]]  # the collection
+    [series] = [c for c in report.charts if c.key == "content_series_1"]
+    assert "<script" not in series.svg and "&lt;script&gt;" in series.svg
 
 
 def test_the_stylesheet_is_inlined_from_its_file(sample_report):

@@ -1073,7 +1073,7 @@ def _content(conn) -> tuple[list, list[Chart]]:
     charts: list[Chart] = []
     for number_, account in enumerate(accounts, start=1):
         if number_ == 1 or account["platform"] != accounts[number_ - 2]["platform"]:
-            parts.append(Heading(account["platform"]))
+            parts.append(Heading(f"平台：{account['platform']}"))
             shown = account["accounts_with_notes"]
             if shown > TOP_ACCOUNTS:
                 parts.append(
@@ -1084,7 +1084,7 @@ def _content(conn) -> tuple[list, list[Chart]]:
                     )
                 )
         bank = account["bank"] or "未登记的账号"
-        parts.append(Heading(f"{account['account_name']}（{bank}）"))
+        parts.append(Heading(f"账号：{account['account_name']}（{bank}）"))
         for part in ACCOUNT_CONTENT:
             blocks, part_charts = part(conn, account, number_)
             parts += blocks
