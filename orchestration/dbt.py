@@ -176,3 +176,64 @@ class CardreachTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props):
         return OWNERS
+
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        """dagster-dbt describes a test's check only from its `meta`: the UI would list the
+        checks of every model without a word on what they guard. Say it from the test itself."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=check_description(manifest["nodes"][unique_id]))
+
+
+def _model_of(test: dict) -> str:
+    """The model (or seed) a generic test is attached to, from its `model` argument."""
+    reference = test.get("test_metadata", {}).get("kwargs", {}).get("model", "")
+    start = reference.find("ref('")
+    return reference[start + 5 : reference.index("'", start + 5)] if start >= 0 else ""
+
+
+def check_description(test: dict) -> str:
+    """What a dbt test guards, in a sentence, and what its failure does: the test's own
+    description when it has one, else the leading comment of a singular test, else a sentence
+    from the generic test's name and arguments."""
+    severity = (test.get("config", {}).get("severity") or "error").lower()
+    effect = (
+        "Severity error: a failure stops what follows the model."
+        if severity == "error"
+        else "Severity warn: a failure is reported and stops nothing."
+    )
+    own = (test.get("description") or "").strip()
+    if own:
+        return f"{own} {effect}"
+    metadata = test.get("test_metadata") or {}
+    if not metadata:  # a singular test: its SQL starts with a comment saying what it returns
+        comment = []
+        for line in (test.get("raw_code") or "").splitlines():
+            if not line.startswith("--"):
+                break
+            comment.append(line.removeprefix("--").strip())
+        said = (
+            " ".join(comment) or f"dbt test {test['name']}: passes when its query returns no row."
+        )
+        return f"{said} {effect}"
+    name, kwargs, model = metadata["name"], metadata.get("kwargs", {}), _model_of(test)
+    column = kwargs.get("column_name")
+    if name == "not_null":
+        said = f"{model}.{column} is never null."
+    elif name == "unique":
+        said = f"{model}.{column} is unique."
+    elif name == "unique_combination":
+        said = f"One row per {', '.join(kwargs['combination_of_columns'])} in {model} (its grain)."
+    elif name == "value_between":
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        bounds = [f"≥ {low}" if low is not None else "", f"≤ {high}" if high is not None else ""]
+        said = f"{model}.{column} is {' and '.join(b for b in bounds if b)} (or null)."
+    elif name == "relationships_on_key":
+        to = kwargs["to"].removeprefix("ref('").removesuffix("')")
+        said = f"Every ({', '.join(kwargs['columns'])}) of {model} is in {to}."
+    elif name == "accepted_values":
+        said = f"{model}.{column} is one of {', '.join(map(str, kwargs.get('values', [])))}."
+    else:
+        said = f"dbt test {name} on {model}" + (f".{column}" if column else "") + "."
+    return f"{said} {effect}"

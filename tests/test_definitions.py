@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+import dagster as dg
+
 from orchestration.definitions import defs
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
@@ -54,3 +56,30 @@ def test_every_asset_has_a_description_and_an_owner():
         if not graph.get(key).description or not graph.get(key).owners
     ]
     assert missing == []
+
+
+def test_every_check_says_what_it_guards_and_the_content_assets_are_documented():
+    """The UI lists every check with what it guards (dbt tests included, which dagster-dbt
+    leaves blank), and the content assets show owners, kinds, a schema whose every column is
+    described, and their dbt tests as checks, like the older marts."""
+    graph = defs().resolve_asset_graph()
+    blank = [
+        str(key) for key in graph.asset_check_keys if not graph.get_check_spec(key).description
+    ]
+    assert blank == []
+    for name in ["staging/stg_notes", "marts/note_performance", "marts/account_content_mix"]:
+        node = graph.get(dg.AssetKey(name.split("/")))
+        assert node.owners and node.description and {"dbt", "duckdb"} <= node.kinds, name
+        columns = node.metadata["dagster/column_schema"].columns
+        assert columns and all(column.description for column in columns), name
+        grain = [k for k in node.check_keys if k.name.startswith("unique_combination_")]
+        assert len(grain) == 1, name
+        described = graph.get_check_spec(grain[0]).description
+        assert described.startswith("One row per platform, ") and "Severity error" in described
+    registry = dg.AssetCheckKey(
+        dg.AssetKey(["marts", "note_performance"]), "relationships_note_performance_to_registry"
+    )
+    assert graph.get_check_spec(registry).description == (
+        "Every (platform, account_name) of note_performance is in stg_accounts."
+        " Severity warn: a failure is reported and stops nothing."
+    )

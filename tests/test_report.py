@@ -5,6 +5,7 @@ import re
 from datetime import date
 from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -24,8 +25,10 @@ from orchestration.defs.report.render import TEMPLATES
 
 REPORT_KEY = dg.AssetKey(["publish", "report"])
 # The sample has one content platform, one profiled app (age and consumption), one platform of
-# accounts: MAU, 2 audience charts, followers, account scores, platform scores.
+# accounts: MAU, 2 audience charts, followers, account scores, platform scores; one account with
+# notes in series (中信's three collections; 招行's notes are in none).
 SAMPLE_CHARTS = {
+    "content_series_1",
     "mau_vs_card_industry",
     "audience_1_age",
     "audience_2_consumption",
@@ -265,8 +268,104 @@ def test_a_report_of_empty_marts_says_so(sample_report, tmp_path):
     copy_of_publication(warehouse, empty, marts_empty=True).close()
     report = build_report(empty, QualitySummary(scope="none", checks=[]), tmp_path)
     assert report.charts == []
-    assert report.html.count('class="empty"') == 6  # alerts: "no alert" is a finding
+    assert report.html.count('class="empty"') == 7  # alerts: "no alert" is a finding
+    assert "尚未发布笔记数据" in section(report.html, "content")
     assert "not yet published" in report.html
+
+
+def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_report):
+    """内容表现, in Chinese and offline: 中信's collections against its notes outside any series
+    (the figures of marts.account_content_mix), its hits with their age, the hit rule of the
+    seed, note types as 图文/视频, every figure cited and marked illustrative like the sample."""
+    warehouse, _result, _event = sample_report
+    html = settings.report_path(warehouse.warehouse_dir).read_text(encoding="utf-8")
+    assert '<a href="#content">内容表现</a>' in html
+    content = section(html, "content")
+    parsed = parse(content)
+    assert not [link for link in parsed.links if not link.startswith("#")], parsed.links
+    analytics = duckdb.connect(str(warehouse.analytics_path), read_only=True)
+    with analytics:
+        [(multiple, window, minimum)] = analytics.execute(
+            "SELECT multiple_of_median, window_days, min_baseline_notes FROM reference.hit_rules"
+        ).fetchall()
+        mix = analytics.execute(
+            "SELECT strftime(month, '%Y-%m'), series, in_series, notes_published, interactions,"
+            " median_interactions_per_note, hit_notes, notes_with_hit_verdict, hit_rate_pct,"
+            " share_of_account_interactions_pct FROM marts.account_content_mix"
+            " WHERE account_name = '中信银行信用卡'"
+            " ORDER BY month DESC, in_series DESC, interactions DESC, series"
+        ).fetchall()
+        hits = analytics.execute(
+            "SELECT title, series, age_days, interactions FROM marts.note_performance"
+            " WHERE account_name = '中信银行信用卡' AND is_hit"
+            " QUALIFY snapshot_date = max(snapshot_date) OVER (PARTITION BY note_id)"
+            " ORDER BY interactions DESC"
+        ).fetchall()
+        note_types = analytics.execute(
+            "SELECT DISTINCT note_type FROM marts.note_performance"
+            " WHERE account_name = '中信银行信用卡'"
+        ).fetchall()
+    assert f"笔记互动量 ≥ {multiple:g} × 该账号在此笔记发布前 {window} 天内" in content
+    assert f"少于 {minimum} 篇笔记构成基准" in content
+    assert "互动量 = 点赞 + 收藏 + 评论" in content
+    assert "本账号的互动量计入：点赞 + 收藏 + 评论（未交付分享数）" in content
+
+    series_table, hits_table = parsed.tables[:2]
+    assert series_table[0][:3] == ["发布月份", "合集", "笔记数（篇）"]
+    assert len(mix) == 3 * 4  # the sample's three months, three collections and the rest
+    expected = [
+        [
+            r[0],
+            r[1] if r[2] else "合集外（未归入任何合集）",
+            str(r[3]),
+            f"{r[4]:,.0f}",
+            f"{r[5]:,.0f}",
+            f"{r[6]} / {r[7]}",
+            "—" if r[8] is None else f"{r[8]:.1f}%",
+            f"{r[9]:.1f}%",
+        ]
+        for r in mix
+    ]
+    assert series_table[1:] == expected
+    assert {"信用卡避坑指南", "羊毛天天捡", "哪些信用卡值得办"} <= {row[1] for row in expected}
+    # every figure is cited, and marked: the sample's notes are illustrative
+    cites = parsed.cites[0][1:]
+    assert all(cell.endswith("*") for row in cites for cell in row[3:5])
+    assert any("illustrative" in source for source in parsed.sources[0])
+
+    header = hits_table[0]
+    listed = {row[0]: row for row in hits_table[1:]}
+    assert hits and len(hits) <= len(listed)
+    for title, series, age_days, interactions in hits:
+        row = listed[title]
+        assert row[header.index("爆文")] == "是"
+        assert row[header.index("笔记龄（天）")] == str(age_days)
+        assert row[header.index("互动量")] == f"{interactions:,}"
+        assert row[header.index("合集")] == (series or "合集外（未归入任何合集）")
+    assert [row[header.index("爆文")] for row in hits_table[1 : 1 + len(hits)]] == ["是"] * len(
+        hits
+    )
+    # types by their Chinese labels, never their codes
+    types = {row[header.index("类型")] for row in hits_table[1:]}
+    assert types <= {"图文", "视频"} and {code for (code,) in note_types} == {"image", "video"}
+    assert "(no series)" not in content and ">image<" not in content and ">video<" not in content
+    assert re.findall(r'<svg [^>]*data-chart="([^"]+)"', content) == ["content_series_1"]
+
+
+def test_the_readme_queries_run_on_the_published_sample(sample_report):
+    """Every query of the README's analyst examples runs on the published sample and finds rows:
+    an example that fails or answers nothing teaches nothing."""
+    warehouse, _result, _event = sample_report
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    analysts = readme[
+        readme.index("## For analysts") : readme.index("\n## ", readme.index("## For analysts") + 3)
+    ]
+    [block] = re.findall(r"```sql\n(.*?)```", analysts, re.S)
+    queries = [q for q in block.split(";\n") if q.strip()]
+    assert len(queries) >= 10
+    with duckdb.connect(str(warehouse.analytics_path), read_only=True) as analytics:
+        empty = [q for q in queries if not analytics.execute(q).fetchall()]
+    assert empty == []
 
 
 def test_charts_escape_labels_and_survive_a_lone_point():
@@ -337,6 +436,12 @@ def test_delivered_text_is_escaped_everywhere_in_the_page(sample_report, tmp_pat
                 [HOSTILE],
             )
         conn.execute("UPDATE marts.account_latest SET bank = ? WHERE bank = '中信银行'", [HOSTILE])
+        # a note's title and a collection's name are delivered text too (table cells, chart rows)
+        conn.execute("UPDATE marts.note_performance SET title = ? WHERE is_hit", [HOSTILE])
+        for table in ("note_performance", "account_content_mix"):
+            conn.execute(
+                f"UPDATE marts.{table} SET series = ? WHERE series = '羊毛天天捡'", [HOSTILE]
+            )
     check = CheckOutcome(
         HOSTILE, "ge_suite", passed=False, severity="ERROR", description=HOSTILE, purpose=HOSTILE
     )
@@ -356,6 +461,11 @@ def test_delivered_text_is_escaped_everywhere_in_the_page(sample_report, tmp_pat
     # the follower chart draws the name too: escaped there by the chart engine
     [followers] = [c for c in report.charts if c.key == "followers_1"]
     assert "<script" not in followers.svg and "&lt;script&gt;" in followers.svg
+    content = parse(section(html, "content"))
+    assert HOSTILE in [row[0] for row in content.tables[1]]  # a hit's title
+    assert HOSTILE in [row[1] for row in content.tables[0]]  # the collection
+    [series] = [c for c in report.charts if c.key == "content_series_1"]
+    assert "<script" not in series.svg and "&lt;script&gt;" in series.svg
 
 
 def test_the_stylesheet_is_inlined_from_its_file(sample_report):

@@ -351,6 +351,11 @@ def test_the_report_opens_offline_with_every_chart(successful_run, browser, dags
         # The glyphs come from a CJK font, not empty boxes of a Latin one.
         fonts = _rendering_fonts(page, "#accounts tbody tr td:nth-child(2)")
         assert any("CJK" in font for font in fonts), fonts
+        # 内容表现 too: its headings, collections and note titles are Chinese
+        expect(page.locator("#content h2")).to_have_text("内容表现")
+        expect(page.locator("#content svg[data-chart='content_series_1']")).to_be_visible()
+        fonts = _rendering_fonts(page, "#content tbody tr td:nth-child(2)")
+        assert any("CJK" in font for font in fonts), fonts
         page.screenshot(path=ARTIFACTS / "report.png", full_page=True)
     finally:
         context.close()

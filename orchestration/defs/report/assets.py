@@ -90,7 +90,8 @@ def _image(title: str, svg: str) -> dg.MetadataValue:
     description="The marketing teams' report, one self-contained HTML file at"
     f" $CARDREACH_WAREHOUSE/{settings.REPORT_FILE}: MAU of the content platforms against"
     " the card-app industry, audience profiles and TGI against the baseline, the account"
-    " leaderboard and follower growth, score components, and the run's data quality. Every figure"
+    " leaderboard and follower growth, score components, the accounts' content (内容表现: series"
+    " against the notes outside any, hits with their age), and the run's data quality. Every figure"
     " cites its source; illustrative and derived figures are marked, in charts too. Charts are"
     " inline SVG (also shown here as metadata); it opens with no network.",
 )

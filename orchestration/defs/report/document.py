@@ -160,6 +160,7 @@ class Empty:
 
     kind: ClassVar[str] = "empty"
     what: str
+    text: str | None = None  # the whole sentence, for a section in Chinese
 
 
 @dataclass(frozen=True)
@@ -1012,6 +1013,306 @@ def _scores(conn) -> tuple[list, list[Chart]]:
     return parts, charts
 
 
+# ---- the content section (内容表现): which series and notes earn an account's interactions ----
+
+# The publication months the series table and chart show per account (the latest first); every
+# month is in marts.account_content_mix.
+CONTENT_MONTHS = 3
+# The notes listed per account: its hits first, then its other notes by interactions.
+TOP_NOTES = 10
+OUTSIDE_SERIES = "合集外（未归入任何合集）"
+HIT_VERDICTS = {True: "是", False: "否", None: "无判定（基准笔记不足）"}
+# interactions_definition (macros/interactions.sql) in Chinese, longest phrase first.
+DEFINITION_WORDS = (
+    ("comments and shares not delivered", "未交付评论数和分享数"),
+    ("comments not delivered", "未交付评论数"),
+    ("shares not delivered", "未交付分享数"),
+    ("likes", "点赞"),
+    ("collects", "收藏"),
+    ("comments", "评论"),
+    ("shares", "分享"),
+    ("+", " + "),
+    (" (", "（"),
+    (")", "）"),
+)
+
+
+def interactions_definition_zh(definition: str) -> str:
+    """`likes+collects+comments (shares not delivered)` as 点赞 + 收藏 + 评论（未交付分享数）."""
+    for english, chinese in DEFINITION_WORDS:
+        definition = definition.replace(english, chinese)
+    return definition
+
+
+def _content(conn) -> tuple[list, list[Chart]]:
+    """Per account with notes: its series against its notes outside any, then its hits. Each
+    part is a function (conn, account row, number) → (blocks, charts) in ACCOUNT_CONTENT, so
+    the themes (marts.content_themes) and the posting rhythm (marts.posting_rhythm,
+    marts.posting_times) are further parts appended there when their marts are published."""
+    accounts = _rows(
+        conn,
+        "SELECT platform, account_name, any_value(bank) AS bank,"
+        " sum(notes_published) AS notes, sum(interactions) AS interactions,"
+        " count(*) OVER (PARTITION BY platform) AS accounts_with_notes"
+        " FROM marts.account_content_mix GROUP BY platform, account_name"
+        " QUALIFY row_number() OVER (PARTITION BY platform"
+        " ORDER BY sum(interactions) DESC, account_name) <= ?"
+        " ORDER BY platform, interactions DESC, account_name",
+        [TOP_ACCOUNTS],
+    )
+    if not accounts:
+        return [Empty("note", "尚未发布笔记数据（marts.note_performance 为空）。")], []
+    parts: list = [
+        Note(
+            "互动量 = 点赞 + 收藏 + 评论，交付了分享数时再加分享（新红的“互动量”口径）；各账号下"
+            "注明其笔记实际计入的项目。笔记发布后头几天增长最快，累计数偏向老笔记：每个数字都注明"
+            "发布月份或笔记龄（发布日到快照日的天数）。"
+        ),
+        _hit_rule(conn),
+    ]
+    charts: list[Chart] = []
+    for number_, account in enumerate(accounts, start=1):
+        if number_ == 1 or account["platform"] != accounts[number_ - 2]["platform"]:
+            parts.append(Heading(f"平台：{account['platform']}"))
+            shown = account["accounts_with_notes"]
+            if shown > TOP_ACCOUNTS:
+                parts.append(
+                    Note(
+                        f"笔记互动量最高的 {TOP_ACCOUNTS} 个账号（共 {shown} 个）；"
+                        f"全部账号见 {settings.ANALYTICS_DATABASE_FILE} 的"
+                        " marts.account_content_mix。"
+                    )
+                )
+        bank = account["bank"] or "未登记的账号"
+        parts.append(Heading(f"账号：{account['account_name']}（{bank}）"))
+        for part in ACCOUNT_CONTENT:
+            blocks, part_charts = part(conn, account, number_)
+            parts += blocks
+            charts += part_charts
+    return parts, charts
+
+
+def _hit_rule(conn) -> Note:
+    """The hit rule in words, from the seed note_performance reads (reference.hit_rules)."""
+    rules = _rows(conn, "SELECT * FROM reference.hit_rules")
+    if not rules:
+        return Note("爆文规则：reference.hit_rules 为空，没有笔记有爆文判定。")
+    [rule] = rules
+    return Note(
+        f"爆文规则（reference.hit_rules，分析师可修改）：笔记互动量 ≥"
+        f" {_trim(float(rule['multiple_of_median']), 2)} × 该账号在此笔记发布前"
+        f" {rule['window_days']} 天内发布的笔记的互动量中位数（取同一快照日的数字）；"
+        f"少于 {rule['min_baseline_notes']} 篇笔记构成基准、或中位数为 0 时无判定。"
+        "较早的笔记积累互动的时间更长，规则对新笔记更严格：请结合笔记龄阅读。"
+    )
+
+
+def _series_mix(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
+    """The account's series (合集) per publication month against its notes outside any series,
+    as marts.account_content_mix has them; the sources are those of the notes counted."""
+    rows = _rows(
+        conn,
+        "WITH note_sources AS (SELECT platform, account_name, note_id, series,"
+        " CAST(date_trunc('month', published_at) AS DATE) AS month,"
+        " string_agg(DISTINCT source, ' | ' ORDER BY source) AS sources"
+        " FROM marts.note_performance WHERE platform = $platform AND account_name = $account"
+        " GROUP BY ALL),"
+        " months AS (SELECT DISTINCT month FROM marts.account_content_mix"
+        " WHERE platform = $platform AND account_name = $account"
+        " ORDER BY month DESC LIMIT $months)"
+        " SELECT mix.*, (SELECT string_agg(DISTINCT notes.sources, ' | ')"
+        " FROM note_sources AS notes WHERE notes.month = mix.month"
+        " AND (notes.series = mix.series OR (NOT mix.in_series AND notes.series IS NULL)))"
+        " AS sources"
+        " FROM marts.account_content_mix AS mix SEMI JOIN months USING (month)"
+        " WHERE mix.platform = $platform AND mix.account_name = $account"
+        " ORDER BY mix.month DESC, mix.in_series DESC, mix.interactions DESC, mix.series",
+        {
+            "platform": account["platform"],
+            "account": account["account_name"],
+            "months": CONTENT_MONTHS,
+        },
+    )
+    months = sorted({r["month"] for r in rows})
+    definitions = sorted(
+        {d for r in rows for d in (r["interactions_definitions"] or "").split("; ") if d}
+    )
+    parts: list = [
+        Heading("合集表现：各合集与合集外笔记"),
+        Note(
+            f"最近 {len(months)} 个发布月份（全部月份见 marts.account_content_mix）。每篇笔记计入"
+            "其发布月份，取其最新快照的数字；近月的笔记较新、互动仍在增长，请在同一月份内比较合集"
+            "与合集外的笔记。本账号的互动量计入："
+            + "；".join(interactions_definition_zh(d) for d in definitions)
+            + "。"
+        ),
+    ]
+    cite = Citations(f"content_series_{number_}_table")
+    parts.append(
+        Table(
+            [
+                "发布月份",
+                "合集",
+                "笔记数（篇）",
+                "互动量（各笔记最新快照之和）",
+                "每篇互动量中位数",
+                "爆文（篇）/ 有判定的笔记（篇）",
+                "爆文率（%）",
+                "占账号当月互动量（%）",
+            ],
+            [
+                [
+                    r["month"].strftime("%Y-%m"),
+                    r["series"] if r["in_series"] else OUTSIDE_SERIES,
+                    str(r["notes_published"]),
+                    cite(
+                        number(_float(r["interactions"]), 0),
+                        derived("各笔记最新快照的互动量之和", r["sources"]),
+                    ),
+                    cite(
+                        number(_float(r["median_interactions_per_note"]), 0),
+                        derived("各笔记最新快照互动量的中位数", r["sources"]),
+                    ),
+                    f"{r['hit_notes']} / {r['notes_with_hit_verdict']}",
+                    cite(
+                        percent(_float(r["hit_rate_pct"])),
+                        derived("爆文数 ÷ 有判定的笔记数 × 100", r["sources"]),
+                    ),
+                    cite(
+                        percent(_float(r["share_of_account_interactions_pct"])),
+                        derived("该行互动量 ÷ 账号当月全部笔记的互动量 × 100", r["sources"]),
+                    ),
+                ]
+                for r in rows
+            ],
+            "llrrrrrr",
+            anchor=cite.anchor,
+            sources=cite.notes,
+        )
+    )
+    if not any(r["in_series"] for r in rows):
+        parts.append(Note("该账号的笔记都不在合集中：没有可比较的合集。"))
+        return parts, []
+    # one row per series (the most interactions over the months shown first), 合集外 last; a
+    # bar per month
+    totals: dict[str, float] = defaultdict(float)
+    for r in rows:
+        if r["in_series"]:
+            totals[r["series"]] += float(r["interactions"] or 0)
+    labels = sorted(totals, key=lambda series: (-totals[series], series))
+    by_cell = {(r["series"] if r["in_series"] else None, r["month"]): r for r in rows}
+    categories = labels + [None]
+
+    def kind(cell: dict | None) -> str:
+        return delivered(cell["sources"]).kind if cell else ""
+
+    chart = bar_chart(
+        f"content_series_{number_}",
+        f"{account['account_name']}：各合集每篇互动量中位数，按发布月份",
+        [label or OUTSIDE_SERIES for label in categories],
+        [
+            Bars(
+                f"{month:%Y-%m} 发布",
+                [
+                    _float(by_cell[(c, month)]["median_interactions_per_note"])
+                    if (c, month) in by_cell
+                    else None
+                    for c in categories
+                ],
+                kinds=[kind(by_cell.get((c, month))) for c in categories],
+            )
+            for month in months
+        ],
+        x_title="每篇笔记互动量中位数（各笔记最新快照；n/a：该月无此合集的笔记）",
+        value_format=lambda v: number(v, 0),
+    )
+    parts.append(
+        Figure(
+            chart,
+            "每行一个合集，最后一行为合集外的笔记；每根柱为一个发布月份的每篇互动量中位数。"
+            "浅色虚线框的柱为示意数字（illustrative）；来源见上表。",
+        )
+    )
+    return parts, [chart]
+
+
+def _account_hits(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
+    """The account's hits, then its other notes with the most interactions, each at its latest
+    snapshot and with its age (a lifetime total favours old notes)."""
+    rows = _rows(
+        conn,
+        "WITH latest AS (FROM marts.note_performance"
+        " WHERE platform = ? AND account_name = ?"
+        " QUALIFY row_number() OVER (PARTITION BY note_id ORDER BY snapshot_date DESC) = 1)"
+        " SELECT latest.*, codes.label_zh AS note_type_label,"
+        " count(*) FILTER (WHERE latest.is_hit) OVER () AS hits, count(*) OVER () AS notes"
+        " FROM latest LEFT JOIN reference.category_codes AS codes"
+        " ON codes.category = 'note_type' AND codes.code = latest.note_type"
+        " ORDER BY latest.is_hit IS TRUE DESC, latest.interactions DESC, latest.note_id"
+        " LIMIT ?",
+        [account["platform"], account["account_name"], TOP_NOTES],
+    )
+    hits = rows[0]["hits"] if rows else 0
+    cite = Citations(f"content_hits_{number_}_table")
+    return [
+        Heading(
+            f"爆文与互动量最高的笔记（{hits} 篇爆文，共 {rows[0]['notes'] if rows else 0} 篇笔记）"
+        ),
+        Table(
+            [
+                "标题",
+                "合集",
+                "类型",
+                "发布日期",
+                "快照日期",
+                "笔记龄（天）",
+                "互动量",
+                "较上次快照（天数）",
+                "爆文基准：此前笔记的互动量中位数",
+                "爆文",
+            ],
+            [
+                [
+                    r["title"] or "（无标题）",
+                    r["series"] or OUTSIDE_SERIES,
+                    r["note_type_label"] or MISSING,
+                    r["published_at"].strftime("%Y-%m-%d"),
+                    r["snapshot_date"].isoformat(),
+                    str(r["age_days"]),
+                    cite(
+                        number(_float(r["interactions"]), 0),
+                        derived(
+                            interactions_definition_zh(r["interactions_definition"]), r["source"]
+                        ),
+                    ),
+                    cite(
+                        MISSING
+                        if r["interactions_change"] is None
+                        else f"{r['interactions_change']:+,}（{r['days_since_previous']} 天）",
+                        derived("互动量 − 上次快照的互动量", r["source"]),
+                    ),
+                    cite(
+                        number(_float(r["baseline_median_interactions"]), 0),
+                        derived(
+                            f"该账号此前笔记（{r['baseline_notes']} 篇）同一快照日互动量的中位数",
+                            r["source"],
+                        ),
+                    ),
+                    HIT_VERDICTS[r["is_hit"]],
+                ]
+                for r in rows
+            ],
+            "wlllllrrrl",
+            anchor=cite.anchor,
+            sources=cite.notes,
+        ),
+    ], []
+
+
+# The parts of an account's content, in order (see _content).
+ACCOUNT_CONTENT: tuple[Callable[..., tuple[list, list[Chart]]], ...] = (_series_mix, _account_hits)
+
+
 @dataclass(frozen=True)
 class Tile:
     label: str
@@ -1085,6 +1386,7 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
             ("accounts", "Official accounts", _leaderboard),
             ("alerts", "Alerts: follower drops", _alerts),
             ("scores", "Scores", _scores),
+            ("content", "内容表现", _content),
         ]
         gathered, charts = [], []
         for anchor, heading, section in sections:
