@@ -291,8 +291,9 @@ def successful_run(browser, dagster_ui):
         run_id = _launch_from_launchpad(page, dagster_ui)
         status = dagster_ui.wait_for_run(run_id)
         assert status == "SUCCESS", dagster_ui.log_tail()
-        expect(page.get_by_text("Success", exact=True).first).to_be_visible()
-        expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()
+        # the page polls for the run's status: on a busy machine it shows it seconds later
+        expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible(timeout=60_000)
         page.screenshot(path=ARTIFACTS / "run_success.png")
     finally:
         context.close()
