@@ -231,9 +231,19 @@ def check_description(test: dict) -> str:
         said = f"{model}.{column} is {' and '.join(b for b in bounds if b)} (or null)."
     elif name == "relationships_on_key":
         to = kwargs["to"].removeprefix("ref('").removesuffix("')")
-        said = f"Every ({', '.join(kwargs['columns'])}) of {model} is in {to}."
+        to_columns = kwargs.get("to_columns") or kwargs["columns"]
+        among = f" where {kwargs['to_where']}" if kwargs.get("to_where") else ""
+        said = (
+            f"Every ({', '.join(kwargs['columns'])}) of {model} is a"
+            f" ({', '.join(to_columns)}) of {to}{among} (rows with a null key part are skipped)."
+        )
     elif name == "accepted_values":
         said = f"{model}.{column} is one of {', '.join(map(str, kwargs.get('values', [])))}."
     else:
         said = f"dbt test {name} on {model}" + (f".{column}" if column else "") + "."
+    # a test configured with `where` checks only those rows: say so, or "never null" would
+    # contradict the model's own documentation of when the column is null
+    where = (test.get("config") or {}).get("where")
+    if where:
+        said = f"Among the rows of {model} where {where}: {said[0].lower()}{said[1:]}"
     return f"{said} {effect}"

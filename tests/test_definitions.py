@@ -80,6 +80,23 @@ def test_every_check_says_what_it_guards_and_the_content_assets_are_documented()
         dg.AssetKey(["marts", "note_performance"]), "relationships_note_performance_to_registry"
     )
     assert graph.get_check_spec(registry).description == (
-        "Every (platform, account_name) of note_performance is in stg_accounts."
+        "Every (platform, account_name) of note_performance is a (platform, account_name) of"
+        " stg_accounts (rows with a null key part are skipped)."
         " Severity warn: a failure is reported and stops nothing."
+    )
+    # a test of some rows says which: the score is null when no component counts
+    score = dg.AssetCheckKey(
+        dg.AssetKey(["marts", "account_scores"]), "not_null_account_scores_score"
+    )
+    assert graph.get_check_spec(score).description.startswith(
+        "Among the rows of account_scores where weight_used > 0:"
+        " account_scores.score is never null."
+    )
+    # and a relationship to one category of a seed names the category
+    category = dg.AssetCheckKey(
+        dg.AssetKey(["reference", "audience_buckets"]),
+        "audience_buckets_dimension_is_a_category_code",
+    )
+    assert "is a (code) of category_codes where category = 'audience_dimension'" in (
+        graph.get_check_spec(category).description
     )

@@ -178,7 +178,11 @@ def test_the_largest_counts_flow_through_every_model(landing, warehouse):
     figures arrive exact."""
     landing.copy_sample()
     largest = str(MAX_COUNT)
-    ACCOUNTS = {"招商银行信用卡": "招商银行", "中信银行信用卡": "中信银行", "平安银行信用卡": "平安银行"}
+    accounts = {
+        "招商银行信用卡": "招商银行",
+        "中信银行信用卡": "中信银行",
+        "平安银行信用卡": "平安银行",
+    }
     landing.csv(
         "account_snapshots__largest.csv",
         [
@@ -194,7 +198,7 @@ def test_the_largest_counts_flow_through_every_model(landing, warehouse):
                 "shares": largest,
                 "source": "test",
             }
-            for account in ACCOUNTS
+            for account in accounts
             for day in ("2025-04-10", "2025-04-17")
         ],
     )
@@ -208,7 +212,7 @@ def test_the_largest_counts_flow_through_every_model(landing, warehouse):
                 "bank_type": "joint_stock",
                 "account_role": "card_center",
             }
-            for account, bank in ACCOUNTS.items()
+            for account, bank in accounts.items()
         ],
     )
     result = run_pipeline()

@@ -295,11 +295,16 @@ def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_repor
             " WHERE account_name = '中信银行信用卡'"
             " ORDER BY month DESC, in_series DESC, interactions DESC, series"
         ).fetchall()
+        # the verdict at each note's latest snapshot (a hit once may not be one now)
         hits = analytics.execute(
-            "SELECT title, series, age_days, interactions FROM marts.note_performance"
-            " WHERE account_name = '中信银行信用卡' AND is_hit"
-            " QUALIFY snapshot_date = max(snapshot_date) OVER (PARTITION BY note_id)"
-            " ORDER BY interactions DESC"
+            "SELECT title, series, age_days, interactions FROM (FROM marts.note_performance"
+            " WHERE account_name = '中信银行信用卡'"
+            " QUALIFY snapshot_date = max(snapshot_date) OVER (PARTITION BY note_id))"
+            " WHERE is_hit ORDER BY interactions DESC"
+        ).fetchall()
+        themes = analytics.execute(
+            "SELECT theme_label, notes, index_vs_peers FROM marts.content_themes"
+            " WHERE account_name = '中信银行信用卡'"
         ).fetchall()
         note_types = analytics.execute(
             "SELECT DISTINCT note_type FROM marts.note_performance"
@@ -310,7 +315,7 @@ def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_repor
     assert "互动量 = 点赞 + 收藏 + 评论" in content
     assert "本账号的互动量计入：点赞 + 收藏 + 评论（未交付分享数）" in content
 
-    series_table, hits_table = parsed.tables[:2]
+    series_table, themes_table, hits_table = parsed.tables[:3]
     assert series_table[0][:3] == ["发布月份", "合集", "笔记数（篇）"]
     assert len(mix) == 3 * 4  # the sample's three months, three collections and the rest
     expected = [
@@ -342,9 +347,20 @@ def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_repor
         assert row[header.index("笔记龄（天）")] == str(age_days)
         assert row[header.index("互动量")] == f"{interactions:,}"
         assert row[header.index("合集")] == (series or "合集外（未归入任何合集）")
-    assert [row[header.index("爆文")] for row in hits_table[1 : 1 + len(hits)]] == ["是"] * len(
-        hits
+    verdicts = [row[header.index("爆文")] for row in hits_table[1:]]
+    assert verdicts[: len(hits)] == ["是"] * len(hits) and "是" not in verdicts[len(hits) :]
+    # the themes: one row per theme of the account, by its Chinese label, with its index
+    assert themes_table[0][0] == "主题"
+    assert sorted((row[0], row[1]) for row in themes_table[1:]) == sorted(
+        (label, str(notes)) for label, notes, _ in themes
     )
+    indexed = {label: index for label, _, index in themes}
+    assert any(index is not None for index in indexed.values())
+    for row in themes_table[1:]:
+        index = indexed[row[0]]
+        assert row[-1].rstrip("*†") == ("—" if index is None else f"{index:,.0f}")
+    # an account whose notes are in no collection says so
+    assert "该账号的笔记都不在合集中" in content
     # types by their Chinese labels, never their codes
     types = {row[header.index("类型")] for row in hits_table[1:]}
     assert types <= {"图文", "视频"} and {code for (code,) in note_types} == {"image", "video"}
@@ -462,7 +478,7 @@ def test_delivered_text_is_escaped_everywhere_in_the_page(sample_report, tmp_pat
     [followers] = [c for c in report.charts if c.key == "followers_1"]
     assert "<script" not in followers.svg and "&lt;script&gt;" in followers.svg
     content = parse(section(html, "content"))
-    assert HOSTILE in [row[0] for row in content.tables[1]]  # a hit's title
+    assert HOSTILE in [row[0] for row in content.tables[2]]  # a hit's title
     assert HOSTILE in [row[1] for row in content.tables[0]]  # the collection
     [series] = [c for c in report.charts if c.key == "content_series_1"]
     assert "<script" not in series.svg and "&lt;script&gt;" in series.svg

@@ -31,7 +31,10 @@ by_series as (
         count(*) filter (where is_hit) as hit_notes,
         count(is_hit) as notes_with_hit_verdict,
         string_agg(distinct interactions_definition, '; ' order by interactions_definition)
-            as interactions_definitions
+            as interactions_definitions,
+        min(snapshot_date) as snapshot_date_min,
+        max(snapshot_date) as snapshot_date_max,
+        string_agg(distinct source, ' | ' order by source) as sources
 
     from latest_notes
     group by platform, account_name, month, coalesce(series, '(no series)'), series is not null
@@ -59,7 +62,10 @@ final as (
             / nullif(sum(interactions) over (partition by platform, account_name, month), 0),
             1
         ) as share_of_account_interactions_pct,
-        interactions_definitions
+        interactions_definitions,
+        snapshot_date_min,
+        snapshot_date_max,
+        sources
 
     from by_series
 

@@ -1112,19 +1112,10 @@ def _series_mix(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
     as marts.account_content_mix has them; the sources are those of the notes counted."""
     rows = _rows(
         conn,
-        "WITH note_sources AS (SELECT platform, account_name, note_id, series,"
-        " CAST(date_trunc('month', published_at) AS DATE) AS month,"
-        " string_agg(DISTINCT source, ' | ' ORDER BY source) AS sources"
-        " FROM marts.note_performance WHERE platform = $platform AND account_name = $account"
-        " GROUP BY ALL),"
-        " months AS (SELECT DISTINCT month FROM marts.account_content_mix"
+        "WITH months AS (SELECT DISTINCT month FROM marts.account_content_mix"
         " WHERE platform = $platform AND account_name = $account"
         " ORDER BY month DESC LIMIT $months)"
-        " SELECT mix.*, (SELECT string_agg(DISTINCT notes.sources, ' | ')"
-        " FROM note_sources AS notes WHERE notes.month = mix.month"
-        " AND (notes.series = mix.series OR (NOT mix.in_series AND notes.series IS NULL)))"
-        " AS sources"
-        " FROM marts.account_content_mix AS mix SEMI JOIN months USING (month)"
+        " SELECT mix.* FROM marts.account_content_mix AS mix SEMI JOIN months USING (month)"
         " WHERE mix.platform = $platform AND mix.account_name = $account"
         " ORDER BY mix.month DESC, mix.in_series DESC, mix.interactions DESC, mix.series",
         {
@@ -1134,6 +1125,9 @@ def _series_mix(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
         },
     )
     months = sorted({r["month"] for r in rows})
+    first = min((r["snapshot_date_min"] for r in rows), default=None)
+    last = max((r["snapshot_date_max"] for r in rows), default=None)
+    as_of = f"{last}" if first == last else f"{first} 至 {last}"
     definitions = sorted(
         {d for r in rows for d in (r["interactions_definitions"] or "").split("; ") if d}
     )
@@ -1141,7 +1135,8 @@ def _series_mix(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
         Heading("合集表现：各合集与合集外笔记"),
         Note(
             f"最近 {len(months)} 个发布月份（全部月份见 marts.account_content_mix）。每篇笔记计入"
-            "其发布月份，取其最新快照的数字；近月的笔记较新、互动仍在增长，请在同一月份内比较合集"
+            f"其发布月份，取其最新快照的数字（截至快照 {as_of}）；近月的笔记较新、互动仍在增长，"
+            "请在同一月份内比较合集"
             "与合集外的笔记。本账号的互动量计入："
             + "；".join(interactions_definition_zh(d) for d in definitions)
             + "。"
@@ -1204,11 +1199,11 @@ def _series_mix(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
     categories = labels + [None]
 
     def kind(cell: dict | None) -> str:
-        return delivered(cell["sources"]).kind if cell else ""
+        return derived("各笔记最新快照互动量的中位数", cell["sources"]).kind if cell else ""
 
     chart = bar_chart(
         f"content_series_{number_}",
-        f"{account['account_name']}：各合集每篇互动量中位数，按发布月份",
+        f"{account['account_name']}：各合集每篇互动量中位数，按发布月份（截至快照 {as_of}）",
         [label or OUTSIDE_SERIES for label in categories],
         [
             Bars(
@@ -1306,11 +1301,110 @@ def _account_hits(conn, account: dict, number_: int) -> tuple[list, list[Chart]]
             anchor=cite.anchor,
             sources=cite.notes,
         ),
+        *_shown_notes(len(rows), rows[0]["notes"] if rows else 0),
+    ], []
+
+
+def _shown_notes(shown: int, total: int) -> list[Note]:
+    """Says so when the hits table lists fewer notes than the account has."""
+    if shown >= total:
+        return []
+    return [
+        Note(
+            f"表中列出爆文优先、互动量最高的 {shown} 篇（共 {total} 篇）；全部笔记见"
+            f" {settings.ANALYTICS_DATABASE_FILE} 的 marts.note_performance。"
+        )
+    ]
+
+
+def _account_themes(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
+    """The account's content themes (marts.content_themes) against the same themes' notes of the
+    platform's other registered accounts; the sources are those of the notes counted."""
+    rows = _rows(
+        conn,
+        "WITH note_sources AS (SELECT themes.account_name, themes.theme, perf.source"
+        " FROM marts.note_themes AS themes JOIN marts.note_performance AS perf"
+        " ON perf.platform = themes.platform AND perf.note_id = themes.note_id"
+        " AND perf.snapshot_date = themes.snapshot_date"
+        " WHERE themes.platform = $platform)"
+        " SELECT mix.*,"
+        " (SELECT string_agg(DISTINCT source, ' | ' ORDER BY source) FROM note_sources AS own"
+        " WHERE own.account_name = mix.account_name AND own.theme = mix.theme) AS sources,"
+        " (SELECT string_agg(DISTINCT source, ' | ' ORDER BY source) FROM note_sources AS peer"
+        " WHERE peer.account_name <> mix.account_name AND peer.theme = mix.theme) AS peer_sources"
+        " FROM marts.content_themes AS mix"
+        " WHERE mix.platform = $platform AND mix.account_name = $account"
+        " ORDER BY mix.theme = 'unthemed', mix.median_interactions_per_note DESC, mix.theme",
+        {"platform": account["platform"], "account": account["account_name"]},
+    )
+    if not rows:
+        return [], []
+    unthemed = next((r["notes"] for r in rows if r["theme"] == "unthemed"), 0)
+    cite = Citations(f"content_themes_{number_}_table")
+    return [
+        Heading("内容主题：各主题每篇互动量，对比同业"),
+        Note(
+            "主题按关键词与话题规则划分（reference.content_theme_rules，分析师可修改；规则与其在样例上的"
+            f"准确度见 dbt_project/README.md）。一篇笔记可属于多个主题，占比之和可超过 100%；"
+            f"未命中任何规则的笔记计入“未归类”（本账号 {unthemed} 篇）。同业 = 同平台其他已登记账号"
+            "同一主题的笔记；指数 = 本账号每篇互动量中位数 ÷ 同业的 × 100（100 = 与同业相当）。"
+            "笔记龄不同、互动量口径不同（是否含分享）时指数偏差较大：请结合笔记龄中位数阅读。"
+        ),
+        Table(
+            [
+                "主题",
+                "笔记数（篇）",
+                "占账号笔记（%）",
+                "每篇互动量中位数",
+                "笔记龄中位数（天）",
+                "爆文率（%）",
+                "同业每篇互动量中位数（账号数）",
+                "相对同业指数（同业 = 100）",
+            ],
+            [
+                [
+                    r["theme_label"],
+                    str(r["notes"]),
+                    percent(_float(r["share_of_account_notes_pct"])),
+                    cite(
+                        number(_float(r["median_interactions_per_note"]), 0),
+                        derived("该主题各笔记最新快照互动量的中位数", r["sources"]),
+                    ),
+                    number(_float(r["median_age_days"]), 0),
+                    percent(_float(r["hit_rate_pct"])),
+                    MISSING
+                    if r["peer_median_interactions_per_note"] is None
+                    else cite(
+                        f"{number(_float(r['peer_median_interactions_per_note']), 0)}"
+                        f"（{r['peer_accounts']}）",
+                        derived("同业该主题各笔记最新快照互动量的中位数", r["peer_sources"]),
+                    ),
+                    MISSING
+                    if r["index_vs_peers"] is None
+                    else cite(
+                        number(_float(r["index_vs_peers"]), 0),
+                        derived(
+                            "本账号每篇中位数 ÷ 同业每篇中位数 × 100",
+                            r["sources"],
+                            r["peer_sources"],
+                        ),
+                    ),
+                ]
+                for r in rows
+            ],
+            "lrrrrrrr",
+            anchor=cite.anchor,
+            sources=cite.notes,
+        ),
     ], []
 
 
 # The parts of an account's content, in order (see _content).
-ACCOUNT_CONTENT: tuple[Callable[..., tuple[list, list[Chart]]], ...] = (_series_mix, _account_hits)
+ACCOUNT_CONTENT: tuple[Callable[..., tuple[list, list[Chart]]], ...] = (
+    _series_mix,
+    _account_themes,
+    _account_hits,
+)
 
 
 @dataclass(frozen=True)
