@@ -1,6 +1,6 @@
--- The bucket dictionary must describe each canonical bucket once: one label, order and age range
--- per (dimension, bucket_code), one bucket per canonical label, and each canonical label listed as
--- a vendor label of its own bucket (so a delivered canonical label always maps). Returns the
+-- The bucket dictionary must describe each canonical bucket once: one label, order, age range and
+-- hour range per (dimension, bucket_code), one bucket per canonical label, and each canonical
+-- label listed as a vendor label of its own bucket (so a delivered canonical label always maps). Returns the
 -- buckets that break this.
 with
 
@@ -13,6 +13,8 @@ buckets as (
         count(distinct bucket_order) as orders,
         count(distinct coalesce(age_min, -1)) as age_mins,
         count(distinct coalesce(age_max, -1)) as age_maxes,
+        count(distinct coalesce(hour_start, -1)) as hour_starts,
+        count(distinct coalesce(hour_end, -1)) as hour_ends,
         bool_or(vendor_label = bucket_label) as lists_its_own_label
 
     from {{ ref('audience_buckets') }}
@@ -30,7 +32,7 @@ labels as (
 
 select dimension, bucket_code as problem_key, 'bucket described more than once' as problem
 from buckets
-where labels > 1 or orders > 1 or age_mins > 1 or age_maxes > 1
+where labels > 1 or orders > 1 or age_mins > 1 or age_maxes > 1 or hour_starts > 1 or hour_ends > 1
 
 union all
 
