@@ -306,6 +306,12 @@ def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_repor
             "SELECT theme_label, notes, index_vs_peers FROM marts.content_themes"
             " WHERE account_name = '中信银行信用卡'"
         ).fetchall()
+        periods = analytics.execute(
+            "SELECT active_period_label, audience_active_share_pct, notes_share_pct"
+            " FROM marts.posting_vs_active_periods WHERE account_name = '中信银行信用卡'"
+            " AND month = (SELECT max(month) FROM marts.posting_vs_active_periods"
+            " WHERE account_name = '中信银行信用卡') ORDER BY active_period_order"
+        ).fetchall()
         note_types = analytics.execute(
             "SELECT DISTINCT note_type FROM marts.note_performance"
             " WHERE account_name = '中信银行信用卡'"
@@ -361,6 +367,14 @@ def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_repor
         assert row[-1].rstrip("*†") == ("—" if index is None else f"{index:,.0f}")
     # an account whose notes are in no collection says so
     assert "该账号的笔记都不在合集中" in content
+    # the posting rhythm: each active period, the latest month's share of notes beside the
+    # audience's share active then (illustrative in the sample, so marked)
+    rhythm = parsed.tables[3]
+    assert rhythm[0][0] == "时段" and "平台用户活跃占比" in rhythm[0][-2]
+    assert [(row[0], row[-3], row[-2]) for row in rhythm[1:]] == [
+        (label, f"{notes:.1f}%", f"{audience:.1f}%") for label, audience, notes in periods
+    ]
+    assert all(cite.endswith("*") for cite in (row[-2] for row in parsed.cites[3][1:]))
     # types by their Chinese labels, never their codes
     types = {row[header.index("类型")] for row in hits_table[1:]}
     assert types <= {"图文", "视频"} and {code for (code,) in note_types} == {"image", "video"}

@@ -1399,11 +1399,111 @@ def _account_themes(conn, account: dict, number_: int) -> tuple[list, list[Chart
     ], []
 
 
+def _posting_rhythm(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
+    """The account's weekly rhythm (marts.posting_rhythm) in a sentence, then the share of its
+    notes published in each active period, month by month, beside the share of the platform's
+    audience active then (marts.posting_vs_active_periods)."""
+    params = {"platform": account["platform"], "account": account["account_name"]}
+    [weeks] = _rows(
+        conn,
+        "SELECT count(*) AS weeks, min(week_start) AS first_week, max(week_start) AS last_week,"
+        " sum(notes_published) AS notes, count(*) FILTER (WHERE notes_published = 0) AS empty,"
+        " sum(notes_without_time) AS without_time FROM marts.posting_rhythm"
+        " WHERE platform = $platform AND account_name = $account",
+        params,
+    )
+    if not weeks["weeks"]:
+        return [], []
+    parts: list = [
+        Heading("发布节奏：每周笔记数与发布时段"),
+        Note(
+            f"{weeks['first_week']} 至 {weeks['last_week']} 所在的 {weeks['weeks']} 周内发布"
+            f" {weeks['notes']} 篇笔记，平均每周 {number(weeks['notes'] / weeks['weeks'], 1)} 篇，"
+            f"其中 {weeks['empty']} 周没有发布（逐周数字见 marts.posting_rhythm）。"
+            + (
+                f"{weeks['without_time']} 篇笔记只交付了发布日期、没有时刻，不计入下表的时段。"
+                if weeks["without_time"]
+                else ""
+            )
+        ),
+    ]
+    rows = _rows(
+        conn,
+        "WITH months AS (SELECT DISTINCT month FROM marts.posting_vs_active_periods"
+        " WHERE platform = $platform AND account_name = $account"
+        " ORDER BY month DESC LIMIT $months)"
+        " SELECT periods.* FROM marts.posting_vs_active_periods AS periods"
+        " SEMI JOIN months USING (month)"
+        " WHERE platform = $platform AND account_name = $account"
+        " ORDER BY active_period_order, month",
+        {**params, "months": CONTENT_MONTHS},
+    )
+    if not rows:
+        return parts, []
+    months = sorted({r["month"] for r in rows})
+    latest = months[-1]
+    timed = {r["month"]: r["timed_notes"] for r in rows}
+    audience = [r for r in rows if r["month"] == latest]
+    audience_month = next((r["audience_month"] for r in audience if r["audience_month"]), None)
+    cite = Citations(f"content_rhythm_{number_}_table")
+    by_period: dict[str, dict] = defaultdict(dict)
+    for r in rows:
+        by_period[r["active_period_label"]][r["month"]] = r
+    parts.append(
+        Table(
+            [
+                "时段",
+                *(f"{month:%Y-%m} 发布的笔记（% / {timed[month]} 篇有时刻）" for month in months),
+                "平台用户活跃占比（%，"
+                + (f"{audience_month:%Y-%m} 数据）" if audience_month else "未交付）"),
+                f"{latest:%Y-%m} 笔记占比 − 用户占比（百分点）",
+            ],
+            [
+                [
+                    label,
+                    *(
+                        percent(_float(cells[month]["notes_share_pct"]))
+                        if month in cells
+                        else MISSING
+                        for month in months
+                    ),
+                    MISSING
+                    if latest not in cells or cells[latest]["audience_active_share_pct"] is None
+                    else cite(
+                        percent(_float(cells[latest]["audience_active_share_pct"])),
+                        delivered(cells[latest]["audience_sources"]),
+                    ),
+                    MISSING
+                    if latest not in cells
+                    or cells[latest]["notes_minus_audience_pct_points"] is None
+                    else cite(
+                        number(_float(cells[latest]["notes_minus_audience_pct_points"]), 1),
+                        derived("笔记占比 − 平台用户活跃占比", cells[latest]["audience_sources"]),
+                    ),
+                ]
+                for label, cells in by_period.items()
+            ],
+            "l" + "r" * (len(months) + 2),
+            anchor=cite.anchor,
+            sources=cite.notes,
+        )
+    )
+    parts.append(
+        Note(
+            "时段的钟点见 reference.audience_buckets（active_period）。在用户活跃的时段发布是一个"
+            "待验证的假设，不是规则：请对照各时段笔记的互动量（marts.posting_times）。"
+            + ("" if audience_month else "该平台没有交付用户活跃时段的数据。")
+        )
+    )
+    return parts, []
+
+
 # The parts of an account's content, in order (see _content).
 ACCOUNT_CONTENT: tuple[Callable[..., tuple[list, list[Chart]]], ...] = (
     _series_mix,
     _account_themes,
     _account_hits,
+    _posting_rhythm,
 )
 
 
