@@ -1,5 +1,7 @@
 """The marts on the shipped sample and on small landing folders: real ingestion and dbt builds."""
 
+import csv
+import shutil
 from datetime import date
 
 import duckdb
@@ -429,3 +431,28 @@ def test_no_dbt_test_restates_a_contract_code_list_or_the_share_totals():
         if name == "accepted_values":
             assert not codes & set(map(str, arguments.get("values", []))), yml
         assert name != "shares_sum_to_100", yml
+
+
+def test_a_seed_that_gains_a_column_loads_into_an_existing_warehouse(
+    sample_run, tmp_path, monkeypatch
+):
+    """Seeds are rebuilt whole (dbt_project.yml): a warehouse whose reference table predates a
+    seed's new columns (audience_buckets before its active periods' hours) takes the new seed,
+    where dbt's default (empty the table, load the file into it) fails on the columns."""
+    from orchestration import cli
+
+    folder = tmp_path / "warehouse"
+    folder.mkdir()
+    shutil.copy(sample_run.database_path, folder / sample_run.database_path.name)
+    monkeypatch.setenv(settings.WAREHOUSE_ENV, str(folder))
+    with duckdb.connect(str(folder / sample_run.database_path.name)) as conn:
+        conn.execute("ALTER TABLE reference.audience_buckets DROP COLUMN hour_start")
+        conn.execute("ALTER TABLE reference.audience_buckets DROP COLUMN hour_end")
+    assert cli.dbt(["seed", "--select", "audience_buckets"]) == 0
+    seed = settings.DBT_PROJECT_DIR / "seeds" / "audience_buckets.csv"
+    with seed.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    with duckdb.connect(str(folder / sample_run.database_path.name), read_only=True) as conn:
+        assert conn.execute(
+            "SELECT count(*), count(hour_start) FROM reference.audience_buckets"
+        ).fetchall() == [(len(rows), sum(1 for r in rows if r["hour_start"]))]

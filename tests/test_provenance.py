@@ -106,6 +106,12 @@ def test_every_figure_of_the_platform_table_cites_its_source_and_mark(report_htm
     )
     # a growth rate computed from a published and a derived MAU is derived, not illustrative
     assert rows["2025-01"][1][header.index("MoM (%)")].endswith("†")
+    # the published age shares are derived from published figures only: the sample's
+    # illustrative active-period distribution of the same app and month is not theirs
+    under_35 = header.index("aged ≤35 (% of users)")
+    row, cite = rows["2025-01"]
+    assert row[under_35] == "86.80%" and cite[under_35].endswith("†"), cite[under_35]
+    assert not any("active-period" in source for source in source_of(sources, cite[under_35]))
 
 
 def test_the_mau_chart_draws_illustrative_and_derived_points_apart(sample_run):

@@ -142,6 +142,9 @@ target_share as (
 
 ),
 
+-- the sources of the dimensions this mart's audience columns are computed from (age,
+-- consumption and the target segment's), not of every dimension delivered: an illustrative
+-- active_period distribution must not mark the report's published age shares illustrative
 audience_sources as (
 
     select
@@ -150,6 +153,8 @@ audience_sources as (
         string_agg(distinct sources, ' | ' order by sources) as audience_sources
 
     from audience_shares
+    where dimension in ('age', 'consumption')
+        or dimension in (select dimension from target_segment)
     group by app, month
 
 ),
