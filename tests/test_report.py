@@ -19,6 +19,7 @@ from orchestration.defs.report.document import (
     TOP_ACCOUNTS,
     CheckOutcome,
     QualitySummary,
+    _months_between,
     build_report,
 )
 from orchestration.defs.report.render import TEMPLATES
@@ -307,8 +308,9 @@ def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_repor
             " WHERE account_name = '中信银行信用卡'"
         ).fetchall()
         periods = analytics.execute(
-            "SELECT active_period_label, audience_active_share_pct, notes_share_pct"
-            " FROM marts.posting_vs_active_periods WHERE account_name = '中信银行信用卡'"
+            "SELECT active_period_label, audience_active_share_pct, notes_share_pct,"
+            " notes_in_period FROM marts.posting_vs_active_periods"
+            " WHERE account_name = '中信银行信用卡'"
             " AND month = (SELECT max(month) FROM marts.posting_vs_active_periods"
             " WHERE account_name = '中信银行信用卡') ORDER BY active_period_order"
         ).fetchall()
@@ -367,14 +369,18 @@ def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_repor
         assert row[-1].rstrip("*†") == ("—" if index is None else f"{index:,.0f}")
     # an account whose notes are in no collection says so
     assert "该账号的笔记都不在合集中" in content
-    # the posting rhythm: each active period, the latest month's share of notes beside the
-    # audience's share active then (illustrative in the sample, so marked)
+    # the posting rhythm: each active period, the latest month's share of notes (with the count
+    # of notes it rests on) beside the period's share of the audience's activity; the notes and
+    # the audience figures are illustrative in the sample, so each share and difference is marked
     rhythm = parsed.tables[3]
     assert rhythm[0][0] == "时段" and "平台用户活跃占比" in rhythm[0][-2]
     assert [(row[0], row[-3], row[-2]) for row in rhythm[1:]] == [
-        (label, f"{notes:.1f}%", f"{audience:.1f}%") for label, audience, notes in periods
+        (label, f"{share:.1f}%（{notes} 篇）", f"{audience:.1f}%")
+        for label, audience, share, notes in periods
     ]
-    assert all(cite.endswith("*") for cite in (row[-2] for row in parsed.cites[3][1:]))
+    assert all(cell.endswith("*") for row in parsed.cites[3][1:] for cell in row[1:])
+    assert "表中只列出有带时刻笔记的月份" in content
+    assert "不完整：该账号笔记的快照只到 2025-04-17" in content
     # types by their Chinese labels, never their codes
     types = {row[header.index("类型")] for row in hits_table[1:]}
     assert types <= {"图文", "视频"} and {code for (code,) in note_types} == {"image", "video"}
@@ -521,3 +527,15 @@ def test_a_range_says_which_bound_a_censored_count_leaves_open():
     assert _with_range("+5.20%", "+1.10%", MISSING) == "+5.20% (at least +1.10%)"
     assert _with_range("-3.00%", MISSING, "-1.00%") == "-3.00% (at most -1.00%)"
     assert _with_range(MISSING, "+1.00%", "+2.00%") == MISSING
+
+
+def test_the_months_a_rhythm_table_skips_are_counted_across_a_year_end():
+    """The note under the rhythm table names the months without a timed note between the first
+    month shown and the latest snapshot: every calendar month, both ends included."""
+    assert _months_between(date(2024, 11, 1), date(2025, 2, 17)) == [
+        date(2024, 11, 1),
+        date(2024, 12, 1),
+        date(2025, 1, 1),
+        date(2025, 2, 1),
+    ]
+    assert _months_between(date(2025, 4, 1), date(2025, 4, 17)) == [date(2025, 4, 1)]

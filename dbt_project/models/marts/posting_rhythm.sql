@@ -1,6 +1,8 @@
 -- Platform × account × ISO week (Monday start): how many notes the account published each week,
--- what they earned, and the trailing 4-week average. Every week from the account's first to its
--- last week with a note is a row, a week without a note with 0: a gap in the rhythm is the point.
+-- what they earned, and the trailing 4-week average. Every week from the account's first week
+-- with a note to the week of its latest snapshot is a row, a week without a note with 0: a gap in
+-- the rhythm is the point, and ending at the last snapshot rather than the last note keeps a pause
+-- at the end visible. That last week is partial when its Sunday is after the latest snapshot date.
 -- Each note counts once, in the week of its publication date (a date-only note has its date), at
 -- its latest snapshot (note_performance's row with the highest snapshot_date).
 
@@ -25,7 +27,8 @@ by_week as (
         count(*) as notes_published,
         count(*) filter (where not published_at_has_time) as notes_without_time,
         median(interactions) as median_interactions,
-        median(age_days) as median_age_days
+        median(age_days) as median_age_days,
+        max(snapshot_date) as week_latest_snapshot_date
 
     from latest_notes
     group by platform, account_name, cast(date_trunc('week', published_at) as date)
@@ -40,7 +43,10 @@ account_span as (
         any_value(bank) as bank,
         bool_or(is_registered) as is_registered,
         min(week_start) as first_week,
-        max(week_start) as last_week
+        max(week_latest_snapshot_date) as account_latest_snapshot_date,
+        -- a note's snapshot is never before its publication, so this week is never before the
+        -- last week with a note
+        cast(date_trunc('week', max(week_latest_snapshot_date)) as date) as last_week
 
     from by_week
     group by platform, account_name
@@ -66,6 +72,7 @@ filled as (
         weeks.bank,
         weeks.is_registered,
         weeks.week_start,
+        weeks.account_latest_snapshot_date,
         coalesce(by_week.notes_published, 0) as notes_published,
         coalesce(by_week.notes_without_time, 0) as notes_without_time,
         by_week.median_interactions,
@@ -87,14 +94,18 @@ final as (
         bank,
         is_registered,
         week_start,
+        account_latest_snapshot_date,
+        week_start + 6 > account_latest_snapshot_date as is_partial_week,
         notes_published,
         notes_without_time,
         median_interactions,
         median_age_days,
         -- the rows are consecutive weeks (gaps filled above), so 3 preceding rows are 3 weeks;
-        -- null until the account has 4 weeks, not an average of fewer
+        -- null until the account has 4 weeks, not an average of fewer, and null for a partial
+        -- week, whose count would pull the average down only because the week is not over
         case
             when count(*) over trailing_4_weeks = 4
+                and week_start + 6 <= account_latest_snapshot_date
                 then round(avg(notes_published) over trailing_4_weeks, 2)
         end as notes_published_trailing_4w_avg
 

@@ -7,6 +7,9 @@
 -- where none is delivered. Only notes delivered with a time count (a date-only note has no hour);
 -- each note once, at its latest snapshot. A row per period for every account-month with a timed
 -- note, a period without notes at 0, so the shares of an account-month add up to 100.
+-- notes_sources are the sources of the timed notes counted (the month's, every period's row
+-- alike), so the report cites a note share by them and the difference by both theirs and the
+-- audience's.
 
 with
 
@@ -26,6 +29,7 @@ timed_notes as (
         bank,
         is_registered,
         note_id,
+        source,
         cast(date_trunc('month', published_at) as date) as month,
         hour(published_at) as hour_of_day
 
@@ -50,7 +54,8 @@ account_months as (
         any_value(bank) as bank,
         bool_or(is_registered) as is_registered,
         month,
-        count(*) as timed_notes
+        count(*) as timed_notes,
+        string_agg(distinct source, ' | ' order by source) as notes_sources
 
     from timed_notes
     group by platform, account_name, month
@@ -132,6 +137,7 @@ final as (
             - audience_active.share_pct,
             1
         ) as notes_minus_audience_pct_points,
+        account_months.notes_sources,
         audience_active.sources as audience_sources
 
     from account_months

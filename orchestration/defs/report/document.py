@@ -14,7 +14,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -1401,25 +1401,48 @@ def _account_themes(conn, account: dict, number_: int) -> tuple[list, list[Chart
 
 def _posting_rhythm(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
     """The account's weekly rhythm (marts.posting_rhythm) in a sentence, then the share of its
-    notes published in each active period, month by month, beside the share of the platform's
-    audience active then (marts.posting_vs_active_periods)."""
+    notes published in each active period, month by month, beside the period's share of the
+    platform audience's activity (marts.posting_vs_active_periods)."""
     params = {"platform": account["platform"], "account": account["account_name"]}
     [weeks] = _rows(
         conn,
         "SELECT count(*) AS weeks, min(week_start) AS first_week, max(week_start) AS last_week,"
         " sum(notes_published) AS notes, count(*) FILTER (WHERE notes_published = 0) AS empty,"
-        " sum(notes_without_time) AS without_time FROM marts.posting_rhythm"
-        " WHERE platform = $platform AND account_name = $account",
+        " sum(notes_without_time) AS without_time,"
+        " max(account_latest_snapshot_date) AS latest_snapshot,"
+        " bool_or(is_partial_week) AS partial,"
+        " bool_or(is_partial_week AND notes_published = 0) AS partial_empty,"
+        " count(*) FILTER (WHERE NOT is_partial_week) AS whole_weeks,"
+        " sum(notes_published) FILTER (WHERE NOT is_partial_week) AS whole_week_notes"
+        " FROM marts.posting_rhythm WHERE platform = $platform AND account_name = $account",
         params,
     )
     if not weeks["weeks"]:
         return [], []
+    # a partial last week (its Sunday after the latest snapshot) would pull the average down
+    # only because the week is not over: the average is over whole weeks, and the sentence says
+    # the last week is partial
+    average = (
+        f"平均每周 {number(weeks['whole_week_notes'] / weeks['whole_weeks'], 1)} 篇"
+        + (f"（按 {weeks['whole_weeks']} 个完整周计）" if weeks["partial"] else "")
+        + "，"
+        if weeks["whole_weeks"]
+        else ""
+    )
     parts: list = [
         Heading("发布节奏：每周笔记数与发布时段"),
         Note(
             f"{weeks['first_week']} 至 {weeks['last_week']} 所在的 {weeks['weeks']} 周内发布"
-            f" {weeks['notes']} 篇笔记，平均每周 {number(weeks['notes'] / weeks['weeks'], 1)} 篇，"
-            f"其中 {weeks['empty']} 周没有发布（逐周数字见 marts.posting_rhythm）。"
+            f" {weeks['notes']} 篇笔记，{average}"
+            f"其中 {weeks['empty']} 周没有发布（"
+            + ("含最后一周；" if weeks["partial_empty"] else "")
+            + "逐周数字见 marts.posting_rhythm）。"
+            + (
+                f"最后一周（{weeks['last_week']} 起）不完整：该账号笔记的快照只到"
+                f" {weeks['latest_snapshot']}。"
+                if weeks["partial"]
+                else ""
+            )
             + (
                 f"{weeks['without_time']} 篇笔记只交付了发布日期、没有时刻，不计入下表的时段。"
                 if weeks["without_time"]
@@ -1445,6 +1468,13 @@ def _posting_rhythm(conn, account: dict, number_: int) -> tuple[list, list[Chart
     timed = {r["month"]: r["timed_notes"] for r in rows}
     audience = [r for r in rows if r["month"] == latest]
     audience_month = next((r["audience_month"] for r in audience if r["audience_month"]), None)
+    # months from the first shown to the latest snapshot's without a timed note have no row in
+    # the mart: name them, so the columns are not read as consecutive months
+    skipped = [
+        month
+        for month in _months_between(months[0], weeks["latest_snapshot"])
+        if month not in timed
+    ]
     cite = Citations(f"content_rhythm_{number_}_table")
     by_period: dict[str, dict] = defaultdict(dict)
     for r in rows:
@@ -1453,7 +1483,10 @@ def _posting_rhythm(conn, account: dict, number_: int) -> tuple[list, list[Chart
         Table(
             [
                 "时段",
-                *(f"{month:%Y-%m} 发布的笔记（% / {timed[month]} 篇有时刻）" for month in months),
+                *(
+                    f"{month:%Y-%m} 发布的笔记（%，括号内为篇数；共 {timed[month]} 篇有时刻）"
+                    for month in months
+                ),
                 "平台用户活跃占比（%，"
                 + (f"{audience_month:%Y-%m} 数据）" if audience_month else "未交付）"),
                 f"{latest:%Y-%m} 笔记占比 − 用户占比（百分点）",
@@ -1462,7 +1495,14 @@ def _posting_rhythm(conn, account: dict, number_: int) -> tuple[list, list[Chart
                 [
                     label,
                     *(
-                        percent(_float(cells[month]["notes_share_pct"]))
+                        cite(
+                            f"{percent(_float(cells[month]['notes_share_pct']))}"
+                            f"（{cells[month]['notes_in_period']} 篇）",
+                            derived(
+                                "该时段有时刻的笔记数 ÷ 当月有时刻的笔记数 × 100",
+                                cells[month]["notes_sources"],
+                            ),
+                        )
                         if month in cells
                         else MISSING
                         for month in months
@@ -1478,7 +1518,11 @@ def _posting_rhythm(conn, account: dict, number_: int) -> tuple[list, list[Chart
                     or cells[latest]["notes_minus_audience_pct_points"] is None
                     else cite(
                         number(_float(cells[latest]["notes_minus_audience_pct_points"]), 1),
-                        derived("笔记占比 − 平台用户活跃占比", cells[latest]["audience_sources"]),
+                        derived(
+                            "笔记占比 − 平台用户活跃占比",
+                            cells[latest]["notes_sources"],
+                            cells[latest]["audience_sources"],
+                        ),
                     ),
                 ]
                 for label, cells in by_period.items()
@@ -1490,12 +1534,32 @@ def _posting_rhythm(conn, account: dict, number_: int) -> tuple[list, list[Chart
     )
     parts.append(
         Note(
+            "表中只列出有带时刻笔记的月份"
+            + (
+                "，"
+                + "、".join(f"{month:%Y-%m}" for month in skipped)
+                + " 没有带时刻的笔记，未列出：各列不一定是相连的月份"
+                if skipped
+                else ""
+            )
+            + "。笔记占比旁是该时段的笔记篇数：篇数少时占比一篇就差很多。"
+            "平台用户活跃占比是平台用户的活跃（使用时长）在各时段的分布，合计 100%，"
+            "不是各时段活跃用户占全部用户的比例。"
             "时段的钟点见 reference.audience_buckets（active_period）。在用户活跃的时段发布是一个"
             "待验证的假设，不是规则：请对照各时段笔记的互动量（marts.posting_times）。"
             + ("" if audience_month else "该平台没有交付用户活跃时段的数据。")
         )
     )
     return parts, []
+
+
+def _months_between(first: date, last: date) -> list[date]:
+    """The first days of the months from first's to last's, both included."""
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
 
 
 # The parts of an account's content, in order (see _content).
