@@ -304,7 +304,8 @@ def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_repor
             " WHERE is_hit ORDER BY interactions DESC"
         ).fetchall()
         themes = analytics.execute(
-            "SELECT theme_label, notes, index_vs_peers FROM marts.content_themes"
+            "SELECT theme_label, notes, index_vs_peers, peer_median_age_days"
+            " FROM marts.content_themes"
             " WHERE account_name = '中信银行信用卡'"
         ).fetchall()
         periods = analytics.execute(
@@ -357,16 +358,23 @@ def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_repor
         assert row[header.index("合集")] == (series or "合集外（未归入任何合集）")
     verdicts = [row[header.index("爆文")] for row in hits_table[1:]]
     assert verdicts[: len(hits)] == ["是"] * len(hits) and "是" not in verdicts[len(hits) :]
-    # the themes: one row per theme of the account, by its Chinese label, with its index
+    # the themes: one row per theme of the account, by its Chinese label, with its index and the
+    # peers' notes' median age beside their median
     assert themes_table[0][0] == "主题"
+    peer_age = themes_table[0].index("同业笔记龄中位数（天）")
+    assert themes_table[0][peer_age - 1].startswith("同业每篇互动量中位数")
     assert sorted((row[0], row[1]) for row in themes_table[1:]) == sorted(
-        (label, str(notes)) for label, notes, _ in themes
+        (label, str(notes)) for label, notes, _, _ in themes
     )
-    indexed = {label: index for label, _, index in themes}
-    assert any(index is not None for index in indexed.values())
+    indexed = {label: (index, age) for label, _, index, age in themes}
+    assert any(index is not None for index, _ in indexed.values())
+    assert any(age is not None for _, age in indexed.values())
     for row in themes_table[1:]:
-        index = indexed[row[0]]
+        index, age = indexed[row[0]]
         assert row[-1].rstrip("*†") == ("—" if index is None else f"{index:,.0f}")
+        assert row[peer_age] == ("—" if age is None else f"{age:,.0f}")
+    # the two sides count different things in the sample (招商 delivers shares): said once
+    assert "同业计入点赞 + 收藏 + 评论 + 分享（口径不同）" in content
     # an account whose notes are in no collection says so
     assert "该账号的笔记都不在合集中" in content
     # the posting rhythm: each active period, the latest month's share of notes (with the count

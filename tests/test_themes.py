@@ -3,9 +3,16 @@ notes labelled by hand (the figures dbt_project/README.md "Themes" quotes), and 
 of marts.content_themes. The SQL logic itself is pinned by the models' dbt unit tests."""
 
 import csv
+import os
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
 
+import duckdb
 from conftest import SAMPLE_LANDING, query
+
+from orchestration import settings
 
 ZHONGXIN = "中信银行信用卡"
 ZHAOSHANG = "招商银行信用卡申请"
@@ -113,9 +120,61 @@ def test_content_themes_compares_zhongxins_travel_notes_with_zhaoshangs(sample_r
     # which it delivers and 中信 does not): b10100 1865+2430+612+156 = 5,063 and
     # b10400 1.3万+8260+746+1.1千 = 23,106, median 14,084.5; 3,429 / 14,084.5 = 24.3 percent.
     assert rows == [(3, 3429, 14084.5, 1, 2, 24.3)]
+    # what the index does not correct for, beside it: the notes' ages at 2025-04-17 (中信's
+    # published 04-14, 04-03, 04-11: 3, 14, 6 days, median 6; 招商's 03-05 and 04-12: 43 and 5,
+    # median 24) and the definitions; the sources are those of each side's notes
+    [(age, peer_age, definitions, peer_definitions, sources, peer_sources)] = query(
+        sample_run,
+        "select median_age_days, peer_median_age_days, interactions_definitions,"
+        " peer_interactions_definitions, sources, peer_sources from marts.content_themes"
+        " where account_name = ? and theme = 'travel'",
+        [ZHONGXIN],
+    )
+    assert (age, peer_age) == (6, 24)
+    assert definitions == "likes+collects+comments (shares not delivered)"
+    assert peer_definitions == "likes+collects+comments+shares"
+    travel = [n for n in sample_notes().values() if "travel" in HAND_LABELS[n["笔记ID"][-6:]]]
+    assert sources == " | ".join(sorted({n["来源"] for n in travel if n["账号"] == ZHONGXIN}))
+    assert peer_sources == " | ".join(sorted({n["来源"] for n in travel if n["账号"] == ZHAOSHANG}))
     # each account's notes of a theme, and its themes' notes, add up over the themes
     assert query(
         sample_run,
         "select account_name, sum(notes) filter (where theme = 'unthemed'), max(account_notes)"
         " from marts.content_themes group by account_name order by account_name",
     ) == [(ZHONGXIN, None, 20), (ZHAOSHANG, 1, 4)]  # 中 (U+4E2D) sorts before 招
+
+
+def test_a_rule_of_a_theme_that_is_not_defined_fails_naming_the_rule(sample_run, tmp_path):
+    """A typo in the rules seed's theme (trvel) would make a theme of its own: the seed check
+    fails instead, naming the rule. The sample's rules pass; one typo row in a copy fails."""
+    folder = tmp_path / "warehouse"
+    folder.mkdir()
+    database = shutil.copy(sample_run.database_path, folder / sample_run.database_path.name)
+    check = "assert_content_theme_rules_are_consistent"
+
+    def run_check() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", "dbt", "test"]
+            + ["--select", check, "--store-failures"],
+            cwd=settings.REPO_ROOT,
+            env=os.environ | {settings.WAREHOUSE_ENV: str(folder)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    passed = run_check()
+    assert passed.returncode == 0, passed.stdout[-2000:]
+    with duckdb.connect(str(database)) as conn:
+        conn.execute(
+            "insert into reference.content_theme_rules (theme, match_on, pattern, description)"
+            " values ('trvel', 'title', '签证', 'visas, with a typo in the theme')"
+        )
+    failed = run_check()
+    assert failed.returncode != 0, failed.stdout[-2000:]
+    with duckdb.connect(str(database), read_only=True) as conn:
+        [(schema,)] = conn.execute(
+            "select table_schema from information_schema.tables where table_name = ?", [check]
+        ).fetchall()
+        rows = conn.execute(f"select * from {schema}.{check}").fetchall()
+    assert rows == [("trvel", "title", "签证", "not a theme of content_theme_labels")]

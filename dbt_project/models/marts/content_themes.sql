@@ -4,10 +4,15 @@
 -- other registered accounts (the peers). A note in several themes counts in each, so the shares of
 -- an account's notes may add up to more than 100.
 --
--- Peers are the other registered accounts only: an unregistered account's notes appear here
--- (is_registered false) and get a comparison of their own, but never enter another account's.
--- The peers' median is over their notes pooled, so an account with many notes in the theme weighs
--- more than one with few; peer_accounts and peer_notes say what it is taken over.
+-- Peers are the registered accounts of OTHER banks: a bank's second account on the platform is
+-- the bank's own content, not a peer's (a registered account's bank is always known, so `is
+-- distinct from` also gives an unregistered account, bank null, every registered one). An
+-- unregistered account's notes appear here (is_registered false) and get a comparison of their
+-- own, but never enter another account's. The peers' median is over their notes pooled, so an
+-- account with many notes in the theme weighs more than one with few; peer_accounts and
+-- peer_notes say what it is taken over, and peer_median_age_days and
+-- peer_interactions_definitions what the peers' counts are (older notes, shares counted or not):
+-- index_vs_peers does not correct for either, the reader must.
 
 with
 
@@ -33,7 +38,8 @@ by_theme as (
         count(*) filter (where is_hit) as hit_notes,
         count(is_hit) as notes_with_hit_verdict,
         string_agg(distinct interactions_definition, '; ' order by interactions_definition)
-            as interactions_definitions
+            as interactions_definitions,
+        string_agg(distinct source, ' | ' order by source) as sources
 
     from note_themes
     group by platform, account_name, theme
@@ -55,14 +61,20 @@ peers as (
         this_account.account_name,
         this_account.theme,
         median(peer_note.interactions) as peer_median_interactions_per_note,
+        median(peer_note.age_days) as peer_median_age_days,
         count(distinct peer_note.account_name) as peer_accounts,
-        count(peer_note.note_id) as peer_notes
+        count(peer_note.note_id) as peer_notes,
+        string_agg(
+            distinct peer_note.interactions_definition,
+            '; ' order by peer_note.interactions_definition
+        ) as peer_interactions_definitions,
+        string_agg(distinct peer_note.source, ' | ' order by peer_note.source) as peer_sources
 
     from by_theme as this_account
     left join note_themes as peer_note
         on this_account.platform = peer_note.platform
         and this_account.theme = peer_note.theme
-        and this_account.account_name <> peer_note.account_name
+        and this_account.bank is distinct from peer_note.bank
         and peer_note.is_registered
     group by this_account.platform, this_account.account_name, this_account.theme
 
@@ -89,6 +101,7 @@ final as (
         round(100.0 * by_theme.hit_notes / nullif(by_theme.notes_with_hit_verdict, 0), 1)
             as hit_rate_pct,
         peers.peer_median_interactions_per_note,
+        peers.peer_median_age_days,
         peers.peer_accounts,
         peers.peer_notes,
         -- 100 = as the peers; null without peers' notes, or against a peers' median of 0
@@ -97,7 +110,10 @@ final as (
             / nullif(peers.peer_median_interactions_per_note, 0),
             1
         ) as index_vs_peers,
-        by_theme.interactions_definitions
+        by_theme.interactions_definitions,
+        peers.peer_interactions_definitions,
+        by_theme.sources,
+        peers.peer_sources
 
     from by_theme
     inner join account_notes

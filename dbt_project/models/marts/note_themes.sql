@@ -1,7 +1,7 @@
 -- Platform × note × theme: each note, as of its latest snapshot (note_performance's row with the
--- highest snapshot_date), in every theme of seeds/content_theme_rules.csv one of whose rules
--- matches it, with the rules that matched (matched_by) so that every classification can be
--- checked by eye. A note no rule matches gets one row with theme 'unthemed': a null in the grain
+-- highest snapshot_date), in every theme (seeds/content_theme_labels.csv) one of whose rules
+-- (seeds/content_theme_rules.csv) matches it, with the rules that matched (matched_by) so that
+-- every classification can be checked by eye. A note no rule matches gets one row with theme 'unthemed': a null in the grain
 -- would neither group nor join like a value, and the report must say how many notes fall in no
 -- theme.
 --
@@ -21,7 +21,7 @@ latest_notes as (
 
 rules as (
 
-    select theme, theme_label, match_on, pattern
+    select theme, match_on, pattern
     from {{ ref('content_theme_rules') }}
 
 ),
@@ -98,11 +98,11 @@ note_theme_matches as (
 
 ),
 
+-- the labels are defined once, with the themes (a rule's theme is one of them: tested on the seed)
 theme_labels as (
 
-    select theme, any_value(theme_label) as theme_label
-    from rules
-    group by theme
+    select theme, theme_label
+    from {{ ref('content_theme_labels') }}
 
 ),
 
@@ -148,7 +148,8 @@ final as (
         latest_notes.age_days,
         latest_notes.interactions,
         latest_notes.interactions_definition,
-        latest_notes.is_hit
+        latest_notes.is_hit,
+        latest_notes.source
 
     from themed
     inner join latest_notes

@@ -1319,36 +1319,37 @@ def _shown_notes(shown: int, total: int) -> list[Note]:
 
 def _account_themes(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
     """The account's content themes (marts.content_themes) against the same themes' notes of the
-    platform's other registered accounts; the sources are those of the notes counted."""
+    platform's registered accounts of other banks, with both sides' note ages and interactions
+    definitions; the sources are the mart's, those of the notes counted on each side."""
     rows = _rows(
         conn,
-        "WITH note_sources AS (SELECT themes.account_name, themes.theme, perf.source"
-        " FROM marts.note_themes AS themes JOIN marts.note_performance AS perf"
-        " ON perf.platform = themes.platform AND perf.note_id = themes.note_id"
-        " AND perf.snapshot_date = themes.snapshot_date"
-        " WHERE themes.platform = $platform)"
-        " SELECT mix.*,"
-        " (SELECT string_agg(DISTINCT source, ' | ' ORDER BY source) FROM note_sources AS own"
-        " WHERE own.account_name = mix.account_name AND own.theme = mix.theme) AS sources,"
-        " (SELECT string_agg(DISTINCT source, ' | ' ORDER BY source) FROM note_sources AS peer"
-        " WHERE peer.account_name <> mix.account_name AND peer.theme = mix.theme) AS peer_sources"
-        " FROM marts.content_themes AS mix"
-        " WHERE mix.platform = $platform AND mix.account_name = $account"
-        " ORDER BY mix.theme = 'unthemed', mix.median_interactions_per_note DESC, mix.theme",
+        "SELECT * FROM marts.content_themes"
+        " WHERE platform = $platform AND account_name = $account"
+        " ORDER BY theme = 'unthemed', median_interactions_per_note DESC, theme",
         {"platform": account["platform"], "account": account["account_name"]},
     )
     if not rows:
         return [], []
     unthemed = next((r["notes"] for r in rows if r["theme"] == "unthemed"), 0)
+
+    def definitions(column: str) -> str:
+        found = {d for r in rows for d in (r[column] or "").split("; ") if d}
+        return "；".join(interactions_definition_zh(d) for d in sorted(found)) or MISSING
+
+    own_definitions = definitions("interactions_definitions")
+    peer_definitions = definitions("peer_interactions_definitions")
     cite = Citations(f"content_themes_{number_}_table")
     return [
         Heading("内容主题：各主题每篇互动量，对比同业"),
         Note(
             "主题按关键词与话题规则划分（reference.content_theme_rules，分析师可修改；规则与其在样例上的"
             f"准确度见 dbt_project/README.md）。一篇笔记可属于多个主题，占比之和可超过 100%；"
-            f"未命中任何规则的笔记计入“未归类”（本账号 {unthemed} 篇）。同业 = 同平台其他已登记账号"
-            "同一主题的笔记；指数 = 本账号每篇互动量中位数 ÷ 同业的 × 100（100 = 与同业相当）。"
-            "笔记龄不同、互动量口径不同（是否含分享）时指数偏差较大：请结合笔记龄中位数阅读。"
+            f"未命中任何规则的笔记计入“未归类”（本账号 {unthemed} 篇）。同业 = 同平台其他银行"
+            "的已登记账号同一主题的笔记（同一银行的其他账号不算同业）；指数 = 本账号每篇互动量"
+            "中位数 ÷ 同业的 × 100（100 = 与同业相当），未按笔记龄或互动量口径调整：笔记越新、"
+            "口径越窄（不含分享），互动量越低，请对照两侧的笔记龄中位数阅读。互动量口径：本账号计入"
+            f"{own_definitions}；同业计入{peer_definitions}"
+            + ("（口径不同）。" if own_definitions != peer_definitions else "。")
         ),
         Table(
             [
@@ -1359,6 +1360,7 @@ def _account_themes(conn, account: dict, number_: int) -> tuple[list, list[Chart
                 "笔记龄中位数（天）",
                 "爆文率（%）",
                 "同业每篇互动量中位数（账号数）",
+                "同业笔记龄中位数（天）",
                 "相对同业指数（同业 = 100）",
             ],
             [
@@ -1380,6 +1382,9 @@ def _account_themes(conn, account: dict, number_: int) -> tuple[list, list[Chart
                         derived("同业该主题各笔记最新快照互动量的中位数", r["peer_sources"]),
                     ),
                     MISSING
+                    if r["peer_median_age_days"] is None
+                    else number(_float(r["peer_median_age_days"]), 0),
+                    MISSING
                     if r["index_vs_peers"] is None
                     else cite(
                         number(_float(r["index_vs_peers"]), 0),
@@ -1392,7 +1397,7 @@ def _account_themes(conn, account: dict, number_: int) -> tuple[list, list[Chart
                 ]
                 for r in rows
             ],
-            "lrrrrrrr",
+            "lrrrrrrrr",
             anchor=cite.anchor,
             sources=cite.notes,
         ),
