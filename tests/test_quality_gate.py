@@ -464,3 +464,86 @@ def test_a_raw_suite_checks_each_delivered_row_once_it_passes(tmp_path, landing,
         "SELECT suite, column_name, rows_checked FROM audit.quality_checked_through"
         " WHERE event = 'passed' ORDER BY event_id",
     ) == [("accounts_names", "load_id", accounts), ("accounts_names", "load_id", 1)]
+
+
+def note_on(snapshot_date: str, account_name: str, note_id: str, likes: str, collects: str) -> dict:
+    """A note of the sample's platform, published two days before its snapshot."""
+    published = date.fromisoformat(snapshot_date).toordinal() - 2
+    return {
+        "platform": "小红书",
+        "account_name": account_name,
+        "note_id": note_id,
+        "published_at": date.fromordinal(published).isoformat(),
+        "snapshot_date": snapshot_date,
+        "note_type": "图文",
+        "likes": likes,
+        "collects": collects,
+        "comments": "10",
+        "source": "test",
+    }
+
+
+NOTES_HELD = ["marts.account_scores", "marts.note_performance", "marts.account_content_mix"]
+
+
+def test_notes_earning_more_than_their_account_hold_back_what_reads_the_notes(landing, warehouse):
+    landing.copy_sample()
+    assert run_pipeline().success
+    before = {t: published(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in NOTES_HELD}
+    # 宁波银行信用卡 has 3.9万 likes and 1.7万 collects on 04-17 (at most 56,499 with rounding):
+    # one note of 5万 + 1.7万 (at least 66,000) cannot be its.
+    landing.csv(
+        "notes__ningbo.csv", [note_on("2025-04-17", "宁波银行信用卡", "nb1", "5万", "1.7万")]
+    )
+    # the accounts' next drop has nothing to do with it
+    landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
+    result = run_pipeline()
+    failed = failed_checks(result)
+    check = failed["ge_note_account_totals"]
+    assert check.severity == dg.AssetCheckSeverity.ERROR
+    assert "宁波银行信用卡 on 2025-04-17" in check.metadata["failed_expectations"].value
+    assert os.path.exists(check.metadata["data_docs"].value.removeprefix("file://"))
+    # what reads the notes keeps its previous publication...
+    for table in NOTES_HELD:
+        assert published(warehouse, f"SELECT * FROM {table} ORDER BY ALL") == before[table], table
+    assert query(
+        warehouse, "SELECT count(*) FROM marts.note_performance WHERE note_id = 'nb1'"
+    ) == [(1,)]
+    # ...and nothing else: the accounts' new snapshots are published
+    assert published(
+        warehouse,
+        "SELECT count(*) FROM marts.account_performance WHERE snapshot_date = DATE '2025-05-01'",
+    ) == [(7,)]
+    assert published(warehouse, "SELECT count(*) FROM marts.platform_scores") != [(0,)]
+
+
+def test_a_note_whose_counts_fall_is_warned_and_published(landing, warehouse):
+    landing.copy_sample()
+    assert run_pipeline().success
+    # a sample note of 中信银行信用卡 with 300 likes fewer two weeks on
+    [(note_id, published_at, likes, collects)] = query(
+        warehouse,
+        "SELECT note_id, published_at, likes, collects FROM marts.note_performance"
+        " WHERE account_name = '中信银行信用卡' AND snapshot_date = DATE '2025-04-17'"
+        " ORDER BY note_id LIMIT 1",
+    )
+    fallen = note_on("2025-05-01", "中信银行信用卡", note_id, str(likes - 300), str(collects))
+    fallen["published_at"] = published_at.isoformat(sep=" ")
+    landing.csv("notes__2025-05-01.csv", [fallen])
+    landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
+    result = run_pipeline()
+    assert result.success
+    failed = failed_checks(result)
+    assert failed["ge_note_count_drops"].severity == dg.AssetCheckSeverity.WARN
+    assert f"likes {likes} → {likes - 300}" in (
+        failed["ge_note_count_drops"].metadata["failed_expectations"].value
+    )
+    assert "ge_note_account_totals" not in failed
+    assert published(
+        warehouse,
+        "SELECT count(*) FROM marts.note_performance WHERE snapshot_date = DATE '2025-05-01'",
+    ) == [(1,)]
+    assert published(
+        warehouse,
+        "SELECT count(*) FROM marts.account_scores WHERE snapshot_date = DATE '2025-05-01'",
+    ) == [(7,)]

@@ -165,7 +165,8 @@ def test_presence_counts_the_banks_against_the_market(sample_report):
 
 def test_growth_shows_its_rounding_range_and_scores_say_what_did_not_count(sample_report):
     """招行 4.2万 → 4.3万 is a real increase: its growth carries the range the rounding allows
-    (not "within rounding"); its growth percentile, among 1 account, is shown but not counted."""
+    (not "within rounding"); its growth percentile, among 1 account, is shown but not counted,
+    and so is its content percentile, among the 2 accounts with notes."""
     warehouse, _result, _event = sample_report
     html = settings.report_path(warehouse.warehouse_dir).read_text(encoding="utf-8")
     [leaderboard] = parse(section(html, "accounts")).tables
@@ -175,8 +176,14 @@ def test_growth_shows_its_rounding_range_and_scores_say_what_did_not_count(sampl
     assert growth == "+0.15% (+0.00%–+0.31%)"
     scores = parse(section(html, "scores")).tables[0]
     cmb_score = next(row for row in scores if row[0] == "招商银行信用卡申请")
-    assert cmb_score[2] == "80.6"
+    assert cmb_score[2] == "79.9"
     assert cmb_score[scores[0].index("growth (percentile 0–100)")] == "50.0 (not counted: 1 peer)"
+    # content like the others: 招行's new notes earn more than 中信's, the only other account
+    # with notes, and 2 peers are too few to count
+    content = scores[0].index("content (percentile 0–100)")
+    assert cmb_score[content] == "75.0 (not counted: 2 peers)"
+    citic_score = next(row for row in scores if row[0] == "中信银行信用卡")
+    assert citic_score[content] == "25.0 (not counted: 2 peers)"
     # the one content platform has no peers to be scored against, and the report says so
     assert "小红书, 2025-03: no score;" in section(html, "scores")
     assert "mau_growth (1 peer, minimum 3)" in section(html, "scores")

@@ -69,8 +69,9 @@
     to an edge with nothing in the data behind it.
 
     `rows` is the relation or CTE of the rows to score; `source` the relation they come from
-    (a ref()), whose columns must include every metric of the score: a seed row naming a missing
-    column stops the compilation, naming the row. `peers` and `columns` are lists of columns.
+    (a ref()), or a list of them when `rows` joins several, whose columns must include every
+    metric of the score: a seed row naming a missing column stops the compilation, naming the
+    row. `peers` and `columns` are lists of columns.
 
     Which components exist and which column each ranks is read from the seed when the model
     compiles (every build compiles it again, so a new seed row needs no SQL change); the weights
@@ -262,15 +263,22 @@
 
 {#
     check_score_metrics(score, components, source): stops the compilation when a seed row names
-    a metric that is not a column of the relation `source`, naming the row, instead of the
+    a metric that is not a column of the relation `source` (or of any of a list of them), naming
+    the row, instead of the
     database's "column not found" that names neither the seed nor the row.
 #}
 {% macro check_score_metrics(score, components, source) %}
     {#- a unit test's metrics are its fixture's columns, not the warehouse's -#}
     {%- if not execute or model.resource_type == 'unit_test' %}{{ return(none) }}{% endif -%}
-    {%- set available = adapter.get_columns_in_relation(source) | map(attribute='name') | map('lower') | list -%}
-    {#- not built yet (a compile before the first build): the build that creates it checks -#}
-    {%- if not available %}{{ return(none) }}{% endif -%}
+    {%- set sources = source if source is sequence and source is not string else [source] -%}
+    {%- set available = [] -%}
+    {%- for relation in sources -%}
+        {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+        {#- not built yet (a compile before the first build): the build that creates it checks -#}
+        {%- if not columns %}{{ return(none) }}{% endif -%}
+        {%- do available.extend(columns) -%}
+    {%- endfor -%}
+    {%- set source = sources | join(', ') -%}
     {%- for component in components if (component.metric or '') | lower not in available -%}
         {{ exceptions.raise_compiler_error(
             "seed score_weights, row (score " ~ score ~ ", component " ~ component.name ~ "): metric '"
