@@ -133,7 +133,8 @@ def test_mixed_line_ends_and_spaced_quotes_go_to_python():
     by_duckdb, _, (rows, problems) = read_both(spaced.encode())
     assert not by_duckdb
     # As Python's csv module reads it: the quote is text, the comma a separator.
-    assert rows == [(1, "小红书", '"A', 'B"', "招商银行", "joint_stock", '{"note":null}')]
+    # (the registry's optional source column is empty: None)
+    assert rows == [(1, "小红书", '"A', 'B"', "招商银行", "joint_stock", None, '{"note":null}')]
 
 
 def test_a_long_rejected_line_is_read_whole():
@@ -141,14 +142,21 @@ def test_a_long_rejected_line_is_read_whole():
     so a too-wide row is still refused and a short row keeps its whole value."""
     note = "x" * 12_000
     raw = (
-        ",".join(HEADER) + "\n"
-        f"小红书,A,招商银行,joint_stock,card_center,{note},EXTRA\n"
+        ",".join(HEADER)
+        + "\n"
+        + ",".join(["小红书", "A", "招商银行", "joint_stock"] + ["x"] * (len(HEADER) - 5))
+        + f",{note},EXTRA\n"
         f"小红书,B,招商银行,joint_stock,{note}\n"
     ).encode()
     by_duckdb, _, (rows, problems) = read_both(raw)
     assert not by_duckdb
+    wide = len(HEADER) + 1
     assert problems == [
-        (1, "the row has 7 fields but the header has 6: quote values that contain commas")
+        (
+            1,
+            f"the row has {wide} fields but the header has {len(HEADER)}:"
+            " quote values that contain commas",
+        )
     ]
     assert [(r[0], r[5]) for r in rows] == [(2, note)]
 

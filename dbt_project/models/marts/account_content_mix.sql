@@ -11,7 +11,7 @@ latest_notes as (
 
     select *
     from {{ ref('note_performance') }}
-    qualify snapshot_date = max(snapshot_date) over (partition by platform, note_id)
+    {{ at_latest_note_snapshot() }}
 
 ),
 

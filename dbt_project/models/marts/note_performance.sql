@@ -58,7 +58,7 @@ published as (
 
     select platform, note_id, published_at as note_published_at
     from notes
-    qualify snapshot_date = max(snapshot_date) over (partition by platform, note_id)
+    {{ at_latest_note_snapshot() }}
 
 ),
 
