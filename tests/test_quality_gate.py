@@ -490,7 +490,7 @@ def test_notes_earning_more_than_their_account_hold_back_what_reads_the_notes(la
     landing.copy_sample()
     assert run_pipeline().success
     before = {t: published(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in NOTES_HELD}
-    # 宁波银行信用卡 has 3.9万 likes and 1.7万 collects on 04-17 (at most 56,499 with rounding):
+    # 宁波银行信用卡 has 3.9万 likes and 1.7万 collects on 04-17 (at most 39,499 + 17,499):
     # one note of 5万 + 1.7万 (at least 66,000) cannot be its.
     landing.csv(
         "notes__ningbo.csv", [note_on("2025-04-17", "宁波银行信用卡", "nb1", "5万", "1.7万")]

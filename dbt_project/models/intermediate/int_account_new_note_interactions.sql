@@ -4,8 +4,8 @@
 -- content_window_days (seeds/score_settings.csv) up to the account's snapshot date; each is
 -- counted at its own snapshot nearest that date, on or before it and at most
 -- content_snapshot_max_age_days earlier (a note's counts only grow: a later snapshot would favour
--- the account, an older one undercount it). Interactions are the one definition of
--- macros/interactions.sql.
+-- the account, an older one undercount it). Interactions here are likes + collects + comments,
+-- the counts every note delivery has (see below).
 --
 -- notes_load_id is the newest delivery among the note snapshots this row could read: a notes
 -- delivery for an existing date marks the account's score dates it reaches as rewritten
@@ -28,7 +28,11 @@ notes as (
         note_id,
         snapshot_date,
         published_at,
-        {{ interactions('likes + collects') }} as interactions,
+        -- likes + collects + comments, which every note delivery has (the contract requires
+        -- them): shares are optional, and a median that counts them for some accounts and not
+        -- others would rank the deliveries, not the content
+        likes + collects + comments as interactions,
+        source,
         load_id
 
     from {{ ref('stg_notes') }}
@@ -59,6 +63,7 @@ candidates as (
         notes.snapshot_date as note_snapshot_date,
         notes.published_at,
         notes.interactions,
+        notes.source,
         notes.load_id,
         settings.content_window_days
 
@@ -93,6 +98,8 @@ final as (
         median(interactions) filter (where is_new) as median_interactions_per_new_note,
         count(*) filter (where is_new) as new_notes_counted,
         min(note_snapshot_date) filter (where is_new) as oldest_note_snapshot_date,
+        string_agg(distinct source, ' | ' order by source) filter (where is_new)
+            as notes_sources,
         max(load_id) as notes_load_id
 
     from (

@@ -5,7 +5,10 @@
 --
 -- The notes' likes + collects are taken at the low end of their rounding, the account's at the
 -- high end (macros/count_interval.sql), so rounding alone never makes the notes exceed the
--- account. A censored account figure ("10万+") has no high end: no comparison.
+-- account. An account delivering likes and collects apart has each rounded on its own: the high
+-- end of their sum is the sum of their high ends (3.9万 + 1.7万 is at most 39,499 + 17,499 under
+-- `nearest`), not the sum's with the larger step. A censored account figure ("10万+") has no
+-- high end: no comparison.
 
 with
 
@@ -23,10 +26,15 @@ account_snapshots as (
         snapshot_date,
         likes_and_collects,
         likes_and_collects_step,
-        {{ count_interval('high', 'likes_and_collects', 'likes_and_collects_step',
-            'likes_and_collects_censored') }} as account_likes_and_collects_high
+        case
+            when likes_and_collects_is_computed
+                then {{ count_interval('high', 'likes', 'likes_step', 'likes_censored') }}
+                    + {{ count_interval('high', 'collects', 'collects_step', 'collects_censored') }}
+            else {{ count_interval('high', 'likes_and_collects', 'likes_and_collects_step',
+                'likes_and_collects_censored') }}
+        end as account_likes_and_collects_high
 
-    from {{ ref('int_account_snapshot_changes') }}
+    from {{ ref('stg_account_snapshots') }}
 
 ),
 
@@ -101,7 +109,11 @@ final as (
         next_account_snapshot_date,
         date_diff('day', snapshot_date, next_account_snapshot_date)
             as days_to_next_account_snapshot,
+        -- only the account's latest notes date: the feed's state now, warned while it lasts,
+        -- never an old gap repeated by every later run
         case
+            when snapshot_date < max(snapshot_date) over (partition by platform, account_name)
+                then null
             when next_account_snapshot_date is null
                 or date_diff('day', snapshot_date, next_account_snapshot_date)
                     > content_snapshot_max_age_days

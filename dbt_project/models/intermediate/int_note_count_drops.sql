@@ -20,8 +20,9 @@ notes as (
         {%- for count in counts %}
         {{ count_interval('low', count, count ~ '_step', count ~ '_censored') }} as {{ count }}_low,
         {{ count_interval('high', count, count ~ '_step', count ~ '_censored') }} as {{ count }}_high,
-        {{ count }}{{ ',' if not loop.last }}
+        {{ count }},
         {%- endfor %}
+        load_id
 
     from {{ ref('stg_notes') }}
 
@@ -32,6 +33,7 @@ with_previous as (
     select
         *,
         lag(snapshot_date) over note_history as previous_snapshot_date,
+        lag(load_id) over note_history as previous_load_id,
         {%- for count in counts %}
         lag({{ count }}) over note_history as previous_{{ count }},
         lag({{ count }}_low) over note_history as previous_{{ count }}_low{{ ',' if not loop.last }}
@@ -62,6 +64,9 @@ final as (
         note_id,
         snapshot_date,
         previous_snapshot_date,
+        -- the newest delivery either side of the comparison: the suite reads only the rows a
+        -- delivery since its last pass could change (meta.new_rows_by), so a drop warns once
+        greatest(load_id, coalesce(previous_load_id, load_id)) as load_id,
         {%- for count in counts %}
         {{ count }},
         previous_{{ count }},

@@ -9,8 +9,10 @@
 --
 -- Incremental: peers are the accounts of one (platform, snapshot_date), so a build recomputes
 -- only the dates whose account_performance rows were rewritten since the last build, or whose
--- new-note interactions read a notes delivery newer than it (load_ids are one sequence over all
--- datasets, so one watermark serves both). A change of
+-- new-note interactions read a notes delivery newer than the last build read. Each input has
+-- its own watermark (refreshed_through_load_id, notes_through_load_id): one merged watermark
+-- could run ahead of account_performance (a build of the notes path alone) and skip its next
+-- rewrite. A change of
 -- the seed needs a full refresh: the rows already written keep the weights they were built with
 -- (and a new component changes the columns, which an incremental build refuses).
 {{
@@ -28,7 +30,10 @@ with
 
 previous_watermark as (
 
-    select coalesce(max(refreshed_through_load_id), 0) as load_id from {{ this }}
+    select
+        coalesce(max(refreshed_through_load_id), 0) as load_id,
+        coalesce(max(notes_through_load_id), 0) as notes_load_id
+    from {{ this }}
 
 ),
 
@@ -44,7 +49,7 @@ rewritten as (
 
     select platform, snapshot_date
     from {{ ref('int_account_new_note_interactions') }}
-    where notes_load_id > (select load_id from previous_watermark)
+    where notes_load_id > (select notes_load_id from previous_watermark)
 
 ),
 
@@ -54,7 +59,10 @@ performance as (
 
     -- Unregistered accounts are not scored, nor counted as peers: they are not known to be a
     -- bank's, and ranking against them would move the banks' percentiles.
-    select all_performance.*, content.median_interactions_per_new_note
+    select
+        all_performance.*,
+        content.median_interactions_per_new_note,
+        content.notes_sources as content_sources
     from {{ ref('account_performance') }} as all_performance
     left join {{ ref('int_account_new_note_interactions') }} as content
         on all_performance.platform = content.platform
@@ -84,7 +92,8 @@ scored as (
             source=[ref('account_performance'), ref('int_account_new_note_interactions')],
             peers=['platform', 'snapshot_date'],
             columns=[
-                'platform', 'account_name', 'bank', 'bank_type', 'snapshot_date', 'is_partial_date'
+                'platform', 'account_name', 'bank', 'bank_type', 'snapshot_date', 'is_partial_date',
+                'content_sources'
             ],
         )
     }}
@@ -95,12 +104,12 @@ final as (
 
     select
         *,
-        -- the next incremental build's watermark: account_performance and the notes as this
-        -- build saw them
-        greatest(
-            (select max(refreshed_through_load_id) from {{ ref('account_performance') }}),
-            (select max(notes_load_id) from {{ ref('int_account_new_note_interactions') }})
-        ) as refreshed_through_load_id
+        -- the next incremental build's watermarks: account_performance and the notes as this
+        -- build saw them, each apart
+        (select max(refreshed_through_load_id) from {{ ref('account_performance') }})
+            as refreshed_through_load_id,
+        (select coalesce(max(notes_load_id), 0) from {{ ref('int_account_new_note_interactions') }})
+            as notes_through_load_id
 
     from scored
 

@@ -824,6 +824,12 @@ def _marked(label: str, provenance: Provenance) -> str:
 ILLUSTRATIVE_INPUT = f"{MARKS[ILLUSTRATIVE]} after a name: computed from an illustrative input"
 
 
+def _counts_notes(r: dict) -> bool:
+    """Whether an account score counts its new notes (the content component), whose sources it
+    then cites beside the account snapshots'."""
+    return bool(r.get("content_sources")) and r.get("content_contribution") is not None
+
+
 def _component(r: dict, component: str) -> str:
     """A score component's percentile; one computed among too few peers is shown but said not to
     count (its contribution is null: the score re-weights over the others)."""
@@ -864,9 +870,11 @@ def _scores(conn) -> tuple[list, list[Chart]]:
         provenances = [
             derived(
                 "percentiles among the platform's registered accounts on the date, weighted by"
-                " reference.score_weights; from the account's snapshot and the one before",
+                " reference.score_weights; from the account's snapshot and the one before"
+                + (" and its new notes" if _counts_notes(r) else ""),
                 r["source"],
                 *([r["previous_source"]] if r["previous_source"] else []),
+                *([r["content_sources"]] if _counts_notes(r) else []),
             )
             for r in rows
         ]
@@ -915,7 +923,8 @@ def _scores(conn) -> tuple[list, list[Chart]]:
                 chart,
                 "Each component is the account's percentile (0–100) among the platform's"
                 " registered accounts on the same date; a missing component (growth on a first"
-                " snapshot), or one fewer accounts than the minimum have (seed score_settings,"
+                " snapshot, content without notes delivered near the date), or one fewer"
+                " accounts than the minimum have (seed score_settings,"
                 " min_peers), does not count and re-weights the others. Every score is derived"
                 " (†); the table above"
                 " cites each one's sources.",
