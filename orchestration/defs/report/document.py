@@ -1027,6 +1027,9 @@ def _scores(conn) -> tuple[list, list[Chart]]:
 # The publication months the series table and chart show per account (the latest first); every
 # month is in marts.account_content_mix.
 CONTENT_MONTHS = 3
+# The accounts whose content is shown per platform (the most interactions first): each takes
+# several tables, so the page stays small enough to send; every account is in the marts.
+CONTENT_ACCOUNTS = 5
 # The notes listed per account: its hits first, then its other notes by interactions.
 TOP_NOTES = 10
 OUTSIDE_SERIES = "合集外（未归入任何合集）"
@@ -1067,7 +1070,7 @@ def _content(conn) -> tuple[list, list[Chart]]:
         " QUALIFY row_number() OVER (PARTITION BY platform"
         " ORDER BY sum(interactions) DESC, account_name) <= ?"
         " ORDER BY platform, interactions DESC, account_name",
-        [TOP_ACCOUNTS],
+        [CONTENT_ACCOUNTS],
     )
     if not accounts:
         return [Empty("note", "尚未发布笔记数据（marts.note_performance 为空）。")], []
@@ -1084,10 +1087,10 @@ def _content(conn) -> tuple[list, list[Chart]]:
         if number_ == 1 or account["platform"] != accounts[number_ - 2]["platform"]:
             parts.append(Heading(f"平台：{account['platform']}"))
             shown = account["accounts_with_notes"]
-            if shown > TOP_ACCOUNTS:
+            if shown > CONTENT_ACCOUNTS:
                 parts.append(
                     Note(
-                        f"笔记互动量最高的 {TOP_ACCOUNTS} 个账号（共 {shown} 个）；"
+                        f"笔记互动量最高的 {CONTENT_ACCOUNTS} 个账号（共 {shown} 个）；"
                         f"全部账号见 {settings.ANALYTICS_DATABASE_FILE} 的"
                         " marts.account_content_mix。"
                     )

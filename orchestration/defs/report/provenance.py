@@ -92,7 +92,8 @@ def _distinct(texts: Iterable[str]) -> list[str]:
 @dataclass(frozen=True)
 class Cited:
     """A formatted figure with its sources: their numbers in the list under its table or chart
-    (`notes`), the figure's kind and mark, and its whole provenance (`how`, shown on hover)."""
+    (`notes`), the figure's kind and mark, and how it was computed (`how`, shown on hover; a
+    delivered figure shows its source)."""
 
     text: str
     notes: tuple[int, ...]
@@ -136,7 +137,13 @@ class Citations:
         """The figure `text` cited; a missing figure (`missing`) has nothing to cite."""
         if text == missing:
             return text
-        return Cited(text, self.note(provenance), provenance.kind, provenance.mark, provenance.text)
+        # on hover, how a derived figure is computed: its sources are the numbers beside it and
+        # the list under the table (repeating their text on every cell made a table of
+        # illustrative notes weigh three times its figures)
+        how = (
+            f"derived by cardreach: {provenance.formula}" if provenance.formula else provenance.text
+        )
+        return Cited(text, self.note(provenance), provenance.kind, provenance.mark, how)
 
     @property
     def notes(self) -> list[SourceNote]:
