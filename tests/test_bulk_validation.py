@@ -160,6 +160,31 @@ CATEGORY_EXAMPLES = [
     "直播",
 ]
 TEXT_EXAMPLES = ["小红书", "招商银行信用卡", "a'b", "x"]
+AMOUNT_EXAMPLES = [
+    "5000",
+    "0",
+    "99.5",
+    "99.50",
+    "0.01",
+    "0.001",
+    "5,000",
+    "5,000.50",
+    "1.2万",
+    "1.23456万",
+    "1.234567万",
+    "¥3000",
+    "3000元",
+    "１２００",
+    "-5",
+    "abc",
+    "1000000000000",
+    "1000000000000.01",
+    "9999999999999",
+    "10000000000000",
+    "5.",
+    ".5",
+    "5e3",
+]
 
 ALPHABET = {
     Kind.COUNT: "0123456789.,万亿千wk+-以上赞 １２",
@@ -169,6 +194,7 @@ ALPHABET = {
     Kind.MONTH: "0123456789-/.年月 ",
     Kind.CATEGORY: "abcdefghijklmnopqrstuvwxyz_- ",
     Kind.TEXT: "ab小红",
+    Kind.AMOUNT: "0123456789.,万千元¥- １",
 }
 EXAMPLES = {
     Kind.COUNT: COUNT_EXAMPLES,
@@ -178,6 +204,7 @@ EXAMPLES = {
     Kind.MONTH: MONTH_EXAMPLES,
     Kind.CATEGORY: CATEGORY_EXAMPLES,
     Kind.TEXT: TEXT_EXAMPLES,
+    Kind.AMOUNT: AMOUNT_EXAMPLES,
 }
 
 
@@ -257,6 +284,64 @@ VALID = {
         "collects": "3400",
         "comments": "56",
         "shares": None,
+        "source": "s",
+    },
+    # ends after TODAY: a campaign may still run (its dates may lie ahead); snapshot_date
+    # examples before start_date exercise the not_after rule of start_date and end_date
+    "campaigns": {
+        "campaign_id": "c1",
+        "platform": "小红书",
+        "bank": "招商银行",
+        "account_name": None,
+        "name": "分享你的'618攻略'",
+        "topic": "#分享你的618攻略#",
+        "mechanic": "晒单",
+        "offer": "笔笔返现",
+        "private_channel": None,
+        "app_channel": "掌上生活",
+        "start_date": "2025-04-17",
+        "end_date": "2025-04-30",
+        "source": "s",
+    },
+    "topic_snapshots": {
+        "platform": "小红书",
+        "topic": "分享你的618攻略",
+        "snapshot_date": "2025-04-17",
+        "notes_count": "1.2万",
+        "views": "3400万",
+        "source": "s",
+    },
+    "creators": {
+        "platform": "小红书",
+        "creator_id": "5f1a",
+        "creator_name": "卡神小王",
+        "snapshot_date": "2025-04-17",
+        "followers": "12.7万",
+        "notes": "310",
+        "likes_and_collects": "89万",
+        "median_interactions": "1200",
+        "vertical": "理财",
+        "price_image": "8000",
+        "price_video": "1.5万",
+        "source": "s",
+    },
+    "creator_audience": {
+        "platform": "小红书",
+        "creator_id": "5f1a",
+        "month": "2025-03",
+        "dimension": "age",
+        "bucket": "25-30",
+        "share_pct": "31.5%",
+        "source": "s",
+    },
+    "collaborations": {
+        "bank": "招商银行",
+        "platform": "小红书",
+        "creator_id": "5f1a",
+        "note_id": None,
+        "date": "2025-04-17",
+        "campaign_id": "c1",
+        "cost": "8000.00",
         "source": "s",
     },
 }

@@ -1,15 +1,15 @@
-"""The five datasets of the data contract: columns, Chinese header aliases, value kinds, keys.
+"""The datasets of the data contract: columns, Chinese header aliases, value kinds, keys.
 
 This is the single description of an input file. The reader matches headers against it, the
 validator parses and checks values by its kinds, and the raw tables' columns are derived from it,
 so adding an optional column to the contract is one line here.
 
 The closed lists of codes (app categories, audience dimensions, bank types, account roles, note
-types) are not written here but read from the dbt seed `category_codes.csv`, their one
-definition: analysts see and edit them next to the other reference tables, the marts can join
-their labels, and ingestion accepts exactly what the seed lists (and, for note types, the label
-the platform shows: 图文, 视频). Since a row with any other code is quarantined, nothing
-downstream checks these values again.
+types, campaign mechanics) are not written here but read from the dbt seed `category_codes.csv`,
+their one definition: analysts see and edit them next to the other reference tables, the marts
+can join their labels, and ingestion accepts exactly what the seed lists (and, for note types and
+campaign mechanics, the label the platform or the brief shows: 图文, 视频; 晒单, 抽奖). Since a
+row with any other code is quarantined, nothing downstream checks these values again.
 """
 
 import csv
@@ -32,6 +32,9 @@ class Kind(StrEnum):
     DATE = "date"  # a calendar date, never in the future
     # a date, or a date and a time of day on the platform's clock; its date never in the future
     DATETIME = "datetime"
+    # money in yuan, at most two decimals (fen); Chinese units allowed (1.2万); 0 to
+    # parsing.MAX_AMOUNT
+    AMOUNT = "amount"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class Column:
     # for Kind.CATEGORY: labels accepted for a code as delivered (图文 -> image), (label, code)
     labels: tuple[tuple[str, str], ...] = ()
     description: str = ""
+    # for Kind.DATE: a date that may lie ahead (a campaign planned or still running); every
+    # other date is refused when in the future, as a sign of a wrong format
+    future_allowed: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,10 @@ class Dataset:
     # Groups of optional columns of which at least one must be complete, in the header and in
     # each row (account snapshots carry likes and collects, or only their combined figure).
     one_of: tuple[tuple[str, ...], ...] = field(default=())
-    # Pairs (earlier, later) of date columns: the first's date may not be after the second's (a
-    # note cannot be published after the date of its figures). A row breaking it is quarantined.
-    not_after: tuple[tuple[str, str], ...] = field(default=())
+    # Date columns in order, (earlier, later, why): the first's date may not be after the
+    # second's (a note cannot be published after the date of its figures). A row breaking it is
+    # quarantined, its reason ending with `why`.
+    not_after: tuple[tuple[str, str, str], ...] = field(default=())
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -105,8 +112,11 @@ AUDIENCE_DIMENSIONS = _codes("audience_dimension")
 BANK_TYPES = _codes("bank_type")
 ACCOUNT_ROLES = _codes("account_role")
 NOTE_TYPES = _codes("note_type")
-# 小红书 shows a note's type as 图文 or 视频: those labels are accepted for the codes
+CAMPAIGN_MECHANICS = _codes("campaign_mechanic")
+# 小红书 shows a note's type as 图文 or 视频, and campaign briefs name mechanics 晒单, 抽奖, ...:
+# those labels are accepted for the codes
 NOTE_TYPE_LABELS = read_category_labels()["note_type"]
+CAMPAIGN_MECHANIC_LABELS = read_category_labels()["campaign_mechanic"]
 
 _APP = Column("app", "应用", Kind.TEXT, description="App or aggregate as the source names it.")
 _MONTH = Column("month", "月份", Kind.MONTH, description="Month of the figure (first day).")
@@ -226,9 +236,235 @@ NOTES = Dataset(
         _SOURCE,
     ),
     key=("platform", "note_id", "snapshot_date"),
-    not_after=(("published_at", "snapshot_date"),),
+    not_after=(
+        (
+            "published_at",
+            "snapshot_date",
+            "figures as of snapshot_date cannot include what came later; check both dates",
+        ),
+    ),
+)
+
+_BANK = Column("bank", "银行", Kind.TEXT, description="The bank, as the registry names it.")
+_TOPIC = Column(
+    "topic",
+    "话题",
+    Kind.TEXT,
+    description="The hashtag users post under, with or without its # signs (#分享你的618攻略#).",
+)
+_CREATOR = Column(
+    "creator_id", "博主ID", Kind.TEXT, description="The platform's id of the creator (KOL)."
+)
+
+
+def _price(name: str, alias: str, note_type: str) -> Column:
+    return Column(
+        name,
+        alias,
+        Kind.AMOUNT,
+        required=False,
+        description=f"The creator's quoted price for one {note_type} note, yuan.",
+    )
+
+
+CAMPAIGNS = Dataset(
+    name="campaigns",
+    description="A bank's campaign on a platform: its topic, mechanic, offer, channels and window.",
+    columns=(
+        Column(
+            "campaign_id",
+            "活动ID",
+            Kind.TEXT,
+            description="The campaign's id, unique in the deployment (collaborations and the"
+            " funnel name it).",
+        ),
+        _PLATFORM,
+        _BANK,
+        Column(
+            "account_name",
+            "账号",
+            Kind.TEXT,
+            required=False,
+            description="The official account that runs it, if one does.",
+        ),
+        Column("name", "活动名称", Kind.TEXT, description="The campaign's name as announced."),
+        _TOPIC,
+        Column(
+            "mechanic",
+            "活动形式",
+            Kind.CATEGORY,
+            allowed=CAMPAIGN_MECHANICS,
+            labels=CAMPAIGN_MECHANIC_LABELS,
+        ),
+        Column(
+            "offer",
+            "权益",
+            Kind.TEXT,
+            required=False,
+            description="The card offer it promotes (笔笔返现, a new card).",
+        ),
+        Column(
+            "private_channel",
+            "私域渠道",
+            Kind.TEXT,
+            required=False,
+            description="The private channel it is run from (a fan group).",
+        ),
+        Column(
+            "app_channel",
+            "APP渠道",
+            Kind.TEXT,
+            required=False,
+            description="Where users take part in the bank's app (掌上生活).",
+        ),
+        Column(
+            "start_date",
+            "开始日期",
+            Kind.DATE,
+            description="First day of the campaign.",
+            future_allowed=True,
+        ),
+        Column(
+            "end_date",
+            "结束日期",
+            Kind.DATE,
+            description="Last day of the campaign (it may lie ahead).",
+            future_allowed=True,
+        ),
+        _SOURCE,
+    ),
+    key=("campaign_id",),
+    not_after=(
+        (
+            "start_date",
+            "end_date",
+            "a campaign ends on or after the day it starts; check both dates and their format",
+        ),
+    ),
+)
+
+TOPIC_SNAPSHOTS = Dataset(
+    name="topic_snapshots",
+    description="A topic's (hashtag's) notes and views on a platform as of a date.",
+    columns=(
+        _PLATFORM,
+        _TOPIC,
+        Column("snapshot_date", "日期", Kind.DATE, description="As-of date of the figures."),
+        Column("notes_count", "笔记数", Kind.COUNT, description="Notes posted under the topic."),
+        Column(
+            "views",
+            "浏览量",
+            Kind.COUNT,
+            required=False,
+            description="Views of the topic's notes, as the platform shows them.",
+        ),
+        _SOURCE,
+    ),
+    key=("platform", "topic", "snapshot_date"),
+)
+
+CREATORS = Dataset(
+    name="creators",
+    description="A creator's (KOL's) figures and quoted prices as of a date.",
+    columns=(
+        _PLATFORM,
+        _CREATOR,
+        Column("creator_name", "博主", Kind.TEXT, description="The creator's name as shown."),
+        Column("snapshot_date", "日期", Kind.DATE, description="As-of date of the figures."),
+        Column("followers", "粉丝数", Kind.COUNT),
+        Column("notes", "笔记数", Kind.COUNT),
+        Column("likes_and_collects", "获赞与收藏", Kind.COUNT),
+        Column(
+            "median_interactions",
+            "互动中位数",
+            Kind.COUNT,
+            required=False,
+            description="Median interactions of the creator's recent notes, as the source"
+            " counts them (蒲公英: likes + collects + comments).",
+        ),
+        Column(
+            "vertical",
+            "领域",
+            Kind.TEXT,
+            description="The creator's field as the source files it (理财, 旅行, 美食, ...).",
+        ),
+        _price("price_image", "图文报价", "image-and-text"),
+        _price("price_video", "视频报价", "video"),
+        _SOURCE,
+    ),
+    key=("platform", "creator_id", "snapshot_date"),
+)
+
+CREATOR_AUDIENCE = Dataset(
+    name="creator_audience",
+    description="A creator's audience profile: share of its followers per bucket of one"
+    " dimension.",
+    columns=(
+        _PLATFORM,
+        _CREATOR,
+        Column("month", "月份", Kind.MONTH, description="Month of the profile (first day)."),
+        Column("dimension", "维度", Kind.CATEGORY, allowed=AUDIENCE_DIMENSIONS),
+        Column(
+            "bucket",
+            "分组",
+            Kind.TEXT,
+            description="The bucket label, as the platform's audience profiles name it.",
+        ),
+        Column(
+            "share_pct", "占比", Kind.PERCENT, description="Percent of the creator's followers."
+        ),
+        _SOURCE,
+    ),
+    key=("platform", "creator_id", "month", "dimension", "bucket"),
+)
+
+COLLABORATIONS = Dataset(
+    name="collaborations",
+    description="A bank's paid or unpaid work with a creator: the note, the campaign, the cost.",
+    columns=(
+        _BANK,
+        _PLATFORM,
+        _CREATOR,
+        Column(
+            "note_id",
+            "笔记ID",
+            Kind.TEXT,
+            required=False,
+            description="The creator's note of the collaboration, if published.",
+        ),
+        Column("date", "日期", Kind.DATE, description="Day of the collaboration (publication)."),
+        Column(
+            "campaign_id",
+            "活动ID",
+            Kind.TEXT,
+            required=False,
+            description="The campaign it belongs to, if any (campaigns.campaign_id).",
+        ),
+        Column(
+            "cost",
+            "费用",
+            Kind.AMOUNT,
+            required=False,
+            description="What the bank paid, yuan; empty when unknown (not 0).",
+        ),
+        _SOURCE,
+    ),
+    # a collaboration without a note is one per bank, creator and day
+    key=("bank", "platform", "creator_id", "date", "note_id"),
 )
 
 DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (APP_ACTIVITY, APP_AUDIENCE, ACCOUNT_SNAPSHOTS, ACCOUNTS, NOTES)
+    d.name: d
+    for d in (
+        APP_ACTIVITY,
+        APP_AUDIENCE,
+        ACCOUNT_SNAPSHOTS,
+        ACCOUNTS,
+        NOTES,
+        CAMPAIGNS,
+        TOPIC_SNAPSHOTS,
+        CREATORS,
+        CREATOR_AUDIENCE,
+        COLLABORATIONS,
+    )
 }

@@ -29,12 +29,15 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 __all__ = [
+    "MAX_AMOUNT",
     "MAX_COUNT",
     "ParseError",
     "ParsedCount",
     "check_count_range",
+    "parse_amount",
     "parse_count",
     "parse_date",
     "parse_datetime",
@@ -45,6 +48,10 @@ __all__ = [
 
 # The largest count cardreach accepts; the module docstring says why this one.
 MAX_COUNT = 10**15
+# The largest amount of money, in yuan: 10^12 (1万亿) is more than any card team's budget or a
+# bank's yearly card spending in one row, so a larger value is a mis-mapped column; a raw
+# DECIMAL(18,2) holds it with room for sums.
+MAX_AMOUNT = 10**12
 
 
 class ParseError(ValueError):
@@ -97,6 +104,21 @@ _COUNT_RE = re.compile(
     re.VERBOSE,
 )
 
+# Money in yuan: "5000", "5,000.50", "1.2万", "¥3000", "3000元"; at most two decimals once the
+# unit is applied (fen), so "1.23456万" (12345.6) is accepted and "0.001" is not.
+_AMOUNT_RE = re.compile(
+    r"""
+    (?:[¥￥]|RMB|CNY)?\s*
+    (?P<minus>[-−])?
+    (?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)
+    (?:\.(?P<frac>[0-9]+))?
+    \s*(?P<unit>[万萬亿億千wWkK])?
+    \s*(?:元|块|yuan|CNY|RMB)?
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_AMOUNT_HINT = "expected yuan with an optional unit (万, 千) and at most 2 decimals, e.g. 5000, 1.2万 or 99.50"
+
 _PERCENT_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%?")
 
 # Exporters append a time to dates ("2025-04-17T00:00:00", "... 00:00:00Z");
@@ -119,6 +141,8 @@ _COMPACT_RE = re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})?")
 _CLOCK_RE = re.compile(
     r"(?P<date>.+?)\s*(?:T|\s)\s*(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?"
 )
+
+_FEN = Decimal("0.01")
 
 _YEARS = range(1900, 3000)  # anything else is a typo ("0225", "20225")
 
@@ -199,6 +223,28 @@ def check_count_range(count: ParsedCount) -> ParsedCount:
             " check that the column holds counts, not IDs"
         )
     return count
+
+
+def parse_amount(text: str) -> Decimal:
+    """Read an amount of money in yuan: "5000", "5,000.50", "1.2万", "¥3,000", "3000元" -> exact
+    Decimal (12000 for 1.2万). Refused: a negative amount, a fraction of a fen, anything above
+    ``MAX_AMOUNT``."""
+    cleaned = _clean(text)
+    match = _AMOUNT_RE.fullmatch(cleaned)
+    if match is None:
+        raise ParseError(f"'{text}' is not an amount of money: {_AMOUNT_HINT}")
+    if match["minus"]:
+        raise ParseError(f"'{text}' is negative: an amount paid or spent cannot be below 0")
+    exponent = _UNIT_EXPONENT[match["unit"]] if match["unit"] else 0
+    value = Decimal(f"{match['int'].replace(',', '')}.{match['frac'] or '0'}").scaleb(exponent)
+    if value != value.quantize(_FEN):
+        raise ParseError(f"'{text}' has a fraction of a fen: {_AMOUNT_HINT}")
+    if value > MAX_AMOUNT:
+        raise ParseError(
+            f"'{text}' is larger than any amount cardreach accepts (max {MAX_AMOUNT:,} yuan):"
+            " check that the column holds yuan, not an ID or fen"
+        )
+    return value.quantize(_FEN)
 
 
 def parse_percent(text: str) -> float:

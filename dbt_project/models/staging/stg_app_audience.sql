@@ -17,12 +17,8 @@ renamed as (
         cast(dimension as varchar) as dimension,
         cast(bucket as varchar) as vendor_bucket,
 
-        -- the label as looked up in the dictionary: vendors write the same bucket with
-        -- full-width digits, other dashes, 至 or spaces ("２５～30 岁" is 25-30岁)
-        regexp_replace(
-            translate(trim(bucket), '０１２３４５６７８９－–—~～至', '0123456789------'),
-            '\s+', '', 'g'
-        ) as vendor_bucket_normalized,
+        -- the label as looked up in the dictionary
+        {{ audience_bucket_label('bucket') }} as vendor_bucket_normalized,
 
         -- figures
         cast(share_pct as double) as share_pct,

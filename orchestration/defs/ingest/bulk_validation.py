@@ -18,9 +18,15 @@ from datetime import date
 import pyarrow as pa
 
 from orchestration.contract.datasets import Column, Dataset, Kind
-from orchestration.contract.parsing import MAX_COUNT
+from orchestration.contract.parsing import MAX_AMOUNT, MAX_COUNT
 from orchestration.defs.ingest.reading import CHUNK_ROWS, Stager, sql_literal
-from orchestration.defs.ingest.validation import HeaderMap, Problem, raw_columns, validate_record
+from orchestration.defs.ingest.validation import (
+    AMOUNT_TYPE,
+    HeaderMap,
+    Problem,
+    raw_columns,
+    validate_record,
+)
 
 # Arrow types of the raw tables' columns (DuckDB type names as `raw_columns` gives them).
 ARROW_TYPES = {
@@ -32,6 +38,7 @@ ARROW_TYPES = {
     "VARCHAR": pa.string(),
     "TIMESTAMP": pa.timestamp("us"),
     "JSON": pa.string(),
+    AMOUNT_TYPE: pa.decimal128(18, 2),
 }
 
 # The common forms, no spaces, no signs: anything else goes to Python. A count: at most 18 digits
@@ -40,6 +47,7 @@ ARROW_TYPES = {
 _PLAIN_COUNT = "[0-9]{1,18}|[0-9]{1,3}(,[0-9]{3}){1,5}"
 _UNIT_COUNT = r"^([0-9]{1,9})(?:\.([0-9]{1,8}))?([万萬亿億千wWkK])$"
 _PERCENT = r"[0-9]{1,3}(\.[0-9]{1,9})?%?"
+_AMOUNT = r"[0-9]{1,13}(\.[0-9]{1,2})?"  # plain yuan; units, signs and separators go to Python
 _MONTH = "[0-9]{4}(-[0-9]{1,2}|/[0-9]{1,2}|年[0-9]{1,2}月)"
 _DATE = "[0-9]{4}(-[0-9]{1,2}-[0-9]{1,2}|/[0-9]{1,2}/[0-9]{1,2}|年[0-9]{1,2}月[0-9]{1,2}日)"
 _ISO_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -133,6 +141,13 @@ def _typed_sql(column: Column, text: str, today: date):
                 (f"CASE WHEN {form} AND {share} <= 100 THEN {share} END", name),
                 (text, f"{name}_raw"),
             ]
+        case Kind.AMOUNT:
+            read.append((f"regexp_full_match({text}, '{_AMOUNT}')", f"{name}__form"))
+            amount = f"CAST({text} AS {AMOUNT_TYPE})"
+            return read, [
+                (f"CASE WHEN {form} AND {amount} <= {MAX_AMOUNT} THEN {amount} END", name),
+                (text, f"{name}_raw"),
+            ]
         case Kind.MONTH:
             read += [
                 (f"regexp_full_match({text}, '{_MONTH}')", f"{name}__form"),
@@ -155,7 +170,8 @@ def _typed_sql(column: Column, text: str, today: date):
                 f'coalesce("{name}__iso",'
                 f" TRY_CAST({parts}.y || '-' || {parts}.m || '-' || {parts}.d AS DATE))"
             )
-            return read, [(_checked_date(form, value, today_sql), name)]
+            latest = "DATE '2999-12-31'" if column.future_allowed else today_sql
+            return read, [(_checked_date(form, value, latest), name)]
         case Kind.DATETIME:
             # An ISO date, or an ISO date and hh:mm[:ss]; every other form goes to Python.
             read += [
@@ -196,7 +212,7 @@ def _typed_query(dataset: Dataset, today: date, staged: str) -> str:
     ]
     ok.append(f"({' OR '.join(one_of)})" if one_of else "true")
     # Dates in order (published on or before the snapshot date); Python says why when not.
-    for earlier, later in dataset.not_after:
+    for earlier, later, _ in dataset.not_after:
         ok.append(f'coalesce(CAST("{earlier}" AS DATE) <= CAST("{later}" AS DATE), true)')
     raw_names = ", ".join(f'"{name}"' for name, _ in raw_columns(dataset))
     keys = "load_id, line_number, extra_columns"

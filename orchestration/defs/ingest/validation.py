@@ -11,6 +11,7 @@ from orchestration.contract.datasets import Column, Dataset, Kind
 from orchestration.contract.parsing import (
     ParseError,
     check_count_range,
+    parse_amount,
     parse_count,
     parse_date,
     parse_datetime,
@@ -18,6 +19,9 @@ from orchestration.contract.parsing import (
     parse_percent,
 )
 from orchestration.defs.ingest.landing import UnreadableFile
+
+# Money: exact to the fen, up to parsing.MAX_AMOUNT (10^12) with room for sums.
+AMOUNT_TYPE = "DECIMAL(18,2)"
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ def typed_columns(column: Column) -> list[tuple[str, str]]:
             ]
         case Kind.PERCENT:
             return [(column.name, "DOUBLE"), (f"{column.name}_raw", "VARCHAR")]
+        case Kind.AMOUNT:
+            return [(column.name, AMOUNT_TYPE), (f"{column.name}_raw", "VARCHAR")]
         case Kind.MONTH | Kind.DATE:
             return [(column.name, "DATE")]
         case Kind.DATETIME:
@@ -147,9 +153,11 @@ def _typed(column: Column, raw: str, today: date) -> dict[str, object]:
             if month > today.replace(day=1):
                 raise ParseError(f"month {month:%Y-%m} is in the future (today is {today})")
             return {column.name: month}
+        case Kind.AMOUNT:
+            return {column.name: parse_amount(raw), f"{column.name}_raw": raw}
         case Kind.DATE:
             day = parse_date(raw)
-            if day > today:
+            if day > today and not column.future_allowed:
                 raise ParseError(
                     f"{column.name} {day} is in the future (today is {today}): check the date"
                     " and its format"
@@ -204,7 +212,7 @@ def validate_record(
             options = " or ".join("+".join(group) for group in dataset.one_of)
             problems.append(Problem(line_number, None, None, f"the row needs values for {options}"))
     delivered_as = {column.name: delivered for delivered, column in header.columns.items()}
-    for earlier, later in dataset.not_after:
+    for earlier, later, why in dataset.not_after:
         if problems or values.get(earlier) is None or values.get(later) is None:
             continue
         if _day(values[earlier]) > _day(values[later]):
@@ -213,8 +221,7 @@ def validate_record(
                     line_number,
                     earlier,
                     record.get(delivered_as[earlier]),
-                    f"{earlier} {_day(values[earlier])} is after {later} {values[later]}: figures"
-                    f" as of {later} cannot include what came later; check both dates",
+                    f"{earlier} {_day(values[earlier])} is after {later} {values[later]}: {why}",
                 )
             )
     return (None if problems else values), problems
