@@ -65,8 +65,9 @@ def test_interactions_name_their_definition_and_the_window_compares_like_with_li
         " FROM marts.account_performance WHERE account_name = '招商银行信用卡申请'"
         " ORDER BY snapshot_date",
     )
-    first, previous, latest = rows
-    assert [r[2] for r in rows] == [SAMPLE_DEFINITION] * 3
+    # 2024 holds weekly illustrative snapshots before the report's end-of-year figure
+    first, before_previous, previous, latest = rows[0], rows[-3], rows[-2], rows[-1]
+    assert {r[2] for r in rows} == {SAMPLE_DEFINITION}
     assert first[5:] == (None, None, None, None, None)  # no earlier snapshot: no window
     # 2025-04-17: likes 21.6万 + collects 8.5万; 2024-12-31: 获赞与收藏 26万
     assert latest[0] == date(2025, 4, 17)
@@ -77,7 +78,8 @@ def test_interactions_name_their_definition_and_the_window_compares_like_with_li
     # over the window from 2024-12-31 (42,000 followers at its start), 107 days
     assert latest[8] == pytest.approx(41_000 / 42_000 * 100)
     assert latest[9] == pytest.approx(41_000 / 42_000 * 100 / 107 * 7)
-    assert previous[1] == 260_000 and previous[5] == 60_000
+    assert previous[0] == date(2024, 12, 31)
+    assert previous[1] == 260_000 and previous[5] == 260_000 - before_previous[1]
     # every account of the sample counts the same things
     assert query(
         sample_run, "SELECT DISTINCT interactions_definition FROM marts.account_performance"

@@ -7,6 +7,7 @@ import re
 import time
 from collections import Counter
 from datetime import date, timedelta
+from decimal import Decimal
 
 import dagster as dg
 import pytest
@@ -448,3 +449,67 @@ def test_the_contract_reads_its_category_codes_from_the_seed(landing, warehouse,
     [(reason,)] = query(warehouse, "SELECT reason FROM audit.quarantine")
     assert "'private' is not a known bank_type" in reason
     assert ", ".join(seed["bank_type"]) in reason
+
+
+def test_a_campaign_delivery_with_bad_dates_and_an_unknown_mechanic_quarantines_those_rows(
+    landing, warehouse
+):
+    """The contract owns a campaign's values: a window ending before it starts, a date that is
+    not a date and a mechanic the seed does not list are quarantined with a reason each; the
+    good rows load, a campaign may still be running (its end ahead of today) and a mechanic may
+    be delivered as its Chinese label. Money is read exactly, to the fen."""
+    ahead = (date.today() + timedelta(days=30)).isoformat()
+
+    def campaign(campaign_id, **more):
+        row = {
+            "活动ID": campaign_id,
+            "平台": "小红书",
+            "银行": "招商银行",
+            "活动名称": "分享你的'618攻略'",
+            "话题": "#分享你的618攻略#",
+            "活动形式": "晒单",
+            "开始日期": "2024-06-01",
+            "结束日期": "2024-06-18",
+            "来源": "test",
+        }
+        return row | more
+
+    landing.csv(
+        "campaigns__2024.csv",
+        [
+            campaign("ok"),
+            campaign("running", 开始日期="2025-01-01", 结束日期=ahead, 活动形式="giveaway"),
+            campaign("backwards", 开始日期="2024-06-18", 结束日期="2024-06-01"),
+            campaign("not_a_date", 结束日期="2024-06-31"),
+            campaign("unknown_mechanic", 活动形式="直播"),
+        ],
+    )
+    landing.csv(
+        "collaborations__2024.csv",
+        [
+            {"银行": "招商银行", "平台": "小红书", "博主ID": "a", "日期": "2024-06-05", "费用": f}
+            | {"笔记ID": n, "来源": "test"}
+            for n, f in [("n1", "1.2万"), ("n2", "¥3,000.50"), ("n3", ""), ("n4", "-500")]
+        ],
+    )
+    assert materialize_ingest(warehouse).success
+    assert query(
+        warehouse, "SELECT campaign_id, mechanic, end_date FROM raw.campaigns ORDER BY 1"
+    ) == [
+        ("ok", "ugc_post", date(2024, 6, 18)),
+        ("running", "giveaway", date.fromisoformat(ahead)),
+    ]
+    reasons = {(line, column): reason for _, line, column, _, reason in quarantine(warehouse)}
+    assert set(reasons) == {(3, "start_date"), (4, "end_date"), (5, "mechanic"), (4, "cost")}
+    assert "a campaign ends on or after the day it starts" in reasons[(3, "start_date")]
+    assert "not a valid date" in reasons[(4, "end_date")]
+    assert "'直播' is not a known mechanic" in reasons[(5, "mechanic")]
+    assert "晒单" in reasons[(5, "mechanic")]  # the labels it could have used
+    assert "negative" in reasons[(4, "cost")]
+    assert query(
+        warehouse, "SELECT note_id, cost, cost_raw FROM raw.collaborations ORDER BY note_id"
+    ) == [
+        ("n1", Decimal("12000.00"), "1.2万"),
+        ("n2", Decimal("3000.50"), "¥3,000.50"),
+        ("n3", None, None),
+    ]

@@ -12,10 +12,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from orchestration.contract.parsing import (
+    MAX_AMOUNT,
     MAX_COUNT,
     ParsedCount,
     ParseError,
     check_count_range,
+    parse_amount,
     parse_count,
     parse_date,
     parse_month,
@@ -242,6 +244,55 @@ def test_parse_percent_errors(text: str) -> None:
         parse_percent(text)
     assert f"'{text}'" in str(info.value)
     assert "not a percentage" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# parse_amount
+# ---------------------------------------------------------------------------
+
+AMOUNT_CASES = [
+    ("5000", Decimal("5000")),
+    ("0", Decimal("0")),
+    ("99.5", Decimal("99.50")),
+    ("5,000.50", Decimal("5000.50")),
+    ("1.2万", Decimal("12000")),
+    ("1.23456万", Decimal("12345.60")),  # exact to the fen once the unit is applied
+    ("3k", Decimal("3000")),
+    ("¥3,000", Decimal("3000")),
+    ("￥3000", Decimal("3000")),
+    ("3000元", Decimal("3000")),
+    ("RMB 3000", Decimal("3000")),
+    ("１２００", Decimal("1200")),
+    (" 8000 ", Decimal("8000")),
+    ("1000000000000", Decimal(MAX_AMOUNT)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), AMOUNT_CASES)
+def test_parse_amount(text: str, expected: Decimal) -> None:
+    result = parse_amount(text)
+    assert result == expected
+    assert result.as_tuple().exponent == -2  # always to the fen, never a float
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("-500", "negative"),
+        ("0.001", "fraction of a fen"),
+        ("1.2345678万", "fraction of a fen"),
+        ("1000000000000.01", "larger than any amount"),
+        ("abc", "not an amount of money"),
+        ("5e3", "not an amount of money"),
+        ("2万亿", "not an amount of money"),
+        ("5,00", "not an amount of money"),
+        ("", "empty value"),
+    ],
+)
+def test_parse_amount_errors(text: str, words: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_amount(text)
+    assert words in str(info.value)
 
 
 # ---------------------------------------------------------------------------

@@ -397,8 +397,7 @@ CREATORS = Dataset(
 
 CREATOR_AUDIENCE = Dataset(
     name="creator_audience",
-    description="A creator's audience profile: share of its followers per bucket of one"
-    " dimension.",
+    description="A creator's audience profile: share of its followers per bucket of one dimension.",
     columns=(
         _PLATFORM,
         _CREATOR,

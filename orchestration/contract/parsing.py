@@ -117,7 +117,9 @@ _AMOUNT_RE = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
-_AMOUNT_HINT = "expected yuan with an optional unit (万, 千) and at most 2 decimals, e.g. 5000, 1.2万 or 99.50"
+_AMOUNT_HINT = (
+    "expected yuan with an optional unit (万, 千) and at most 2 decimals, e.g. 5000, 1.2万 or 99.50"
+)
 
 _PERCENT_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%?")
 
