@@ -16,7 +16,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 DBT_SOURCES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -not -path 'dbt_project/target/*' -not -path 'dbt_project/logs/*' 2>/dev/null)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test ui rebuild lint lock clean help bench-data bench browser-deps docs dbt paths
+.PHONY: run test ui rebuild lint lock clean help bench-data bench browser-deps docs dbt paths purge
 .DEFAULT_GOAL := help
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make docs   dbt docs as one offline page, and where the Great Expectations Data Docs are"
 	@echo "make dbt ARGS=\"build --select account_scores\"  dbt itself on the pipeline's database"
 	@echo "make paths  where the databases, archive, report and docs are"
+	@echo "make purge SHA256=…  remove a delivery refused for personal data from the archive"
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -90,6 +91,9 @@ dbt: env
 
 paths: env
 	@$(BIN)/python -m orchestration.cli paths
+
+purge: env
+	@$(BIN)/python -m orchestration.cli purge $(SHA256)
 
 lint: env
 	$(BIN)/ruff check orchestration tests

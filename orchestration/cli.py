@@ -264,6 +264,27 @@ def dbt(args: list[str]) -> int:
         lock.release()
 
 
+def purge(sha256: str) -> int:
+    """Remove a refused delivery (personal data) from the archive and its ledger."""
+    from orchestration.defs.ingest.load import purge_delivery
+
+    warehouse = Warehouse()
+    lock = acquire_writer_lock(warehouse.warehouse_dir)
+    try:
+        with warehouse.connect() as conn:
+            names = purge_delivery(conn, warehouse.archive_dir, sha256)
+    except ValueError as error:
+        print(f"cardreach purge refused: {error}")
+        return 1
+    finally:
+        lock.release()
+    print(
+        f"purged {sha256} ({', '.join(names)}) from {_rel(warehouse.archive_dir)}; delete it"
+        " from the landing folder and from wherever it was sent from too"
+    )
+    return 0
+
+
 def paths() -> int:
     """Where everything cardreach writes is, for this warehouse."""
     for label, path in (
@@ -287,9 +308,15 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("paths", help="where the databases, archive, report and docs are")
     dbt_command = commands.add_parser("dbt", help="run dbt on the pipeline's database")
     dbt_command.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    purge_command = commands.add_parser(
+        "purge", help="remove a delivery refused for personal data from the archive"
+    )
+    purge_command.add_argument("sha256", help="the file's sha256, from audit.file_log")
     args = parser.parse_args(argv)
     if args.command == "dbt":
         return dbt(args.dbt_args)
+    if args.command == "purge":
+        return purge(args.sha256)
     return {"run": run, "rebuild": rebuild, "prepare-dbt": prepare_dbt, "paths": paths}[
         args.command
     ]()

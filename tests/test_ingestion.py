@@ -94,7 +94,7 @@ def test_sample_landing_loads_everything_and_a_rerun_changes_nothing(landing, wa
     metadata = second.asset_materializations_for_node("ingest_landing_files")
     by_key = {m.asset_key.to_user_string(): m.metadata for m in metadata}
     assert by_key["audit/file_log"]["files_unchanged"].value == len(delivered)
-    assert by_key["raw/account_snapshots"]["dagster/row_count"].value == 9
+    assert by_key["raw/account_snapshots"]["dagster/row_count"].value == rows["account_snapshots"]
     assert by_key["raw/account_snapshots"]["rows_loaded"].value == 0
 
 
@@ -416,13 +416,18 @@ def test_the_contract_reads_its_category_codes_from_the_seed(landing, warehouse,
         "bank_type": datasets.ACCOUNTS.column("bank_type"),
         "account_role": datasets.ACCOUNTS.column("account_role"),
         "note_type": datasets.NOTES.column("note_type"),
+        "campaign_mechanic": datasets.CAMPAIGNS.column("mechanic"),
+        "funnel_channel": datasets.FUNNEL_DAILY.column("channel"),
+        "cost_type": datasets.MARKETING_COSTS.column("cost_type"),
     }
     assert set(seed) == set(columns)
+    assert datasets.MARKETING_COSTS.column("channel") == columns["funnel_channel"]
     for category, column in columns.items():
         assert column.kind == Kind.CATEGORY
         assert column.allowed == seed[category], category
     # note types as the platform shows them, from the seed's labels
     assert dict(datasets.NOTES.column("note_type").labels) == {"图文": "image", "视频": "video"}
+    assert dict(columns["campaign_mechanic"].labels)["晒单"] == "ugc_post"
     # Codes as ingestion stores them (lower case, '_' between words), so a seed code always matches.
     assert all(re.fullmatch("[a-z_]+", code) for codes in seed.values() for code in codes)
 

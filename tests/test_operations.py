@@ -99,9 +99,16 @@ def test_a_reader_holding_the_published_copy_never_blocks_a_run(landing, warehou
         out, err = reader.communicate(timeout=60)
     assert reader.returncode == 0, err
     assert int(out) > 10  # it kept querying throughout the run
-    assert query(warehouse, "SELECT count(*) FROM marts.account_performance") == [
-        (16,)
-    ]  # the pipeline's own database has the new rows...
+    # the pipeline's own database has the new rows (one per account and snapshot date)...
+    assert query(warehouse, "SELECT count(*) FROM marts.account_performance") == query(
+        warehouse,
+        "SELECT count(*) FROM (SELECT DISTINCT platform, account_name, snapshot_date"
+        " FROM raw.account_snapshots)",
+    )
+    assert query(
+        warehouse,
+        "SELECT count(*) FROM marts.account_performance WHERE snapshot_date = DATE '2025-05-01'",
+    ) == [(len(NEXT_DROP),)]
     with duckdb.connect(str(warehouse.analytics_path), read_only=True) as fresh:
         assert fresh.execute(
             "SELECT followers FROM marts.account_latest WHERE account_name = '中信银行信用卡'"

@@ -66,6 +66,14 @@ class Dataset:
     # second's (a note cannot be published after the date of its figures). A row breaking it is
     # quarantined, its reason ending with `why`.
     not_after: tuple[tuple[str, str, str], ...] = field(default=())
+    # Count columns of a funnel, in its order: a delivered stage may not exceed the nearest
+    # delivered stage before it (approvals never exceed applications). A row breaking it is
+    # quarantined, naming both stages.
+    funnel: tuple[str, ...] = field(default=())
+    # The bank's own figures, aggregated: a file that looks like it holds personal data (a column
+    # of phone or ID card numbers, a column of customers' names) is refused whole and none of its
+    # content is kept in the database (ingest/personal_data.py says what is looked for).
+    refuse_personal_data: bool = False
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -113,10 +121,14 @@ BANK_TYPES = _codes("bank_type")
 ACCOUNT_ROLES = _codes("account_role")
 NOTE_TYPES = _codes("note_type")
 CAMPAIGN_MECHANICS = _codes("campaign_mechanic")
+FUNNEL_CHANNELS = _codes("funnel_channel")
 # 小红书 shows a note's type as 图文 or 视频, and campaign briefs name mechanics 晒单, 抽奖, ...:
 # those labels are accepted for the codes
 NOTE_TYPE_LABELS = read_category_labels()["note_type"]
 CAMPAIGN_MECHANIC_LABELS = read_category_labels()["campaign_mechanic"]
+FUNNEL_CHANNEL_LABELS = read_category_labels()["funnel_channel"]
+COST_TYPES = _codes("cost_type")
+COST_TYPE_LABELS = read_category_labels()["cost_type"]
 
 _APP = Column("app", "应用", Kind.TEXT, description="App or aggregate as the source names it.")
 _MONTH = Column("month", "月份", Kind.MONTH, description="Month of the figure (first day).")
@@ -452,6 +464,81 @@ COLLABORATIONS = Dataset(
     key=("bank", "platform", "creator_id", "date", "note_id"),
 )
 
+
+def _stage(name: str, alias: str, what: str, required: bool = True) -> Column:
+    return Column(name, alias, Kind.COUNT, required=required, description=what)
+
+
+FUNNEL_DAILY = Dataset(
+    name="funnel_daily",
+    description="The bank's own funnel per day, channel and campaign, aggregated (never one"
+    " customer per row): impressions to first spend, spending and shares.",
+    columns=(
+        Column("date", "日期", Kind.DATE, description="The day the figures count."),
+        _BANK,
+        _PLATFORM,
+        Column(
+            "channel",
+            "渠道",
+            Kind.CATEGORY,
+            allowed=FUNNEL_CHANNELS,
+            labels=FUNNEL_CHANNEL_LABELS,
+        ),
+        Column(
+            "campaign_id",
+            "活动ID",
+            Kind.TEXT,
+            required=False,
+            description="The campaign the figures are attributed to (campaigns.campaign_id);"
+            " empty for figures outside any campaign.",
+        ),
+        _stage("impressions", "曝光", "Times the bank's content or offer was shown.", False),
+        _stage("clicks", "点击", "Clicks through to the application page.", False),
+        _stage("applications", "申请", "Card applications submitted (申请)."),
+        _stage("approvals", "核卡", "Applications approved, cards issued (核卡)."),
+        _stage("activations", "激活", "Cards activated (激活)."),
+        _stage("first_spend", "首刷", "Cards with a first purchase (首刷)."),
+        Column(
+            "spend_amount",
+            "消费金额",
+            Kind.AMOUNT,
+            required=False,
+            description="Spending on the cards counted in the row, yuan.",
+        ),
+        _stage("shares", "分享", "Customers' shares of the campaign or offer (分享).", False),
+        _SOURCE,
+    ),
+    key=("date", "bank", "platform", "channel", "campaign_id"),
+    funnel=("impressions", "clicks", "applications", "approvals", "activations", "first_spend"),
+    refuse_personal_data=True,
+)
+
+# What a channel cost, for the cost per card. Creators' fees are not delivered here but in
+# `collaborations` (per creator and note), so no fee is counted twice.
+MARKETING_COSTS = Dataset(
+    name="marketing_costs",
+    description="The bank's own spending on a channel and campaign per day (media, rewards,"
+    " operations); creators' fees are in collaborations.",
+    columns=(
+        Column("date", "日期", Kind.DATE, description="The day the cost is booked."),
+        _BANK,
+        _PLATFORM,
+        FUNNEL_DAILY.column("channel"),
+        FUNNEL_DAILY.column("campaign_id"),
+        Column(
+            "cost_type",
+            "费用类型",
+            Kind.CATEGORY,
+            allowed=COST_TYPES,
+            labels=COST_TYPE_LABELS,
+        ),
+        Column("cost", "费用", Kind.AMOUNT, description="What the bank spent, yuan."),
+        _SOURCE,
+    ),
+    key=("date", "bank", "platform", "channel", "campaign_id", "cost_type"),
+    refuse_personal_data=True,
+)
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
@@ -465,5 +552,7 @@ DATASETS: dict[str, Dataset] = {
         CREATORS,
         CREATOR_AUDIENCE,
         COLLABORATIONS,
+        FUNNEL_DAILY,
+        MARKETING_COSTS,
     )
 }

@@ -214,6 +214,10 @@ def _typed_query(dataset: Dataset, today: date, staged: str) -> str:
     # Dates in order (published on or before the snapshot date); Python says why when not.
     for earlier, later, _ in dataset.not_after:
         ok.append(f'coalesce(CAST("{earlier}" AS DATE) <= CAST("{later}" AS DATE), true)')
+    # A funnel's stages never increase (Python names the pair when they do).
+    for i, stage in enumerate(dataset.funnel):
+        for before in dataset.funnel[:i]:
+            ok.append(f'coalesce("{stage}" <= "{before}", true)')
     raw_names = ", ".join(f'"{name}"' for name, _ in raw_columns(dataset))
     keys = "load_id, line_number, extra_columns"
     return f"""

@@ -41,6 +41,7 @@ from orchestration.defs.ingest.landing import (
     dataset_name_of,
     discover,
 )
+from orchestration.defs.ingest.personal_data import find_personal_data
 from orchestration.defs.ingest.reading import PROBLEMS_TABLE, Stager
 from orchestration.defs.ingest.validation import Problem, raw_columns
 from orchestration.settings import SETTLE_SECONDS, staging_dir
@@ -192,6 +193,44 @@ def read_ledger(archive: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+def purge_delivery(conn: duckdb.DuckDBPyConnection, archive: Path, sha256: str) -> list[str]:
+    """Remove a delivered content from the archive and its ledger, for a file that must not be
+    kept (personal data): the archived copy is deleted, the ledger rewritten without it (so a
+    rebuild never replays it) and its audit.file_log rows say so. Only a content refused whole
+    can be purged: rows of it in raw would be rebuilt from nothing. The names it was delivered
+    under; ValueError when there is nothing to purge or it loaded rows."""
+    logged = conn.execute(
+        "SELECT file_name, status, archive_path FROM audit.file_log WHERE sha256 = ?", [sha256]
+    ).fetchall()
+    if not logged:
+        raise ValueError(f"no delivery has sha256 {sha256} (see audit.file_log)")
+    loaded = [name for name, status, _ in logged if status not in ("quarantined", "duplicate")]
+    if loaded:
+        raise ValueError(
+            f"{', '.join(loaded)} loaded rows: purge only a file refused whole (status"
+            " quarantined); a loaded file's rows are in raw and the archive rebuilds them"
+        )
+    for _, _, archived in logged:
+        if archived:
+            (archive.parent / archived).unlink(missing_ok=True)
+    ledger = archive / LEDGER_NAME
+    if ledger.exists():
+        kept = [e for e in read_ledger(archive) if e["sha256"] != sha256]
+        partial = ledger.with_name(LEDGER_NAME + ".partial")
+        partial.write_text(
+            "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in kept), encoding="utf-8"
+        )
+        partial.replace(ledger)
+    purged_at = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    conn.execute(
+        "UPDATE audit.file_log SET archive_path = NULL,"
+        " message = message || '; purged from the archive at ' || ? || ' UTC'"
+        " WHERE sha256 = ?",
+        [purged_at, sha256],
+    )
+    return [name for name, _, _ in logged]
+
+
 def archive_copy(delivered: DeliveredFile, archive: Path) -> Path:
     """Copy into the content-addressed archive; written under a temporary name, then renamed."""
     target = archive / delivered.sha256[:2] / f"{delivered.sha256}{delivered.extension}"
@@ -305,8 +344,20 @@ class _Batch:
             except UnreadableFile as error:
                 self._refuse(pending, str(error))
             else:
-                pending.staged = True
-                self.rows += self.stager.staged_rows(dataset, pending.load_id)
+                personal = (
+                    find_personal_data(
+                        self.conn, self.stager.table(dataset), dataset, pending.load_id
+                    )
+                    if dataset.refuse_personal_data
+                    else None
+                )
+                if personal:
+                    # nothing of it reaches raw, nor audit.quarantine's raw values
+                    self.stager.discard(dataset, pending.load_id)
+                    self._refuse(pending, personal)
+                else:
+                    pending.staged = True
+                    self.rows += self.stager.staged_rows(dataset, pending.load_id)
         self.files.append(pending)
         return True
 

@@ -224,4 +224,26 @@ def validate_record(
                     f"{earlier} {_day(values[earlier])} is after {later} {values[later]}: {why}",
                 )
             )
+    problems += _funnel_problems(dataset, line_number, values, record, delivered_as, problems)
     return (None if problems else values), problems
+
+
+def _funnel_problems(dataset, line_number, values, record, delivered_as, problems) -> list:
+    """A stage above the nearest delivered stage before it, one problem per such pair."""
+    if problems or not dataset.funnel:
+        return []
+    found = []
+    delivered = [(name, values[name]) for name in dataset.funnel if values.get(name) is not None]
+    for (before, before_value), (stage, value) in zip(delivered, delivered[1:], strict=False):
+        if value > before_value:
+            found.append(
+                Problem(
+                    line_number,
+                    stage,
+                    record.get(delivered_as[stage]),
+                    f"{stage} {value:,} is more than {before} {before_value:,}: a stage of the"
+                    f" funnel ({' ≥ '.join(dataset.funnel)}) never exceeds the one before it;"
+                    " check that the columns are not swapped and count the same day and channel",
+                )
+            )
+    return found
