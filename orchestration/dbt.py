@@ -92,6 +92,18 @@ def published_asset_keys() -> list[dg.AssetKey]:
     )
 
 
+def confidential_tables() -> frozenset[str]:
+    """The published tables ("schema.table") that hold the bank's own figures: the models tagged
+    settings.CONFIDENTIAL_TAG in a published schema."""
+    return frozenset(
+        f"{node['config']['schema']}.{node['alias']}"
+        for node in prepared_manifest()["nodes"].values()
+        if node["resource_type"] == "model"
+        and settings.CONFIDENTIAL_TAG in node["config"].get("tags", [])
+        and node["config"].get("schema") in settings.PUBLISHED_SCHEMAS
+    )
+
+
 class DbtBuildConfig(dg.Config):
     """Launchpad options of the dbt steps."""
 

@@ -1,9 +1,10 @@
 """Every path, file name and default cardreach uses, defined once.
 
-Two settings come from the contract (CARDREACH_LANDING, CARDREACH_WAREHOUSE) and one caps
-DuckDB's memory; everything cardreach writes is a fixed name inside the warehouse folder. They
-are read when asked for, not at import, so a test (or an operator's shell) that sets them before
-a run is always obeyed. dbt reads the same values through `dbt_environment()`.
+Two settings come from the contract (CARDREACH_LANDING, CARDREACH_WAREHOUSE), one caps DuckDB's
+memory and one lets the bank's own figures reach the analysts' copy; everything cardreach writes
+is a fixed name inside the warehouse folder. They are read when asked for, not at import, so a
+test (or an operator's shell) that sets them before a run is always obeyed. dbt reads the same
+values through `dbt_environment()`.
 """
 
 import os
@@ -42,6 +43,11 @@ WRITER_LOCK_FILE = ".writer.lock"
 
 # The schemas published to analysts: the marts (scores included) and the reference seeds.
 PUBLISHED_SCHEMAS = ("marts", "reference")
+
+# The bank's own figures (dbt models tagged `confidential`, such as the funnel marts) reach the
+# analysts' copy only when this setting is true; by default they stay in the pipeline's database.
+PUBLISH_CONFIDENTIAL_ENV = "CARDREACH_PUBLISH_CONFIDENTIAL"
+CONFIDENTIAL_TAG = "confidential"
 
 # A landing file modified this recently may still be being written: ingestion and the sensor
 # leave it for a later look.
@@ -151,6 +157,18 @@ def duckdb_memory_limit() -> str:
             f"{MEMORY_LIMIT_ENV}={value!r} is not a memory size: write it like 1GB or 512MB."
         )
     return value
+
+
+def publish_confidential() -> bool:
+    """Whether the confidential marts are published to the analysts' copy (default: no)."""
+    value = (os.environ.get(PUBLISH_CONFIDENTIAL_ENV) or "false").strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(
+            f"{PUBLISH_CONFIDENTIAL_ENV}={value!r} is not a yes or no: set it to true to publish"
+            " the bank's own figures (the funnel marts) to the analysts' copy, false to keep them"
+            " in the pipeline's database"
+        )
+    return value in ("true", "1", "yes")
 
 
 def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:

@@ -1,12 +1,13 @@
 """Publish: the checked marts, scores and reference tables, copied atomically to the analysts'
 database (`analytics.duckdb`). Which tables: every dbt model and seed of the published schemas,
-as dbt's manifest lists them. A table held back by a failed quality check in this run keeps its
-previous publication; the others are brought up to date."""
+as dbt's manifest lists them, but the confidential ones (the bank's own figures) unless
+CARDREACH_PUBLISH_CONFIDENTIAL is true. A table held back by a failed quality check in this run
+keeps its previous publication; the others are brought up to date."""
 
 import dagster as dg
 
 from orchestration import gate, settings
-from orchestration.dbt import published_asset_keys
+from orchestration.dbt import confidential_tables, published_asset_keys
 from orchestration.defs.publish.publication import publish_marts
 from orchestration.metadata import OWNERS
 from orchestration.warehouse import Warehouse
@@ -31,18 +32,29 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse):
     gate.log_held_back(context, held, "published")
     if held:  # shown in the UI's run list, so a run that published only part of it stands out
         context.instance.add_run_tags(context.run_id, {"cardreach/held_back": str(len(held))})
+    withheld = frozenset() if settings.publish_confidential() else confidential_tables()
+    if withheld:
+        context.log.info(
+            f"not published, confidential: {', '.join(sorted(withheld))} (the bank's own figures;"
+            f" set {settings.PUBLISH_CONFIDENTIAL_ENV}=true to publish them)"
+        )
     with warehouse.connect() as conn:
         publication = publish_marts(
             conn,
             warehouse.analytics_path,
             context.run_id,
             held_back=frozenset(".".join(item.asset.path) for item in held),
+            withheld=withheld,
         )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(publication.path)),
             "published_at": dg.MetadataValue.text(publication.published_at.isoformat() + "Z"),
             "tables": dg.MetadataValue.int(len(publication.tables)),
+            "withheld_confidential": dg.MetadataValue.md(
+                "\n".join(f"- {name}" for name in sorted(withheld))
+                or f"_nothing: {settings.PUBLISH_CONFIDENTIAL_ENV} is true_"
+            ),
             "held_back": dg.MetadataValue.md(
                 "\n".join(f"- {item.reason}" for item in held) or "_nothing_"
             ),

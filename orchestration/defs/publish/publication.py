@@ -265,10 +265,13 @@ def publish_marts(
     target: Path,
     run_id: str,
     held_back: frozenset[str] = frozenset(),
+    withheld: frozenset[str] = frozenset(),
 ) -> Publication:
     """Bring `target` in line with the published schemas of the pipeline's database, comments
     included: a new file built beside it, then renamed over it. The tables of `held_back`
-    ("schema.table", held by a failed quality check) stay as they were last published."""
+    ("schema.table", held by a failed quality check) stay as they were last published; those of
+    `withheld` (confidential, not to be published) are absent, removed if published before."""
+    held_back = held_back - withheld
     building = target.with_name(target.name + ".building")
     for leftover in (building, building.with_name(building.name + ".wal")):
         leftover.unlink(missing_ok=True)  # a run killed mid-publication left it: start over
@@ -280,7 +283,7 @@ def publish_marts(
             " WHERE database_name = ? AND schema_name IN ? ORDER BY schema_name, table_name",
             [source_db, list(PUBLISHED_SCHEMAS)],
         ).fetchall()
-        if f"{schema}.{table}" not in held_back
+        if f"{schema}.{table}" not in held_back | withheld
     ]
     kept = {tuple(name.split(".", 1)) for name in held_back}
     published_at = datetime.now(UTC).replace(tzinfo=None)

@@ -1,0 +1,140 @@
+-- CONFIDENTIAL: the bank's own funnel per bank, platform, channel and campaign, by week and by
+-- month: each stage's total, the rate from each stage to the next (null when the stage before
+-- is 0), and what the cards cost and spent where the costs are known: the bank's own
+-- marketing_costs, and for the kol channel the creators' fees of the campaign's collaborations.
+-- Published to analysts only when CARDREACH_PUBLISH_CONFIDENTIAL allows it (tag confidential).
+
+{% set stages = funnel_stages() %}
+
+with
+
+funnel as (
+
+    select * from {{ ref('stg_funnel_daily') }}
+
+),
+
+marketing_costs as (
+
+    select * from {{ ref('stg_marketing_costs') }}
+
+),
+
+collaborations as (
+
+    select * from {{ ref('stg_collaborations') }}
+
+),
+
+periods as (
+
+    select 'week' as period_type
+    union all
+    select 'month'
+
+),
+
+costs as (
+
+    -- one cost line per day and grain: the bank's own, and creators' fees on the kol channel
+    select cost_date, bank, platform, channel, campaign_id, cost, source
+    from marketing_costs
+    where cost is not null
+
+    union all
+
+    select collaboration_date, bank, platform, 'kol', campaign_id, cost, source
+    from collaborations
+    where cost is not null
+
+),
+
+funnel_by_period as (
+
+    select
+        funnel.bank,
+        funnel.platform,
+        funnel.channel,
+        funnel.campaign_id,
+        periods.period_type,
+        cast(date_trunc(periods.period_type, funnel.funnel_date) as date) as period_start,
+        count(*) as days_with_figures,
+        min(funnel.funnel_date) as first_date,
+        max(funnel.funnel_date) as last_date,
+        {%- for stage in stages %}
+        {{ stage_total(stage) }} as {{ stage }},
+        {%- endfor %}
+        {{ stage_total('spend_amount') }} as spend_amount_yuan,
+        {{ stage_total('shares') }} as shares,
+        string_agg(distinct funnel.source, ' | ' order by funnel.source) as funnel_sources
+
+    from funnel
+    cross join periods
+    group by all
+
+),
+
+costs_by_period as (
+
+    select
+        costs.bank,
+        costs.platform,
+        costs.channel,
+        costs.campaign_id,
+        periods.period_type,
+        cast(date_trunc(periods.period_type, costs.cost_date) as date) as period_start,
+        sum(costs.cost) as cost_yuan,
+        string_agg(distinct costs.source, ' | ' order by costs.source) as cost_sources
+
+    from costs
+    cross join periods
+    group by all
+
+),
+
+final as (
+
+    select
+        f.bank,
+        f.platform,
+        f.channel,
+        f.campaign_id,
+        f.period_type,
+        f.period_start,
+        cast(
+            f.period_start + case f.period_type
+                when 'week' then interval 6 day
+                else interval 1 month - interval 1 day
+            end as date
+        ) as period_end,
+        f.days_with_figures,
+        f.first_date,
+        f.last_date,
+        {%- for stage in stages %}
+        f.{{ stage }},
+        {%- endfor %}
+        f.spend_amount_yuan,
+        f.shares,
+        {%- for stage in stages[1:] %}
+        {{ stage_rate_pct('f.' ~ stage, 'f.' ~ stages[loop.index0]) }} as {{ stage }}_rate_pct,
+        {%- endfor %}
+        {{ stage_rate_pct('f.shares', 'f.first_spend') }} as shares_per_first_spend_pct,
+        c.cost_yuan,
+        {{ per_unit_yuan('c.cost_yuan', 'f.approvals') }} as cost_per_approval_yuan,
+        {{ per_unit_yuan('c.cost_yuan', 'f.activations') }} as cost_per_activation_yuan,
+        {{ per_unit_yuan('f.spend_amount_yuan', 'f.activations') }} as spend_per_activation_yuan,
+        concat_ws(' | ', f.funnel_sources, c.cost_sources) as sources,
+        true as is_confidential
+
+    from funnel_by_period as f
+    left join costs_by_period as c
+        on f.bank = c.bank
+        and f.platform = c.platform
+        and f.channel = c.channel
+        and f.campaign_id is not distinct from c.campaign_id
+        and f.period_type = c.period_type
+        and f.period_start = c.period_start
+
+)
+
+select * from final

@@ -1,0 +1,119 @@
+"""The bank's own funnel in the marts: stage totals and rates as the file's sums give them, and
+confidential marts kept out of the analysts' copy until the setting allows them."""
+
+import csv
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+import dagster as dg
+import duckdb
+import pytest
+from conftest import SAMPLE_LANDING, query
+
+from orchestration import settings
+from orchestration.dbt import confidential_tables
+
+STAGES = ["曝光", "点击", "申请", "核卡", "激活", "首刷"]
+
+
+def sample_funnel() -> list[dict]:
+    rows = []
+    for path in sorted(SAMPLE_LANDING.glob("funnel_daily__*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    assert rows, "the sample ships a funnel"
+    return rows
+
+
+def test_monthly_approvals_over_applications_is_the_ratio_of_the_files_sums(sample_run):
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, Decimal(0), 0])
+    for row in sample_funnel():
+        key = (row["渠道"], row["活动ID"], row["日期"][:7] + "-01")
+        sums[key][0] += int(row["申请"])
+        sums[key][1] += int(row["核卡"])
+        sums[key][2] += Decimal(row["消费金额"])
+        sums[key][3] += int(row["激活"])
+    got = {
+        (channel, campaign, str(month)): (applications, approvals, rate, spend, per_activation)
+        for channel, campaign, month, applications, approvals, rate, spend, per_activation in query(
+            sample_run,
+            "SELECT channel, campaign_id, period_start, applications, approvals,"
+            " approvals_rate_pct, spend_amount_yuan, spend_per_activation_yuan"
+            " FROM marts.funnel_conversion WHERE period_type = 'month'",
+        )
+    }
+    assert got.keys() == sums.keys()
+    for key, (applications, approvals, spend, activations) in sums.items():
+        assert got[key][:2] == (applications, approvals), key
+        assert got[key][2] == pytest.approx(100 * approvals / applications, abs=1e-4), key
+        assert got[key][3] == spend, key
+        # yuan to the fen, halves rounded up as money is
+        per_activation = (spend / activations).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert got[key][4] == pytest.approx(float(per_activation)), key
+    # weeks and months hold the same totals
+    assert query(
+        sample_run,
+        "SELECT period_type, sum(applications), sum(approvals) FROM marts.funnel_conversion"
+        " GROUP BY ALL ORDER BY 1",
+    ) == [
+        (
+            p,
+            sum(int(r["申请"]) for r in sample_funnel()),
+            sum(int(r["核卡"]) for r in sample_funnel()),
+        )
+        for p in ("month", "week")
+    ]
+
+
+def test_every_rate_is_the_stage_over_the_stage_before(sample_run):
+    """A stage of 0 before a rate gives null: the dbt unit test
+    funnel_conversion_rates_after_a_stage_of_zero_are_null holds that case."""
+    rows = query(
+        sample_run,
+        "SELECT approvals, activations, activations_rate_pct FROM marts.funnel_conversion",
+    )
+    for approvals, activations, rate in rows:
+        assert rate == pytest.approx(100 * activations / approvals, abs=1e-4)  # 4 decimals
+
+
+def test_the_funnel_marts_stay_out_of_the_analysts_copy_by_default(sample_run):
+    confidential = confidential_tables()
+    assert "marts.funnel_conversion" in confidential
+    with duckdb.connect(str(sample_run.analytics_path), read_only=True) as analysts:
+        published = {
+            f"{schema}.{table}"
+            for schema, table in analysts.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables()"
+            ).fetchall()
+        }
+    assert "marts.account_performance" in published
+    assert not confidential & published
+    for table in confidential:  # ...while the pipeline's database has them, with their comments
+        ((comment,),) = query(
+            sample_run,
+            "SELECT comment FROM duckdb_tables() WHERE schema_name || '.' || table_name = ?",
+            [table],
+        )
+        assert comment.startswith("CONFIDENTIAL")
+
+
+def test_the_setting_publishes_them_and_turning_it_off_removes_them(sample_run, monkeypatch):
+    from orchestration.defs.publish.assets import analytics_database
+
+    def publish() -> set[str]:
+        assert dg.materialize([analytics_database], resources={"warehouse": sample_run}).success
+        with duckdb.connect(str(sample_run.analytics_path), read_only=True) as analysts:
+            return {
+                f"{schema}.{table}"
+                for schema, table in analysts.execute(
+                    "SELECT schema_name, table_name FROM duckdb_tables()"
+                ).fetchall()
+            }
+
+    monkeypatch.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "true")
+    assert confidential_tables() <= publish()
+    monkeypatch.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "false")
+    assert not confidential_tables() & publish()
+    monkeypatch.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "maybe")
+    with pytest.raises(ValueError, match="CARDREACH_PUBLISH_CONFIDENTIAL"):
+        settings.publish_confidential()
