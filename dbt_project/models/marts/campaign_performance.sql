@@ -370,6 +370,7 @@ final as (
         collaborations_without_cost,
 
         -- provenance: each figure's sources, and all of them
+        source as campaign_source,
         array_to_string(list_sort(topic_source_list), ' | ') as topic_sources,
         array_to_string(list_sort(account_source_list), ' | ') as account_sources,
         array_to_string(list_sort(collaboration_sources), ' | ') as collaboration_sources,
