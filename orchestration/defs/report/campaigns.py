@@ -21,7 +21,7 @@ from orchestration.defs.report.document import (
     Table,
     _rows,
 )
-from orchestration.defs.report.provenance import Citations, delivered, derived
+from orchestration.defs.report.provenance import Citations, derived
 
 VERDICTS_ZH = {
     "above_trend": "高于趋势",
@@ -107,52 +107,48 @@ def _why(r: dict, tolerance: int) -> str:
     if r["topic_unmeasured_reason"] is not None:
         reasons.append(f"话题前后 {tolerance} 天内缺快照，UGC 未测量")
     if r["overlapping_campaigns"]:
-        reasons.append(f"与 {r['overlapping_campaigns']} 重叠，提升共享")
+        shared = len(r["overlapping_campaigns"].split(", "))
+        reasons.append(f"与 {shared} 个活动重叠，提升共享")
     return "；".join(reasons) or MISSING
 
 
+def _campaign(r: dict) -> str:
+    """The campaign's name, and its topic when the name is not the topic already."""
+    bare = "".join(ch for ch in r["name"] if ch not in "'\"‘’“”")
+    return r["name"] if bare == r["topic"] else f"{r['name']}（#{r['topic']}#）"
+
+
+def _window(r: dict) -> str:
+    start, end = r["start_date"], r["end_date"]
+    shown_end = f"{end:%m-%d}" if end.year == start.year else f"{end:%Y-%m-%d}"
+    return f"{start:%Y-%m-%d}–{shown_end}（{r['window_days']} 天）"
+
+
 def _campaign_table(rows: list[dict], tolerance: int, number_: int) -> Table:
+    """One citation per campaign, on its name, numbering every source its row is computed from
+    (campaign, topic and account snapshots, notes, collaborations): a citation per figure made
+    the table weigh as much as the rest of the page."""
     cite = Citations(f"campaigns-{number_}")
-    body = []
-    for r in rows:
-        topic = delivered(r["topic_sources"])
-        account = delivered(r["account_sources"])
-        verdict = VERDICTS_ZH.get(r["uplift_verdict"], UNMEASURED_ZH)
-        body.append(
-            [
-                cite(f"{r['name']}（#{r['topic']}#）", delivered(r["campaign_source"])),
-                f"{r['start_date']:%Y-%m-%d} 至 {r['end_date']:%Y-%m-%d}（{r['window_days']} 天）",
-                cite(
-                    _count_change(r, "ugc_notes_gained"),
-                    derived("话题笔记数：结束后最早快照 − 开始前最近快照", topic),
-                ),
-                cite(
-                    _followers(r),
-                    derived("粉丝数：结束后最早快照 − 开始前最近快照", account),
-                ),
-                cite(
-                    _growth(r),
-                    derived(
-                        "周复合增长率：活动期（开始快照至结束快照）/ 基线"
-                        f"（开始前 {r['baseline_days']} 天至开始快照）",
-                        account,
-                    ),
-                ),
-                cite(
-                    _uplift(r),
-                    derived(
-                        "活动期周增长率 − 基线周增长率（百分点）；范围为计数取整允许的区间",
-                        account,
-                    ),
-                ),
-                verdict,
-                cite(_cost(r), delivered(r["collaboration_sources"])),
-                _why(r, tolerance),
-            ]
-        )
+    body = [
+        [
+            cite(
+                _campaign(r),
+                derived("本行数字的来源：活动、话题与账号快照、笔记、合作", r["sources"]),
+            ),
+            _window(r),
+            _count_change(r, "ugc_notes_gained"),
+            _followers(r),
+            _growth(r),
+            _uplift(r),
+            VERDICTS_ZH.get(r["uplift_verdict"], UNMEASURED_ZH),
+            _cost(r),
+            _why(r, tolerance),
+        ]
+        for r in rows
+    ]
     return Table(
         [
-            "活动（话题）",
+            "活动",
             "活动期",
             "UGC 笔记增量",
             "粉丝变化",
@@ -210,7 +206,9 @@ def campaign_performance(conn: duckdb.DuckDBPyConnection) -> tuple[list, list[Ch
             "“低于趋势”，跨过 0 则“在取整误差内”。每个端点取其外侧最近的快照（开始前最近、结束后"
             f"最早），相差超过 {tolerance} 天则不测量并说明原因（reference.campaign_settings，"
             "分析师可修改）。同一账号的其他活动与活动期或基线期重叠时，提升为共同作用。"
-            f"UGC 笔记增量为话题下笔记数的变化。全部字段见 {settings.ANALYTICS_DATABASE_FILE} 的"
+            "UGC 笔记增量为话题下笔记数的变化。活动名后的编号指向表下的来源，涵盖该行全部数字；"
+            "带 * 的行含示意（illustrative）数据，请勿引用。"
+            f"重叠的活动（overlapping_campaigns）及全部字段见 {settings.ANALYTICS_DATABASE_FILE} 的"
             " marts.campaign_performance。"
         )
     ]
