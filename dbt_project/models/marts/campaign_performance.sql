@@ -51,16 +51,18 @@ topic_snapshots as (
 
 account_snapshots as (
 
+    -- from the account mart, with its rounding bounds: a follower count its suite finds to be a
+    -- data error (a dropped 万) then holds this mart back too
     select
         platform,
         account_name,
         snapshot_date,
         followers,
-        {{ count_interval('low', 'followers', 'followers_step', 'followers_censored') }} as followers_low,
-        {{ count_interval('high', 'followers', 'followers_step', 'followers_censored') }} as followers_high,
+        followers_low,
+        followers_high,
         source
 
-    from {{ ref('stg_account_snapshots') }}
+    from {{ ref('account_performance') }}
 
 ),
 
