@@ -99,8 +99,8 @@ final as (
         creator_value.cpe_yuan,
         creator_value.cpe_format,
 
-        usage.collaboration_sources
-            || coalesce(' | creator: ' || creator_value.sources, '') as sources
+        -- plain source texts (the report reads each one's kind from its start)
+        usage.collaboration_sources || coalesce(' | ' || creator_value.sources, '') as sources
 
     from usage
     inner join other_banks

@@ -103,8 +103,8 @@ final as (
 
         creator_shares.sources as creator_sources,
         app_shares.sources as platform_sources,
-        creator_shares.sources
-            || coalesce(' | platform: ' || app_shares.sources, '') as sources
+        -- plain source texts (the report reads each one's kind from its start)
+        creator_shares.sources || coalesce(' | ' || app_shares.sources, '') as sources
 
     from creator_shares
     inner join platform_months

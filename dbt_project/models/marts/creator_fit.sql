@@ -114,8 +114,9 @@ final as (
 
         segment_sources.creator_sources,
         segment_sources.platform_sources,
+        -- plain source texts (the report reads each one's kind from its start)
         segment_sources.creator_sources
-            || coalesce(' | platform: ' || segment_sources.platform_sources, '') as sources
+            || coalesce(' | ' || segment_sources.platform_sources, '') as sources
 
     from creator_months
     left join creator_target

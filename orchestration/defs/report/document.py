@@ -1650,6 +1650,9 @@ def _quality(summary: QualitySummary, report_dir: Path) -> QualityBlock:
 
 def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path) -> Report:
     """Every section of the report, from the published copy (opened read-only, then closed)."""
+    # the section modules import this module's blocks and helpers: imported once it is loaded
+    from orchestration.defs.report.creators import creators
+
     with duckdb.connect(str(analytics_path), read_only=True) as conn:
         [(published_at, published_by)] = conn.execute(
             "SELECT published_at, run_id FROM publication"
@@ -1662,6 +1665,7 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
             ("alerts", "Alerts: follower drops", _alerts),
             ("scores", "Scores", _scores),
             ("content", "内容表现", _content),
+            ("creators", "达人合作", creators),
         ]
         gathered, charts = [], []
         for anchor, heading, section in sections:
