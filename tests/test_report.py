@@ -276,9 +276,10 @@ def test_a_report_of_empty_marts_says_so(sample_report, tmp_path):
     copy_of_publication(warehouse, empty, marts_empty=True).close()
     report = build_report(empty, QualitySummary(scope="none", checks=[]), tmp_path)
     assert report.charts == []
-    assert report.html.count('class="empty"') == 8  # alerts: "no alert" is a finding
+    assert report.html.count('class="empty"') == 9  # alerts: "no alert" is a finding
     assert "尚未发布笔记数据" in section(report.html, "content")
     assert "尚未发布活动数据" in section(report.html, "campaigns")
+    assert "尚未发布达人数据" in section(report.html, "creators")
     assert "not yet published" in report.html
 
 

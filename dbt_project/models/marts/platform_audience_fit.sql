@@ -1,6 +1,5 @@
 -- App × month: activity (MAU and its changes) and how well the app's audience fits the target
 -- customer segment. Audience columns are null where the app has no profile for the month.
-{% set adult_age = var('card_holder_min_age') %}
 
 with
 
@@ -76,69 +75,12 @@ consumption_summary as (
 
 ),
 
-segment_dimension_shares as (
-
-    -- For each dimension the segment restricts: the percent of the app's users in the segment's
-    -- buckets of that dimension. An age bucket wholly under the card-holding age is left out even
-    -- if a segment lists it (nobody in it can hold a main card); a counted age bucket that
-    -- reaches below that age (24岁以下) is flagged, since its minors cannot be told apart.
-    select
-        audience_shares.app,
-        audience_shares.month,
-        audience_shares.dimension,
-        -- rounded like the shares: a float sum depends on the order threads add in, and the same
-        -- inputs must give the same mart on every run
-        round(
-            coalesce(sum(audience_shares.share_pct) filter (where in_segment), 0), 6
-        ) as in_segment_pct,
-        coalesce(
-            bool_or(coalesce(audience_shares.age_min, 0) < {{ adult_age }})
-                filter (where in_segment and audience_shares.dimension = 'age'),
-            false
-        ) as includes_minors,
-        bool_and(audience_shares.is_mapped) as is_mapped
-
-    from (
-        select
-            audience_shares.*,
-            target_segment.bucket_code is not null
-            and (
-                audience_shares.dimension <> 'age'
-                or coalesce(audience_shares.age_max >= {{ adult_age }}, true)
-            ) as in_segment
-        from audience_shares
-        left join target_segment
-            on audience_shares.dimension = target_segment.dimension
-            and audience_shares.bucket_code = target_segment.bucket_code
-    ) as audience_shares
-    where audience_shares.dimension in (select dimension from target_segment)
-    group by audience_shares.app, audience_shares.month, audience_shares.dimension
-
-),
-
 target_share as (
 
-    -- Vendors deliver each dimension on its own, never the joint distribution, so the share of
-    -- users in every restricted dimension at once is not known. Two answers:
-    --   the point estimate assumes the dimensions independent: Π a_i / 100^(n−1);
-    --   the Fréchet bounds hold whatever the joint distribution: at least
-    --   max(0, Σ a_i − (n − 1) × 100) (the shares overlap as little as they can), at most
-    --   min(a_i) (one dimension's share contains the others').
-    -- Null unless every dimension of the segment is delivered and fully mapped.
-    select
-        app,
-        month,
-        count(*) = (select count(distinct dimension) from target_segment) and bool_and(is_mapped)
-            as is_complete,
-        round(product(in_segment_pct / 100) * 100, 8) as target_share_pct,
-        round(greatest(0, sum(in_segment_pct) - (count(*) - 1) * 100), 6) as target_share_min_pct,
-        min(in_segment_pct) as target_share_max_pct,
-        string_agg(dimension, ' × ' order by dimension) as dimensions,
-        -- a segment that does not restrict age counts every age, minors included
-        bool_or(includes_minors) or not bool_or(dimension = 'age') as includes_minors
-
-    from segment_dimension_shares
-    group by app, month
+    -- the target segment's share of the app's users: a point estimate assuming the dimensions
+    -- independent, and the Fréchet bounds that need no assumption (macros/target_share.sql,
+    -- where creator_fit computes the creators' the same way)
+    {{ target_share('audience_shares', ['app', 'month']) }}
 
 ),
 

@@ -229,9 +229,12 @@ def read_checked_columns(
     if relation is None:
         raise ExpectationRunError(f"the query of suite {Path(path).name} is no SELECT: {query}")
     names = list(relation.columns)
-    checked = checked_columns(load_suite(path)["expectations"])
+    suite = load_suite(path)
+    checked = checked_columns(suite["expectations"])
     if checked is None:
         return _to_pandas(relation), names
+    # the columns a failure's sample names its rows by (meta.identify_by), read with the checked
+    checked |= set(identify_by(suite))
     columns = [name for name in names if name in checked]
     if not columns:  # row counts and column names only: the rows, without values
         (rows,) = relation.aggregate("count(*)").fetchone()
@@ -308,6 +311,16 @@ def checked_columns(expectations: list[dict]) -> set[str] | None:
     return checked
 
 
+def identify_by(suite: dict) -> list[str]:
+    """The columns that say which row a value is (`meta.identify_by`, e.g. a creator, month and
+    dimension): a failed value expectation's sample then lists those rows, with the value, rather
+    than bare values that name no record."""
+    names = (suite.get("meta") or {}).get("identify_by") or []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise SuiteError(f"suite {suite.get('name')}: meta.identify_by must be a list of columns")
+    return names
+
+
 def _named_columns(kwargs: dict) -> set[str] | None:
     """The columns an expectation's kwargs name; None if one is not a plain name."""
     named: set[str] = set()
@@ -369,7 +382,7 @@ def validate_dataframe(
 
     _raise_for_exceptions(suite_path, results)
     failed = [
-        _failed(r, data["expectations"][i], df, made_float)
+        _failed(r, data["expectations"][i], df, made_float, identify_by(data))
         for i, r in enumerate(results)
         if not r.success
     ]
@@ -685,7 +698,9 @@ def _exception_messages(info) -> list[str]:
     return messages
 
 
-def _failed(r, original: dict | None, df: pd.DataFrame, made_float: set) -> FailedExpectation:
+def _failed(
+    r, original: dict | None, df: pd.DataFrame, made_float: set, identify: list[str] = ()
+) -> FailedExpectation:
     config = r.expectation_config
     result = dict(r.result or {})
     kwargs = dict((original or {}).get("kwargs") or config.kwargs)
@@ -708,6 +723,18 @@ def _failed(r, original: dict | None, df: pd.DataFrame, made_float: set) -> Fail
         sample = list(result["partial_unexpected_list"])[:SAMPLE_SIZE]
         if column in made_float:
             sample = [int(v) if isinstance(v, float) and v.is_integer() else v for v in sample]
+        if (
+            sample
+            and identify
+            and column in df.columns
+            and all(name in df.columns for name in identify)
+            and not kwargs.get("row_condition")
+        ):
+            # The rows holding the unexpected values, named by meta.identify_by: which record
+            # failed, not only by how much (a value-wise check: a row holding an unexpected
+            # value is itself unexpected).
+            rows = df.loc[df[column].isin(sample), [*identify, column]][:SAMPLE_SIZE]
+            sample = rows.to_dict(orient="records")
     elif config.type in (
         "expect_table_columns_to_match_set",
         "expect_table_columns_to_match_ordered_list",

@@ -1652,6 +1652,7 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
     """Every section of the report, from the published copy (opened read-only, then closed)."""
     # the section modules import this module's blocks and helpers: imported once it is loaded
     from orchestration.defs.report.campaigns import campaign_performance
+    from orchestration.defs.report.creators import creators
 
     with duckdb.connect(str(analytics_path), read_only=True) as conn:
         [(published_at, published_by)] = conn.execute(
@@ -1666,6 +1667,7 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
             ("scores", "Scores", _scores),
             ("content", "内容表现", _content),
             ("campaigns", "活动表现", campaign_performance),
+            ("creators", "达人合作", creators),
         ]
         gathered, charts = [], []
         for anchor, heading, section in sections:
