@@ -117,3 +117,42 @@ def test_the_setting_publishes_them_and_turning_it_off_removes_them(sample_run, 
     monkeypatch.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "maybe")
     with pytest.raises(ValueError, match="CARDREACH_PUBLISH_CONFIDENTIAL"):
         settings.publish_confidential()
+
+
+def test_each_campaign_shows_its_reach_beside_its_conversion(sample_run):
+    """campaign_funnel: every campaign once, its public reach from campaign_performance and the
+    funnel the bank attributes to it, approvals over applications as the file's sums give them."""
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in sample_funnel():
+        sums[row["活动ID"]][0] += int(row["申请"])
+        sums[row["活动ID"]][1] += int(row["核卡"])
+    rows = {
+        campaign: rest
+        for campaign, *rest in query(
+            sample_run,
+            "SELECT f.campaign_id, f.ugc_notes_gained, p.ugc_notes_gained, f.uplift_verdict,"
+            " p.uplift_verdict, f.applications, f.approvals, f.approvals_rate_pct"
+            " FROM marts.campaign_funnel AS f"
+            " JOIN marts.campaign_performance AS p USING (campaign_id)",
+        )
+    }
+    assert rows.keys() == {
+        c for (c,) in query(sample_run, "SELECT campaign_id FROM staging.stg_campaigns")
+    }
+    for campaign, (
+        notes,
+        notes_public,
+        verdict,
+        verdict_public,
+        apps,
+        approvals,
+        rate,
+    ) in rows.items():
+        assert (notes, verdict) == (notes_public, verdict_public), campaign
+        if campaign in sums:
+            assert (apps, approvals) == tuple(sums[campaign]), campaign
+            assert rate == pytest.approx(100 * approvals / apps, abs=1e-4), campaign
+        else:  # a campaign the funnel does not name has no conversion, not a conversion of 0
+            assert (apps, approvals, rate) == (None, None, None), campaign
+    assert sums.keys() <= rows.keys()
+    assert any(notes is not None for notes, *_ in rows.values())
