@@ -11,6 +11,7 @@ import pytest
 from conftest import SAMPLE_LANDING, query
 
 from orchestration import settings
+from orchestration.contract.parsing import parse_amount
 from orchestration.dbt import confidential_tables
 
 STAGES = ["曝光", "点击", "申请", "核卡", "激活", "首刷"]
@@ -156,3 +157,26 @@ def test_each_campaign_shows_its_reach_beside_its_conversion(sample_run):
             assert (apps, approvals, rate) == (None, None, None), campaign
     assert sums.keys() <= rows.keys()
     assert any(notes is not None for notes, *_ in rows.values())
+
+
+def test_a_campaigns_cost_is_its_creators_fees_and_the_banks_own_costs(sample_run):
+    """Costs from both inputs, each counted once: collaborations naming the campaign (creators'
+    fees) and marketing_costs naming it; per approved card from the campaign's approvals."""
+    costs: dict[str, Decimal] = defaultdict(Decimal)
+    for name, column in (("collaborations__*.csv", "费用"), ("marketing_costs__*.csv", "费用")):
+        for path in SAMPLE_LANDING.glob(name):
+            with path.open(encoding="utf-8", newline="") as handle:
+                for row in csv.DictReader(handle):
+                    if row["活动ID"] and row[column]:
+                        costs[row["活动ID"]] += parse_amount(row[column])
+    assert costs, "the sample ships costs"
+    rows = query(
+        sample_run,
+        "SELECT campaign_id, cost_yuan, approvals, cost_per_approval_yuan"
+        " FROM marts.campaign_funnel",
+    )
+    for campaign, cost, approvals, per_approval in rows:
+        assert cost == costs.get(campaign), campaign  # null, not 0, when nothing is known
+        if cost is not None and approvals:
+            expected = (cost / approvals).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            assert per_approval == pytest.approx(float(expected)), campaign

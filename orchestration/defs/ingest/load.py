@@ -222,11 +222,15 @@ def purge_delivery(conn: duckdb.DuckDBPyConnection, archive: Path, sha256: str) 
         )
         partial.replace(ledger)
     purged_at = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    # the refusal's text may quote the file (a header that was a customer's line): replaced
+    said = f"refused whole, then purged from the archive at {purged_at} UTC"
     conn.execute(
-        "UPDATE audit.file_log SET archive_path = NULL,"
-        " message = message || '; purged from the archive at ' || ? || ' UTC'"
-        " WHERE sha256 = ?",
-        [purged_at, sha256],
+        "UPDATE audit.file_log SET archive_path = NULL, message = ? WHERE sha256 = ?",
+        [said, sha256],
+    )
+    conn.execute(
+        "UPDATE audit.quarantine SET reason = ?, raw_value = NULL WHERE sha256 = ?",
+        [said, sha256],
     )
     return [name for name, _, _ in logged]
 

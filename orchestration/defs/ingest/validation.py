@@ -80,9 +80,16 @@ class HeaderMap:
         missing = [c for c in dataset.required_columns if c.name not in present]
         if missing:
             names = ", ".join(f"{c.name} [{c.alias}]" for c in missing)
+            # A file without its header row has data in its first line: for the bank's own
+            # figures that may be a customer's, so it is never repeated in a message.
+            found = (
+                f"its first line has {len(header)} fields (not shown: a file of this dataset may"
+                " hold personal data; is the header row missing?)"
+                if dataset.refuse_personal_data
+                else f"the header has: {', '.join(header) or '(nothing)'}"
+            )
             raise UnreadableFile(
-                f"missing required column(s) {names} for dataset '{dataset.name}'; the header has: "
-                f"{', '.join(header) or '(nothing)'}"
+                f"missing required column(s) {names} for dataset '{dataset.name}'; {found}"
             )
         if dataset.one_of and not any(present.issuperset(group) for group in dataset.one_of):
             options = " or ".join("+".join(group) for group in dataset.one_of)
