@@ -40,7 +40,7 @@ def test_monthly_approvals_over_applications_is_the_ratio_of_the_files_sums(samp
             sample_run,
             "SELECT channel, campaign_id, period_start, applications, approvals,"
             " approvals_rate_pct, spend_amount_yuan, spend_per_activation_yuan"
-            " FROM marts.funnel_conversion WHERE period_type = 'month'",
+            " FROM marts.funnel_conversion WHERE period_type = 'month' AND days_with_figures > 0",
         )
     }
     assert got.keys() == sums.keys()
@@ -71,7 +71,8 @@ def test_every_rate_is_the_stage_over_the_stage_before(sample_run):
     funnel_conversion_rates_after_a_stage_of_zero_are_null holds that case."""
     rows = query(
         sample_run,
-        "SELECT approvals, activations, activations_rate_pct FROM marts.funnel_conversion",
+        "SELECT approvals, activations, activations_rate_pct FROM marts.funnel_conversion"
+        " WHERE days_with_figures > 0",
     )
     for approvals, activations, rate in rows:
         assert rate == pytest.approx(100 * activations / approvals, abs=1e-4)  # 4 decimals
@@ -115,6 +116,16 @@ def test_the_setting_publishes_them_and_turning_it_off_removes_them(sample_run, 
     assert confidential_tables() <= publish()
     monkeypatch.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "false")
     assert not confidential_tables() & publish()
+    # a table of the bank's figures that lost its dbt tag is still withheld by its column
+    with duckdb.connect(str(sample_run.database_path)) as conn:
+        conn.execute(
+            "CREATE TABLE marts.untagged AS SELECT 1 AS approvals, true AS is_confidential"
+        )
+    try:
+        assert "marts.untagged" not in publish()
+    finally:
+        with duckdb.connect(str(sample_run.database_path)) as conn:
+            conn.execute("DROP TABLE marts.untagged")
     monkeypatch.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "maybe")
     with pytest.raises(ValueError, match="CARDREACH_PUBLISH_CONFIDENTIAL"):
         settings.publish_confidential()
@@ -180,3 +191,22 @@ def test_a_campaigns_cost_is_its_creators_fees_and_the_banks_own_costs(sample_ru
         if cost is not None and approvals:
             expected = (cost / approvals).quantize(Decimal("0.01"), ROUND_HALF_UP)
             assert per_approval == pytest.approx(float(expected)), campaign
+
+
+def test_every_known_cost_is_counted_once_even_without_funnel_figures(sample_run):
+    """Costs of a period without funnel rows (a creator's fee outside any campaign) are kept
+    beside null stages: the mart's costs add up to the files' in weeks and in months alike."""
+    total = Decimal(0)
+    for name in ("collaborations__*.csv", "marketing_costs__*.csv"):
+        for path in SAMPLE_LANDING.glob(name):
+            with path.open(encoding="utf-8", newline="") as handle:
+                total += sum(parse_amount(r["费用"]) for r in csv.DictReader(handle) if r["费用"])
+    assert query(
+        sample_run,
+        "SELECT period_type, sum(cost_yuan) FROM marts.funnel_conversion GROUP BY ALL ORDER BY 1",
+    ) == [("month", total), ("week", total)]
+    assert query(
+        sample_run,
+        "SELECT count(*) FROM marts.funnel_conversion"
+        " WHERE days_with_figures = 0 AND cost_yuan IS NOT NULL AND applications IS NULL",
+    ) != [(0,)]

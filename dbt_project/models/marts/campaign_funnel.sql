@@ -1,8 +1,8 @@
 -- CONFIDENTIAL: each campaign's public reach (campaign_performance: the topic's UGC notes and
 -- views, the account's followers against its own trend, the creators' fees) beside what the
 -- bank's own funnel attributes to it (stg_funnel_daily rows naming the campaign, every day and
--- channel), so a card team sees which 种草 turned into cards and spending. Conversion columns
--- are null for a campaign the funnel does not name; a funnel campaign_id no campaign has is
+-- channel, of the campaign's bank and platform), so a card team sees which 种草 turned into
+-- cards and spending. Conversion columns are null for a campaign the funnel does not name; a funnel campaign_id no campaign has is
 -- warned about by a relationships test of stg_funnel_daily.
 
 {% set stages = funnel_stages() %}
@@ -29,7 +29,10 @@ marketing_costs as (
 
 conversion as (
 
+    -- by bank and platform too: a row of another bank naming the same id is not this campaign's
     select
+        bank,
+        platform,
         campaign_id,
         min(funnel_date) as funnel_first_date,
         max(funnel_date) as funnel_last_date,
@@ -43,20 +46,22 @@ conversion as (
 
     from funnel
     where campaign_id is not null
-    group by campaign_id
+    group by bank, platform, campaign_id
 
 ),
 
 own_costs as (
 
     select
+        bank,
+        platform,
         campaign_id,
         sum(cost) as marketing_cost_yuan,
         string_agg(distinct source, ' | ' order by source) as cost_sources
 
     from marketing_costs
     where campaign_id is not null
-    group by campaign_id
+    group by bank, platform, campaign_id
 
 ),
 
@@ -115,8 +120,14 @@ final as (
         true as is_confidential
 
     from campaigns
-    left join conversion on campaigns.campaign_id = conversion.campaign_id
-    left join own_costs on campaigns.campaign_id = own_costs.campaign_id
+    left join conversion
+        on campaigns.campaign_id = conversion.campaign_id
+        and campaigns.bank = conversion.bank
+        and campaigns.platform = conversion.platform
+    left join own_costs
+        on campaigns.campaign_id = own_costs.campaign_id
+        and campaigns.bank = own_costs.bank
+        and campaigns.platform = own_costs.platform
 
 ),
 

@@ -143,23 +143,40 @@ campaign_cost as (
 
 ),
 
-overlapping as (
+measured_span as (
 
-    -- another campaign of the same account running during this window or its baseline: the
-    -- account's growth then is theirs too
+    -- the days the figures actually span: from the baseline's snapshot to the end's, which may
+    -- lie up to edge_tolerance_days outside the nominal dates
     select
         campaigns.campaign_id,
+        campaigns.platform,
+        campaigns.account_name,
+        coalesce(account_at_baseline.snapshot_date, campaigns.baseline_edge_date) as measured_from,
+        coalesce(account_at_end.snapshot_date, campaigns.end_date) as measured_to
+
+    from campaigns
+    left join account_at_baseline using (campaign_id)
+    left join account_at_end using (campaign_id)
+
+),
+
+overlapping as (
+
+    -- another campaign of the same account running during the days this campaign's window or
+    -- baseline is measured over: the account's growth then is theirs too
+    select
+        measured_span.campaign_id,
         string_agg(others.campaign_id, ', ' order by others.start_date, others.campaign_id)
             as overlapping_campaigns
 
-    from campaigns
+    from measured_span
     inner join campaigns as others
-        on others.platform = campaigns.platform
-        and others.account_name = campaigns.account_name
-        and others.campaign_id <> campaigns.campaign_id
-        and others.start_date <= campaigns.end_date
-        and others.end_date >= campaigns.baseline_edge_date
-    group by campaigns.campaign_id
+        on others.platform = measured_span.platform
+        and others.account_name = measured_span.account_name
+        and others.campaign_id <> measured_span.campaign_id
+        and others.start_date <= measured_span.measured_to
+        and others.end_date >= measured_span.measured_from
+    group by measured_span.campaign_id
 
 ),
 
@@ -286,6 +303,11 @@ explained as (
                 end,
                 case when start_snapshot_date = end_snapshot_date
                     then 'the window''s start and end snapshot are the same day'
+                end,
+                case when baseline_snapshot_date = start_snapshot_date
+                    then 'the baseline and the window''s start are the same snapshot'
+                        || ' (seeds/campaign_settings.csv: edge_tolerance_days reaches back'
+                        || ' as far as baseline_days)'
                 end
             ), '')
         end as unmeasured_reason,

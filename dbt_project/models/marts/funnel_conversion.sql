@@ -92,22 +92,32 @@ costs_by_period as (
 
 ),
 
+keys as (
+
+    -- every grain with figures or with costs: a cost whose period has no funnel row (a creator's
+    -- fee outside any campaign) is kept, beside null stages, never dropped
+    select bank, platform, channel, campaign_id, period_type, period_start from funnel_by_period
+    union
+    select bank, platform, channel, campaign_id, period_type, period_start from costs_by_period
+
+),
+
 final as (
 
     select
-        f.bank,
-        f.platform,
-        f.channel,
-        f.campaign_id,
-        f.period_type,
-        f.period_start,
+        keys.bank,
+        keys.platform,
+        keys.channel,
+        keys.campaign_id,
+        keys.period_type,
+        keys.period_start,
         cast(
-            f.period_start + case f.period_type
+            keys.period_start + case keys.period_type
                 when 'week' then interval 6 day
                 else interval 1 month - interval 1 day
             end as date
         ) as period_end,
-        f.days_with_figures,
+        coalesce(f.days_with_figures, 0) as days_with_figures,
         f.first_date,
         f.last_date,
         {%- for stage in stages %}
@@ -126,14 +136,21 @@ final as (
         concat_ws(' | ', f.funnel_sources, c.cost_sources) as sources,
         true as is_confidential
 
-    from funnel_by_period as f
+    from keys
+    left join funnel_by_period as f
+        on keys.bank = f.bank
+        and keys.platform = f.platform
+        and keys.channel = f.channel
+        and keys.campaign_id is not distinct from f.campaign_id
+        and keys.period_type = f.period_type
+        and keys.period_start = f.period_start
     left join costs_by_period as c
-        on f.bank = c.bank
-        and f.platform = c.platform
-        and f.channel = c.channel
-        and f.campaign_id is not distinct from c.campaign_id
-        and f.period_type = c.period_type
-        and f.period_start = c.period_start
+        on keys.bank = c.bank
+        and keys.platform = c.platform
+        and keys.channel = c.channel
+        and keys.campaign_id is not distinct from c.campaign_id
+        and keys.period_type = c.period_type
+        and keys.period_start = c.period_start
 
 )
 

@@ -32,13 +32,25 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse):
     gate.log_held_back(context, held, "published")
     if held:  # shown in the UI's run list, so a run that published only part of it stands out
         context.instance.add_run_tags(context.run_id, {"cardreach/held_back": str(len(held))})
-    withheld = frozenset() if settings.publish_confidential() else confidential_tables()
-    if withheld:
-        context.log.info(
-            f"not published, confidential: {', '.join(sorted(withheld))} (the bank's own figures;"
-            f" set {settings.PUBLISH_CONFIDENTIAL_ENV}=true to publish them)"
-        )
     with warehouse.connect() as conn:
+        # a second guard beside the dbt tag: any published table with an is_confidential column
+        marked = {
+            f"{schema}.{table}"
+            for schema, table in conn.execute(
+                "SELECT schema_name, table_name FROM duckdb_columns()"
+                " WHERE column_name = 'is_confidential' AND schema_name IN ?"
+                " AND database_name = current_database()",
+                [list(settings.PUBLISHED_SCHEMAS)],
+            ).fetchall()
+        }
+        withheld = (
+            frozenset() if settings.publish_confidential() else confidential_tables() | marked
+        )
+        if withheld:
+            context.log.info(
+                f"not published, confidential: {', '.join(sorted(withheld))} (the bank's own"
+                f" figures; set {settings.PUBLISH_CONFIDENTIAL_ENV}=true to publish them)"
+            )
         publication = publish_marts(
             conn,
             warehouse.analytics_path,
