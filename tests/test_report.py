@@ -276,11 +276,33 @@ def test_a_report_of_empty_marts_says_so(sample_report, tmp_path):
     copy_of_publication(warehouse, empty, marts_empty=True).close()
     report = build_report(empty, QualitySummary(scope="none", checks=[]), tmp_path)
     assert report.charts == []
-    assert report.html.count('class="empty"') == 9  # alerts: "no alert" is a finding
+    assert report.html.count('class="empty"') == 10  # alerts: "no alert" is a finding
     assert "尚未发布笔记数据" in section(report.html, "content")
     assert "尚未发布活动数据" in section(report.html, "campaigns")
     assert "尚未发布达人数据" in section(report.html, "creators")
+    assert "CARDREACH_PUBLISH_CONFIDENTIAL=true" in section(report.html, "funnel")
     assert "not yet published" in report.html
+
+
+def test_the_funnel_section_shows_reach_beside_conversion_once_published(sample_report, tmp_path):
+    """With the confidential marts in the analysts' copy (CARDREACH_PUBLISH_CONFIDENTIAL), each
+    campaign's reach sits beside its conversion, under a CONFIDENTIAL heading."""
+    warehouse, _result, _event = sample_report
+    target = tmp_path / "analytics.duckdb"
+    conn = copy_of_publication(warehouse, target)
+    conn.execute(f"ATTACH '{warehouse.database_path}' AS pipeline (READ_ONLY)")
+    conn.execute("CREATE TABLE marts.campaign_funnel AS FROM pipeline.marts.campaign_funnel")
+    [(name, approvals, rate)] = conn.execute(
+        "SELECT name, approvals, approvals_rate_pct FROM marts.campaign_funnel"
+        " WHERE campaign_id = 'CMB-XHS-2024-09'"
+    ).fetchall()
+    conn.close()
+    html = section(
+        build_report(target, QualitySummary(scope="none", checks=[]), tmp_path).html, "funnel"
+    )
+    assert "机密 CONFIDENTIAL" in html and "请勿外传" in html
+    assert name in unescape(html)
+    assert f"{approvals:,}（{rate:.1f}%）" in html
 
 
 def test_the_content_section_shows_the_series_and_hits_of_the_marts(sample_report):
@@ -472,7 +494,9 @@ def test_a_platform_with_thousands_of_accounts_shows_the_leading_ones(sample_rep
     assert f"The {TOP_ACCOUNTS} accounts with the highest scores of 350;" in scores
     [chart] = [c for c in report.charts if c.key == "account_scores_1"]
     assert chart.svg.count(">score ") == TOP_ACCOUNTS  # each row ends with its total
-    assert len(report.html) < 200_000
+    # a page to send by mail: 350 accounts add no more than the leading ones; the sample's
+    # campaigns (24) and creators (8) add about 30K of the 250K, with one citation per row
+    assert len(report.html) < 250_000
 
 
 HOSTILE = """<script>alert("x")</script><img src=x onerror=alert(1)> & 'quoted'"""

@@ -104,6 +104,8 @@ def _why(r: dict, tolerance: int) -> str:
             reasons.append(f"开始日 {r['start_date']:%Y-%m-%d} 前 {tolerance} 天内无账号快照")
         if r["end_snapshot_date"] is None:
             reasons.append(f"结束日 {r['end_date']:%Y-%m-%d} 后 {tolerance} 天内无账号快照")
+        if not reasons and r["unmeasured_reason"]:  # any other reason the mart gives, as it is
+            reasons.append(f"未测量：{r['unmeasured_reason']}")
     if r["topic_unmeasured_reason"] is not None:
         reasons.append(f"话题前后 {tolerance} 天内缺快照，UGC 未测量")
     if r["overlapping_campaigns"]:

@@ -29,7 +29,6 @@ from orchestration.defs.report.provenance import (
     ILLUSTRATIVE,
     MARKS,
     Citations,
-    delivered,
     derived,
 )
 
@@ -74,7 +73,9 @@ def creators(conn: duckdb.DuckDBPyConnection) -> tuple[list, list[Chart]]:
             "中较便宜的一种；排名只在同一平台、同一快照日的达人之间比较。目标人群 TGI = 达人粉丝中"
             "目标客群（seeds/target_segments.csv）的占比 ÷ 平台用户中的同一占比 × 100，两者都假设"
             "年龄与消费水平相互独立；括号内是不作此假设时的范围。高于 100 表示达人的粉丝比平台用户"
-            "更集中于目标客群。"
+            "更集中于目标客群。粉丝周增长为相邻两次快照间的周复合增长率，括号内为粉丝数取整允许的"
+            "范围。达人名后的编号指向表下的来源，涵盖该行全部数字；带 * 的行含示意（illustrative）"
+            "数据，请勿引用。"
         )
     ]
     for number_, platform in enumerate(dict.fromkeys(r["platform"] for r in rows), start=1):
@@ -114,7 +115,9 @@ def creators(conn: duckdb.DuckDBPyConnection) -> tuple[list, list[Chart]]:
 
 
 def _row(r: dict, cite: Citations) -> list:
-    snapshot = delivered(r["sources"])
+    """One citation per creator, on the name, numbering every source its row is computed from
+    (its snapshots, its audience and the platform's): a citation per figure made the section
+    weigh twice its figures. How each figure is computed is said in the section's note."""
     prices = " / ".join(_yuan(r[f"price_{kind}"]) for kind in ("image", "video"))
     growth = signed_percent(r["follower_growth_weekly_pct"])
     bounds = [signed_percent(r[f"follower_growth_weekly_pct_{end}"]) for end in ("low", "high")]
@@ -126,30 +129,17 @@ def _row(r: dict, cite: Citations) -> list:
     tgi = _with_range(_tgi(r["target_tgi"]), _tgi(r["target_tgi_min"]), _tgi(r["target_tgi_max"]))
     return [
         MISSING if r["cpe_rank"] is None else str(r["cpe_rank"]),
-        r["creator_name"],
+        cite(
+            r["creator_name"],
+            derived("本行数字的来源：达人快照与受众画像", r["sources"], r["fit_sources"]),
+        ),
         r["vertical"] or MISSING,
-        cite(persons(r["followers"]), snapshot),
-        cite(
-            growth,
-            derived(
-                "followers against the previous snapshot's, compounded per week; the range is"
-                " what the displayed counts' rounding allows",
-                snapshot,
-            ),
-        ),
-        cite(number(r["median_interactions_per_note"], 0), snapshot),
-        cite(prices, snapshot, missing=f"{MISSING} / {MISSING}"),
-        cite(cpe, derived("quoted price ÷ median interactions per note, cheaper format", snapshot)),
-        cite(
-            tgi,
-            derived(
-                f"target-segment share of the creator's audience ({r['audience_month']:%Y-%m})"
-                f" ÷ the platform's ({r['platform_month']:%Y-%m}) × 100"
-                if r["audience_month"] and r["platform_month"]
-                else "target-segment share of the creator's audience ÷ the platform's × 100",
-                r["fit_sources"],
-            ),
-        ),
+        persons(r["followers"]),
+        growth,
+        number(r["median_interactions_per_note"], 0),
+        prices,
+        cpe,
+        tgi,
         r["banks"] or "（暂无）",
         r["snapshot_date"].isoformat(),
     ]

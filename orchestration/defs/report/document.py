@@ -1653,6 +1653,7 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
     # the section modules import this module's blocks and helpers: imported once it is loaded
     from orchestration.defs.report.campaigns import campaign_performance
     from orchestration.defs.report.creators import creators
+    from orchestration.defs.report.funnel import conversion_funnel
 
     with duckdb.connect(str(analytics_path), read_only=True) as conn:
         [(published_at, published_by)] = conn.execute(
@@ -1668,6 +1669,7 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
             ("content", "内容表现", _content),
             ("campaigns", "活动表现", campaign_performance),
             ("creators", "达人合作", creators),
+            ("funnel", "转化漏斗（机密）", conversion_funnel),
         ]
         gathered, charts = [], []
         for anchor, heading, section in sections:
