@@ -2,6 +2,7 @@
 confidential marts kept out of the analysts' copy until the setting allows them."""
 
 import csv
+import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -210,3 +211,16 @@ def test_every_known_cost_is_counted_once_even_without_funnel_figures(sample_run
         "SELECT count(*) FROM marts.funnel_conversion"
         " WHERE days_with_figures = 0 AND cost_yuan IS NOT NULL AND applications IS NULL",
     ) != [(0,)]
+
+
+def test_the_readme_funnel_queries_run_where_the_funnel_is(sample_run):
+    """The README's queries of the confidential marts run on the pipeline's database of the
+    sample and find rows (the analysts' copy lacks them by default)."""
+    readme = (settings.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## The bank's own funnel")
+    [block] = re.findall(
+        r"```sql\n(.*?)```", readme[start : readme.index("\n## ", start + 3)], re.S
+    )
+    queries = [q for q in block.split(";\n") if q.strip()]
+    assert len(queries) >= 2
+    assert [q for q in queries if not query(sample_run, q)] == []
