@@ -58,8 +58,9 @@ rebuild: env
 test: env browser-deps
 	$(BIN)/python -m pytest
 
+# No target given: `dagster dev` loads the code location pyproject.toml names, `cardreach`.
 ui: env
-	$(BIN)/dagster dev -m orchestration.definitions -h $(UI_HOST) -p $(UI_PORT)
+	$(BIN)/dagster dev -h $(UI_HOST) -p $(UI_PORT)
 
 # The browser test (tests/test_ui_browser.py) drives Debian's chromium, with CJK fonts so that
 # Chinese renders; apt-get installs them when missing (its package lists are refreshed only when

@@ -19,6 +19,8 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 CATEGORY_CODES_SEED = DBT_PROJECT_DIR / "seeds" / "category_codes.csv"
 # The venv's own dbt, so Dagster never picks up another dbt from the PATH.
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+# The analysts' DuckDB CLI (the duckdb-cli package, at the version of the duckdb module).
+DUCKDB_CLI = Path(sys.executable).parent / "duckdb"
 
 LANDING_ENV = "CARDREACH_LANDING"
 WAREHOUSE_ENV = "CARDREACH_WAREHOUSE"

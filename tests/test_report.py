@@ -2,6 +2,8 @@
 
 import base64
 import re
+import subprocess
+import sys
 from datetime import date
 from html import unescape
 from html.parser import HTMLParser
@@ -441,6 +443,44 @@ def test_the_readme_queries_run_on_the_published_sample(sample_report):
     with duckdb.connect(str(warehouse.analytics_path), read_only=True) as analytics:
         empty = [q for q in queries if not analytics.execute(q).fetchall()]
     assert empty == []
+
+
+def test_the_readme_commands_for_analysts_run_as_written(sample_report, tmp_path):
+    """Every command of the README's analyst section runs as written, from a project folder
+    whose `data/warehouse` is the published sample: the DuckDB CLI `make` installs (at the
+    version of the duckdb module, so that it opens the pipeline's files) and the Python line."""
+    warehouse, _result, _event = sample_report
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## For analysts")
+    analysts = readme[start : readme.index("\n## ", start + 3)]
+    [block] = re.findall(r"```bash\n(.*?)```", analysts, re.S)
+    commands = [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    assert len(commands) >= 3
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    (project / "data" / "warehouse").symlink_to(warehouse.analytics_path.parent)
+    cli = subprocess.run(
+        [str(settings.DUCKDB_CLI), "--version"], capture_output=True, text=True, check=True
+    )
+    assert cli.stdout.split()[0] == f"v{duckdb.__version__}"
+    for command in commands:
+        # stdin closed: the interactive CLI reads no statement and leaves
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=project,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0 and not done.stderr.strip(), (command, done.stderr)
+        if " -c " in command:
+            assert done.stdout.strip(), command  # a query that answers
+    published = subprocess.run(
+        ["bash", "-c", commands[1]], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+    assert "published_at" in published
 
 
 def test_charts_escape_labels_and_survive_a_lone_point():

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -31,7 +32,11 @@ expect = sync_api.expect
 
 # the asset the audience share totals suite checks (its failure holds back what depends on it)
 SHARE_TOTALS_ASSET = "staging/stg_app_audience"
-MODULE = "orchestration.definitions"  # `dagster dev -m` names the code location after it
+# `make ui` runs `dagster dev` in the project's folder with no target: it loads the code location
+# pyproject.toml names ([tool.dg.project]), as the test does
+LOCATION = tomllib.loads((settings.REPO_ROOT / "pyproject.toml").read_text())["tool"]["dg"][
+    "project"
+]["code_location_name"]
 JOB = "cardreach_daily"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = [
@@ -111,7 +116,7 @@ class DagsterUI:
         entries = self.graphql(
             "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
         )["workspaceOrError"]["locationEntries"]
-        return any(e["name"] == MODULE and e["loadStatus"] == "LOADED" for e in entries)
+        return any(e["name"] == LOCATION and e["loadStatus"] == "LOADED" for e in entries)
 
     def stop_automation(self) -> None:
         """Switch the sensor and the schedule off (the Automation page's toggles), so that the
@@ -204,7 +209,7 @@ def dagster_ui(tmp_path_factory):
     dagster = Path(sys.executable).parent / "dagster"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [str(dagster), "dev", "-m", MODULE, "-h", "127.0.0.1", "-p", str(port)],
+            [str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port)],
             cwd=settings.REPO_ROOT,
             env=env,
             stdout=output,
@@ -218,7 +223,7 @@ def dagster_ui(tmp_path_factory):
             "the webserver",
             STARTUP_SECONDS,
         )
-        ui.wait_until(ui.location_loaded, f"code location {MODULE}", STARTUP_SECONDS)
+        ui.wait_until(ui.location_loaded, f"code location {LOCATION}", STARTUP_SECONDS)
         ui.stop_automation()
         landing.copy_sample()  # delivered only now: nothing could have run on it yet
         yield ui
@@ -275,7 +280,7 @@ def _rendering_fonts(page, selector: str) -> set[str]:
 
 def _launch_from_launchpad(page, ui: DagsterUI) -> str:
     """Job page → Launchpad (default config) → Launch Run; the UI opens the new run's page."""
-    page.goto(f"{ui.url}/locations/{MODULE}/jobs/{JOB}/playground")
+    page.goto(f"{ui.url}/locations/{LOCATION}/jobs/{JOB}/playground")
     page.get_by_role("button", name="Launch Run").click()
     page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}"))
     return page.url.rsplit("/runs/", 1)[1].split("?")[0]
@@ -304,6 +309,10 @@ def _expected_groups() -> set[str]:
     from orchestration.definitions import defs
 
     return {spec.group_name for spec in defs().resolve_all_asset_specs()}
+
+
+def test_the_ui_names_the_code_location_cardreach(dagster_ui):
+    assert LOCATION == "cardreach" and dagster_ui.location_loaded()
 
 
 def test_the_asset_graph_shows_every_group(page, dagster_ui):

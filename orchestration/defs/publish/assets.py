@@ -101,7 +101,8 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse):
                 ),
             ),
             "connect": dg.MetadataValue.md(
-                f"`duckdb -readonly {publication.path}` — or any DuckDB 1.x client, read-only"
+                f"`{settings.DUCKDB_CLI} -readonly {publication.path}` (the DuckDB CLI `make`"
+                " installs) — or any DuckDB 1.x client, read-only"
             ),
         }
     )
