@@ -142,8 +142,8 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
         try:
             invocation = dbt.cli(args, context=context)
-            # dbt holds DuckDB's single-writer lock until it exits, so what it built is read
-            # (column types, row counts, lineage) only then: its events wait for it, in order.
+            # what dbt built is read (column types, row counts, lineage) once it has exited and
+            # let go of DuckDB's single-writer file: its events wait for it, in their order.
             events, failure = [], None
             try:
                 for event in invocation.stream():
@@ -166,8 +166,11 @@ def with_built_table_metadata(events, target_path: Path, warehouse: Warehouse, c
     """dbt's events, each model's and seed's output carrying what the UI shows of a table: its
     column types (and descriptions), its row count and, for a model, which upstream columns each
     of its columns is computed from. Read from the warehouse once dbt has exited: dagster-dbt's
-    own `fetch_column_metadata()` opens the database during the build, which dbt-duckdb's lock
-    refuses. A table that cannot be read keeps dbt's output as it is, never failing the step."""
+    own `fetch_column_metadata()` and `fetch_row_counts()` open the database from this process
+    while dbt writes it from another, two processes taking turns on DuckDB's single-writer file
+    (it went through on the sample, but either side may meet the other's lock); they also count
+    no view's rows and type columns in the adapter's words (`character varying(256)`). A table
+    that cannot be read keeps dbt's output as it is, never failing the step."""
     outputs = [e for e in events if isinstance(e, dg.Output) and "unique_id" in e.metadata]
     if not outputs:
         yield from events

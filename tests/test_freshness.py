@@ -63,3 +63,15 @@ def test_a_feed_never_delivered_warns(landing, warehouse):
     never = _freshness_of(warehouse, dg.AssetKey(["raw", "funnel_daily"]))
     assert not never.passed and never.severity == dg.AssetCheckSeverity.WARN
     assert never.description.startswith("no funnel_daily delivered yet")
+
+
+def test_every_raw_asset_states_how_fresh_it_should_be():
+    from orchestration.contract.datasets import DATASETS
+    from orchestration.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    for dataset in DATASETS:
+        key = dg.AssetKey(["raw", dataset])
+        assert graph.get(key).metadata["freshness"].value, dataset
+        has_check = dg.AssetCheckKey(key, CHECK_NAME) in graph.asset_check_keys
+        assert has_check == (dataset in FEED_AGE_LIMITS), dataset

@@ -21,7 +21,7 @@ from orchestration.defs.ingest.load import (
 )
 from orchestration.defs.ingest.validation import typed_columns
 from orchestration.metadata import OWNERS, table_metadata, table_preview, with_descriptions
-from orchestration.settings import LANDING_ENV
+from orchestration.settings import FEED_AGE_LIMITS, LANDING_ENV
 from orchestration.warehouse import Warehouse
 
 # The run tag `make rebuild` sets on the run that follows its replay of the archive.
@@ -115,6 +115,19 @@ def audit_column_schema(columns: list[tuple[str, str]]) -> dg.TableSchema:
     )
 
 
+def _freshness_stated(dataset: str) -> str:
+    """How fresh the feed should be, where the UI shows the asset."""
+    if dataset in FEED_AGE_LIMITS:
+        column, days = FEED_AGE_LIMITS[dataset]
+        return f"latest {column} at most {days} days old (check feed_freshness, a warning)"
+    if dataset == "account_snapshots":
+        return (
+            "latest snapshot_date of each platform recent enough: the Great Expectations suite"
+            " account_snapshot_feed on intermediate/int_snapshot_coverage (a warning)"
+        )
+    return "no as-of date (a registry, a list): delivered when it changes, no age to check"
+
+
 def _raw_specs() -> list[dg.AssetSpec]:
     return [
         dg.AssetSpec(
@@ -129,7 +142,10 @@ def _raw_specs() -> list[dg.AssetSpec]:
             kinds={"duckdb", "python"},
             owners=OWNERS,
             tags={"layer": "raw"},
-            metadata={"dagster/column_schema": raw_column_schema(dataset)},
+            metadata={
+                "dagster/column_schema": raw_column_schema(dataset),
+                "freshness": dg.MetadataValue.text(_freshness_stated(dataset.name)),
+            },
         )
         for dataset in DATASETS.values()
     ]
