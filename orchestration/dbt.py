@@ -10,9 +10,13 @@ own database always holds the latest build, good or bad, for the operator to loo
 failed quality check holds back is decided at publication (`orchestration.gate`).
 """
 
+import contextlib
+import hashlib
 import json
 import os
 import shutil
+import time
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -27,7 +31,7 @@ from dagster_dbt import (
 from pydantic import Field
 
 from orchestration import settings
-from orchestration.metadata import OWNERS
+from orchestration.metadata import OWNERS, columns_by_table
 from orchestration.warehouse import Warehouse
 
 # dbt models tagged `scoring` run in a step of their own, after the quality gate.
@@ -137,7 +141,18 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         hand_dbt_its_settings(warehouse.warehouse_dir)
         args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
         try:
-            yield from dbt.cli(args, context=context).stream()
+            invocation = dbt.cli(args, context=context)
+            # what dbt built is read (column types, row counts, lineage) once it has exited and
+            # let go of DuckDB's single-writer file: its events wait for it, in their order.
+            events, failure = [], None
+            try:
+                for event in invocation.stream():
+                    events.append(event)
+            except Exception as error:  # dbt's failure, raised once its events are out
+                failure = error
+            yield from with_built_table_metadata(events, invocation.target_path, warehouse, context)
+            if failure is not None:
+                raise failure
         finally:
             try:
                 prune_invocation_folders(invocation_folders_root(), name)
@@ -145,6 +160,149 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
                 context.log.warning(f"could not prune old dbt invocation folders: {error}")
 
     return _build
+
+
+def with_built_table_metadata(events, target_path: Path, warehouse: Warehouse, context):
+    """dbt's events, each model's and seed's output carrying what the UI shows of a table: its
+    column types (and descriptions), its row count and, for a model, which upstream columns each
+    of its columns is computed from. Read from the warehouse once dbt has exited: dagster-dbt's
+    own `fetch_column_metadata()` and `fetch_row_counts()` open the database from this process
+    while dbt writes it from another, two processes taking turns on DuckDB's single-writer file
+    (it went through on the sample, but either side may meet the other's lock); they also count
+    no view's rows and type columns in the adapter's words (`character varying(256)`). A table
+    that cannot be read keeps dbt's output as it is, never failing the step."""
+    outputs = [e for e in events if isinstance(e, dg.Output) and "unique_id" in e.metadata]
+    if not outputs:
+        yield from events
+        return
+    started = time.monotonic()
+    manifest = prepared_manifest()
+    translator = CardreachTranslator()
+    enriched: dict[str, dict] = {}
+    known_lineage_path = warehouse.warehouse_dir / settings.COLUMN_LINEAGE_FILE
+    known_lineage = _read_known_lineage(known_lineage_path)
+    try:
+        with warehouse.connect(read_only=True) as conn:
+            columns = columns_by_table(conn)
+            for output in outputs:
+                unique_id = output.metadata["unique_id"].value
+                try:
+                    enriched[unique_id] = _built_table_metadata(
+                        conn, columns, manifest, unique_id, target_path, translator, known_lineage
+                    )
+                except Exception as error:  # metadata is a help, never the step's outcome
+                    context.log.warning(f"no table metadata for {unique_id}: {error}")
+        known_lineage_path.write_text(json.dumps(known_lineage), encoding="utf-8")
+    except Exception as error:
+        context.log.warning(f"no table metadata for the dbt models: {error}")
+    context.log.debug(
+        f"column types, row counts and column lineage of {len(enriched)} dbt tables read in"
+        f" {time.monotonic() - started:.2f}s"
+    )
+    for event in events:
+        if isinstance(event, dg.Output) and "unique_id" in event.metadata:
+            extra = enriched.get(event.metadata["unique_id"].value)
+            if extra:
+                event = event.with_metadata({**event.metadata, **extra})
+        yield event
+
+
+def _relation(node: dict) -> str:
+    return f"{node['schema']}.{node.get('alias') or node['name']}"
+
+
+def _built_table_metadata(
+    conn, columns: dict, manifest: dict, unique_id: str, target_path: Path, translator, known
+) -> dict:
+    node = manifest["nodes"][unique_id]
+    relation = _relation(node)
+    if relation not in columns:
+        return {}  # not built (a failed or skipped model)
+    documented = node.get("columns") or {}
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=name,
+                type=data_type,
+                description=comment or (documented.get(name) or {}).get("description") or None,
+            )
+            for name, data_type, comment in columns[relation]
+        ]
+    )
+    schema_name, table = relation.split(".")
+    row_count = conn.execute(f'SELECT count(*) FROM "{schema_name}"."{table}"').fetchone()[0]
+    metadata = {
+        "dagster/column_schema": schema,
+        "dagster/row_count": dg.MetadataValue.int(row_count),
+    }
+    if node["resource_type"] == "model":
+        # sqlglot cannot read every query: without lineage, the types and counts still stand
+        with contextlib.suppress(Exception):
+            metadata.update(
+                _column_lineage(columns, manifest, node, target_path, translator, known)
+            )
+    return metadata
+
+
+def _column_lineage(
+    columns: dict, manifest: dict, node: dict, target_path: Path, translator, known: dict
+) -> dict:
+    """dagster-dbt's own column lineage (sqlglot on the compiled SQL against the parents'
+    schemas), fed with the schemas the finished database holds. sqlglot takes about a second a
+    model, so a model's lineage is kept in `known` by its compiled SQL and schemas and only
+    worked out again when one of them changed."""
+    from dagster_dbt.core.dbt_cli_event import (
+        EventHistoryMetadata,
+        _build_column_lineage_metadata,
+    )
+
+    def typed(relation: str) -> dict:
+        return {name: {"data_type": data_type} for name, data_type, _ in columns[relation]}
+
+    parents = {}
+    for parent_id in manifest["parent_map"].get(node["unique_id"], []):
+        parent = manifest["nodes"].get(parent_id) or manifest["sources"].get(parent_id)
+        if parent and parent.get("relation_name") and _relation(parent) in columns:
+            parents[parent["relation_name"]] = typed(_relation(parent))
+    own = typed(_relation(node))
+    compiled = target_path / "compiled" / node["package_name"] / node["original_file_path"]
+    fingerprint = hashlib.sha256(
+        json.dumps([compiled.read_text(encoding="utf-8"), own, parents], sort_keys=True).encode()
+    ).hexdigest()
+    cached = known.get(node["unique_id"])
+    if cached and cached["fingerprint"] == fingerprint:
+        deps = cached["deps"]
+    else:
+        lineage = _build_column_lineage_metadata(
+            event_history_metadata=EventHistoryMetadata(columns=own, parents=parents),
+            dbt_resource_props=node,
+            manifest=manifest,
+            dagster_dbt_translator=translator,
+            target_path=target_path,
+            project=DBT_PROJECT,
+        )
+        if "dagster/column_lineage" not in lineage:
+            return {}
+        deps = {
+            column: [[dep.asset_key.path, dep.column_name] for dep in column_deps]
+            for column, column_deps in lineage["dagster/column_lineage"].deps_by_column.items()
+        }
+        known[node["unique_id"]] = {"fingerprint": fingerprint, "deps": deps}
+    return {
+        "dagster/column_lineage": dg.TableColumnLineage(
+            deps_by_column={
+                column: [dg.TableColumnDep(dg.AssetKey(key), name) for key, name in column_deps]
+                for column, column_deps in deps.items()
+            }
+        )
+    }
+
+
+def _read_known_lineage(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def invocation_folders_root() -> Path:
@@ -179,7 +337,19 @@ class CardreachTranslator(DagsterDbtTranslator):
     `reference` for the seeds: one rule, no exceptions."""
 
     def __init__(self):
-        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        # code references: each asset links to its .sql (or seed .csv) file on this machine
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True, enable_code_references=True
+            )
+        )
+
+    def get_asset_spec(self, manifest, unique_id, project):
+        # code references are a beta API of Dagster 1.13: its warning, repeated for each asset
+        # at every load, is nothing an operator can act on
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=dg.BetaWarning)
+            return super().get_asset_spec(manifest, unique_id, project)
 
     def get_group_name(self, dbt_resource_props):
         if dbt_resource_props["resource_type"] == "seed":

@@ -23,6 +23,42 @@ def column_schema(conn: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema
     )
 
 
+def columns_by_table(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str, str]]]:
+    """Every table's and view's columns, (name, type, comment) in order, by "schema.table": one
+    read of the catalog for many tables."""
+    columns: dict[str, list[tuple[str, str, str]]] = {}
+    for schema, table, name, data_type, comment in conn.execute(
+        "SELECT schema_name, table_name, column_name, data_type, comment FROM duckdb_columns()"
+        " WHERE NOT internal ORDER BY schema_name, table_name, column_index"
+    ).fetchall():
+        columns.setdefault(f"{schema}.{table}", []).append((name, data_type, comment))
+    return columns
+
+
+def with_descriptions(metadata: dict, described: dg.TableSchema) -> dict:
+    """Table metadata whose column schema (the database's types) carries the descriptions of
+    `described` (the contract's), for the columns the database leaves uncommented."""
+    schema = metadata.get("dagster/column_schema")
+    if schema is None:
+        return metadata
+    said = {column.name: column.description for column in described.columns}
+    return {
+        **metadata,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(
+                    name=column.name,
+                    type=column.type,
+                    description=column.description or said.get(column.name),
+                    constraints=column.constraints,
+                    tags=column.tags,
+                )
+                for column in schema.columns
+            ]
+        ),
+    }
+
+
 def _plain(value):
     """A value the table metadata can carry: numbers and text as they are, the rest as text."""
     if value is None or isinstance(value, bool | int | float | str):

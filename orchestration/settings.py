@@ -42,6 +42,8 @@ STAGING_FOLDER = "staging"  # a GB18030 delivery's UTF-8 copy while it is read; 
 QUALITY_DOCS_FOLDER = "quality_docs"
 REPORT_FILE = Path("report") / "cardreach_report.html"
 WRITER_LOCK_FILE = ".writer.lock"
+# The dbt models' column lineage, kept by compiled SQL so it is worked out only when that changes.
+COLUMN_LINEAGE_FILE = ".dbt_column_lineage.json"
 
 # The schemas published to analysts: the marts (scores included) and the reference seeds.
 PUBLISHED_SCHEMAS = ("marts", "reference")
@@ -179,3 +181,22 @@ def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
         DBT_DATABASE_ENV: str(pipeline_database(warehouse)),
         MEMORY_LIMIT_ENV: duckdb_memory_limit(),
     }
+
+
+# How old each delivered feed's latest figures may be, in days from its latest as-of date (the
+# column named) to today, before its raw table's freshness check warns. Monthly figures are dated
+# by the month's first day and come out weeks after the month ends; the bank's own daily figures
+# should be days old. The account snapshot feed's age is the Great Expectations suite
+# account_snapshot_feed's (per platform, 45 days), so it is not stated again here; the registries
+# (accounts, campaigns) carry no as-of date.
+FEED_AGE_LIMITS: dict[str, tuple[str, int]] = {
+    "app_activity": ("month", 75),
+    "app_audience": ("month", 75),
+    "creator_audience": ("month", 75),
+    "notes": ("snapshot_date", 45),
+    "topic_snapshots": ("snapshot_date", 45),
+    "creators": ("snapshot_date", 45),
+    "collaborations": ("date", 90),
+    "funnel_daily": ("date", 7),
+    "marketing_costs": ("date", 7),
+}

@@ -100,3 +100,99 @@ def test_every_check_says_what_it_guards_and_the_content_assets_are_documented()
     assert "is a (code) of category_codes where category = 'audience_dimension'" in (
         graph.get_check_spec(category).description
     )
+
+
+# The UI lists an asset's checks in a column at least 294 px wide whose names MiddleTruncate
+# keeps whole only as far as they fit (dagster-webserver 1.13, AssetChecks.tsx): 294 px less the
+# paddings and the status icon leave about 213 px of 14 px text, 28 characters of snake_case,
+# shown as the same count of characters from each end around an ellipsis. Twelve from each end is
+# that width with a margin for wide letters.
+CHECK_NAME_ENDS_SHOWN = 12
+
+
+def _as_the_ui_truncates(name: str, ends: int = CHECK_NAME_ENDS_SHOWN) -> str:
+    return name if len(name) <= 2 * ends + 1 else f"{name[:ends]}…{name[-ends:]}"
+
+
+def test_every_check_has_a_description_and_a_name_distinct_as_the_ui_shows_it():
+    graph = defs().resolve_asset_graph()
+    undescribed, alike = [], {}
+    for key in graph.get_all_asset_keys():
+        checks = graph.get(key).check_keys
+        undescribed += [
+            f"{key.to_user_string()}:{c.name}"
+            for c in checks
+            if not (graph.get_check_spec(c).description or "").strip()
+        ]
+        shown: dict[str, list[str]] = {}
+        for check in checks:
+            shown.setdefault(_as_the_ui_truncates(check.name), []).append(check.name)
+        alike.update(
+            {f"{key.to_user_string()}:{t}": names for t, names in shown.items() if len(names) > 1}
+        )
+    assert undescribed == []
+    assert alike == {}
+
+
+def test_the_truncation_rule_tells_apart_what_the_ui_would_not():
+    """The names the UI showed alike before they were given names of their own."""
+    assert _as_the_ui_truncates(
+        "value_between_account_scores_engagement_per_note_component__100__0"
+    ) == _as_the_ui_truncates(
+        "value_between_account_scores_engagement_per_follower_component__100__0"
+    )
+
+
+def test_groups_follow_the_datas_route():
+    """Ingest (raw and audit), then each dbt model in the group of its folder under models/
+    (staging, intermediate, marts, scoring), the seeds in `reference`, then publish."""
+    from orchestration.dbt import prepared_manifest
+
+    graph = defs().resolve_asset_graph()
+    group_of = {
+        key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()
+    }
+    expected = {}
+    for node in prepared_manifest()["nodes"].values():
+        if node["resource_type"] == "model":
+            folder = Path(node["original_file_path"]).parts[1]  # models/<folder>/<model>.sql
+            expected[f"{node['schema']}/{node['alias']}"] = folder
+        elif node["resource_type"] == "seed":
+            expected[f"{node['schema']}/{node['alias']}"] = "reference"
+    for key in group_of:
+        if key.startswith(("raw/", "audit/")):
+            expected[key] = "ingest"
+    assert {key: group_of[key] for key in expected} == expected
+    assert {"staging", "intermediate", "marts", "scoring", "reference"} <= set(expected.values())
+    # nothing outside the route's groups
+    assert set(group_of.values()) == set(expected.values()) | {"publish"}
+
+
+def test_raw_and_audit_assets_describe_their_columns_from_the_contract():
+    from orchestration.contract.datasets import DATASETS
+    from orchestration.defs.ingest.load import FILE_LOG_COLUMNS, raw_table_columns
+
+    graph = defs().resolve_asset_graph()
+    for dataset in DATASETS.values():
+        schema = graph.get(dg.AssetKey(["raw", dataset.name])).metadata["dagster/column_schema"]
+        assert [(c.name, c.type) for c in schema.columns] == raw_table_columns(dataset)
+        assert all(c.description for c in schema.columns), dataset.name
+        for column in dataset.columns:  # the contract's own words, when it has them
+            if column.description:
+                described = next(c for c in schema.columns if c.name == column.name)
+                assert described.description.startswith(column.description)
+    file_log = graph.get(dg.AssetKey(["audit", "file_log"])).metadata["dagster/column_schema"]
+    assert [(c.name, c.type) for c in file_log.columns] == FILE_LOG_COLUMNS
+    assert all(c.description for c in file_log.columns)
+
+
+def test_assets_link_to_their_code_on_this_machine():
+    graph = defs().resolve_asset_graph()
+    for name, file in [
+        ("marts/account_performance", "dbt_project/models/marts/account_performance.sql"),
+        ("reference/banks", "dbt_project/seeds/banks.csv"),
+        ("raw/account_snapshots", "orchestration/defs/ingest/assets.py"),
+    ]:
+        metadata = graph.get(dg.AssetKey(name.split("/"))).metadata
+        [reference] = metadata["dagster/code_references"].code_references
+        assert Path(reference.file_path) == Path(__file__).parent.parent / file

@@ -1,0 +1,76 @@
+"""Freshness: how old each delivered feed's latest figures are, as a check on its raw table.
+
+What an operator asks first is the feed's age: the latest as-of date delivered (a snapshot date,
+a month, a day) against today, not when the pipeline last ran (every run rewrites the raw tables,
+so a policy on materialization time would always pass). Limits are settings.FEED_AGE_LIMITS. A
+stale feed warns and stops nothing: old figures are still the latest there are.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from orchestration.settings import FEED_AGE_LIMITS
+from orchestration.warehouse import Warehouse
+
+CHECK_NAME = "feed_freshness"
+
+
+def feed_age(conn, dataset: str, as_of_column: str) -> tuple[dt.date | None, int | None]:
+    """The latest as-of date delivered for the dataset and its age in days (DuckDB's
+    current_date, as the snapshot feed's suite counts it); (None, None) before any delivery."""
+    return conn.execute(
+        f'SELECT max("{as_of_column}")::DATE, date_diff(\'day\', max("{as_of_column}")::DATE,'
+        f" current_date) FROM raw.{dataset}"
+    ).fetchone()
+
+
+def _freshness_check(dataset: str, as_of_column: str, limit_days: int):
+    @dg.asset_check(
+        asset=dg.AssetKey(["raw", dataset]),
+        name=CHECK_NAME,
+        description=(
+            f"The {dataset} feed is fresh: its latest {as_of_column} delivered is at most"
+            f" {limit_days} days before today (settings.FEED_AGE_LIMITS)."
+            " Severity warn: a stale feed is reported and stops nothing."
+        ),
+        blocking=False,
+    )
+    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as conn:
+            latest, age_days = feed_age(conn, dataset, as_of_column)
+        limits = {"limit_days": dg.MetadataValue.int(limit_days)}
+        if latest is None:
+            return dg.AssetCheckResult(
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=f"no {dataset} delivered yet (limit {limit_days} days)",
+                metadata=limits,
+            )
+        return dg.AssetCheckResult(
+            passed=age_days <= limit_days,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(
+                f"latest {as_of_column} {latest.isoformat()}, {age_days} days old,"
+                f" limit {limit_days} days"
+            ),
+            metadata={
+                f"latest_{as_of_column}": dg.MetadataValue.text(latest.isoformat()),
+                "age_days": dg.MetadataValue.int(age_days),
+                **limits,
+            },
+        )
+
+    return _check
+
+
+def freshness_checks() -> list[dg.AssetChecksDefinition]:
+    return [
+        _freshness_check(dataset, column, days)
+        for dataset, (column, days) in FEED_AGE_LIMITS.items()
+    ]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(asset_checks=freshness_checks())

@@ -1,0 +1,62 @@
+"""What the UI shows of a dbt model after a real build: its columns typed as the database holds
+them, its row count and the upstream columns each column is computed from."""
+
+import json
+
+import dagster as dg
+import duckdb
+
+from orchestration import settings
+from orchestration.dbt import dbt_resource
+from orchestration.defs.ingest.assets import ingest_landing_files
+from orchestration.defs.transform.assets import cardreach_dbt_models
+
+ACCOUNT_PERFORMANCE = dg.AssetKey(["marts", "account_performance"])
+STG_ACCOUNTS = dg.AssetKey(["staging", "stg_accounts"])  # a view
+
+
+def _build_the_models(warehouse) -> dict[dg.AssetKey, dict]:
+    result = dg.materialize(
+        [ingest_landing_files, cardreach_dbt_models],
+        resources={"warehouse": warehouse, "dbt": dbt_resource()},
+    )
+    assert result.success
+    return {
+        e.materialization.asset_key: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+
+
+def test_a_built_model_shows_its_column_types_row_count_and_column_lineage(landing, warehouse):
+    landing.copy_sample()
+    built = _build_the_models(warehouse)
+
+    with duckdb.connect(str(warehouse.database_path), read_only=True) as conn:
+        for key in (ACCOUNT_PERFORMANCE, STG_ACCOUNTS):
+            schema, table = key.path
+            columns = conn.execute(
+                "SELECT column_name, data_type FROM duckdb_columns()"
+                " WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+                [schema, table],
+            ).fetchall()
+            rows = conn.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
+            metadata = built[key]
+            shown = metadata["dagster/column_schema"].schema.columns
+            assert [(c.name, c.type) for c in shown] == columns, key
+            assert all(c.description for c in shown), key  # the model's yml, as DuckDB comments
+            assert metadata["dagster/row_count"].value == rows > 0, key
+
+    lineage = built[ACCOUNT_PERFORMANCE]["dagster/column_lineage"].lineage.deps_by_column
+    assert (
+        dg.TableColumnDep(
+            dg.AssetKey(["intermediate", "int_account_snapshot_changes"]), "followers"
+        )
+        in lineage["followers"]
+    )
+    # a staging model reads its source: the raw table's columns, keyed as the ingest assets
+    stg_lineage = built[STG_ACCOUNTS]["dagster/column_lineage"].lineage.deps_by_column
+    assert dg.TableColumnDep(dg.AssetKey(["raw", "accounts"]), "bank") in stg_lineage["bank"]
+
+    # kept by model for the next build, which works it out again only for what changed
+    known = json.loads((warehouse.warehouse_dir / settings.COLUMN_LINEAGE_FILE).read_text())
+    assert known["model.cardreach.stg_accounts"]["deps"]["bank"] == [[["raw", "accounts"], "bank"]]

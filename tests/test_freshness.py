@@ -1,0 +1,77 @@
+"""Freshness of the delivered feeds: a warning on a raw table whose latest as-of date is older
+than its limit, on real ingestions into a warehouse in tmp_path."""
+
+import datetime as dt
+
+import dagster as dg
+
+from orchestration.defs.ingest.assets import ingest_landing_files
+from orchestration.defs.quality.freshness import CHECK_NAME, freshness_checks
+from orchestration.settings import FEED_AGE_LIMITS
+
+APP_ACTIVITY = dg.AssetKey(["raw", "app_activity"])
+
+
+def _app_activity_month(month: dt.date) -> list[dict]:
+    return [
+        {
+            "app": "小红书",
+            "app_category": "content_platform",
+            "month": month.strftime("%Y-%m"),
+            "mau": "2.32亿",
+            "source": "test",
+        }
+    ]
+
+
+def _freshness_of(warehouse, asset_key: dg.AssetKey) -> dg.AssetCheckEvaluation:
+    result = dg.materialize(
+        [ingest_landing_files, *freshness_checks()], resources={"warehouse": warehouse}
+    )
+    assert result.success  # a stale feed warns, it never fails the run
+    [evaluation] = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key == asset_key and e.check_name == CHECK_NAME
+    ]
+    return evaluation
+
+
+def test_a_stale_feed_warns_and_a_fresh_delivery_clears_it(landing, warehouse):
+    _, limit_days = FEED_AGE_LIMITS["app_activity"]
+    this_month = dt.date.today().replace(day=1)
+    stale_month = (this_month - dt.timedelta(days=limit_days + 40)).replace(day=1)
+    landing.csv("app_activity__old.csv", _app_activity_month(stale_month))
+
+    stale = _freshness_of(warehouse, APP_ACTIVITY)
+    assert not stale.passed
+    assert stale.severity == dg.AssetCheckSeverity.WARN
+    age = (dt.date.today() - stale_month).days
+    assert stale.description == (
+        f"latest month {stale_month.isoformat()}, {age} days old, limit {limit_days} days"
+    )
+    assert stale.metadata["age_days"].value == age
+
+    landing.csv("app_activity__new.csv", _app_activity_month(this_month))
+    fresh = _freshness_of(warehouse, APP_ACTIVITY)
+    assert fresh.passed
+    assert fresh.metadata["latest_month"].value == this_month.isoformat()
+
+
+def test_a_feed_never_delivered_warns(landing, warehouse):
+    landing.csv("app_activity__now.csv", _app_activity_month(dt.date.today().replace(day=1)))
+    never = _freshness_of(warehouse, dg.AssetKey(["raw", "funnel_daily"]))
+    assert not never.passed and never.severity == dg.AssetCheckSeverity.WARN
+    assert never.description.startswith("no funnel_daily delivered yet")
+
+
+def test_every_raw_asset_states_how_fresh_it_should_be():
+    from orchestration.contract.datasets import DATASETS
+    from orchestration.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    for dataset in DATASETS:
+        key = dg.AssetKey(["raw", dataset])
+        assert graph.get(key).metadata["freshness"].value, dataset
+        has_check = dg.AssetCheckKey(key, CHECK_NAME) in graph.asset_check_keys
+        assert has_check == (dataset in FEED_AGE_LIMITS), dataset
