@@ -179,7 +179,9 @@ def with_built_table_metadata(events, target_path: Path, warehouse: Warehouse, c
     manifest = prepared_manifest()
     translator = CardreachTranslator()
     enriched: dict[str, dict] = {}
-    known_lineage_path = warehouse.warehouse_dir / settings.COLUMN_LINEAGE_FILE
+    # beside dbt's own artefacts, shared by every warehouse: the key is the compiled SQL and the
+    # schemas, the same for any warehouse built from the same project
+    known_lineage_path = invocation_folders_root() / settings.COLUMN_LINEAGE_FILE
     known_lineage = _read_known_lineage(known_lineage_path)
     try:
         with warehouse.connect(read_only=True) as conn:
@@ -192,7 +194,7 @@ def with_built_table_metadata(events, target_path: Path, warehouse: Warehouse, c
                     )
                 except Exception as error:  # metadata is a help, never the step's outcome
                     context.log.warning(f"no table metadata for {unique_id}: {error}")
-        known_lineage_path.write_text(json.dumps(known_lineage), encoding="utf-8")
+        _write_known_lineage(known_lineage_path, known_lineage)
     except Exception as error:
         context.log.warning(f"no table metadata for the dbt models: {error}")
     context.log.debug(
@@ -303,6 +305,14 @@ def _read_known_lineage(path: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def _write_known_lineage(path: Path, known: dict) -> None:
+    """Whole or not at all (renamed into place): two runs at once leave one's file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(known), encoding="utf-8")
+    os.replace(partial, path)
 
 
 def invocation_folders_root() -> Path:

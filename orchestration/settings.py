@@ -42,8 +42,9 @@ STAGING_FOLDER = "staging"  # a GB18030 delivery's UTF-8 copy while it is read; 
 QUALITY_DOCS_FOLDER = "quality_docs"
 REPORT_FILE = Path("report") / "cardreach_report.html"
 WRITER_LOCK_FILE = ".writer.lock"
-# The dbt models' column lineage, kept by compiled SQL so it is worked out only when that changes.
-COLUMN_LINEAGE_FILE = ".dbt_column_lineage.json"
+# The dbt models' column lineage, kept in dbt's target folder by compiled SQL and schemas, so
+# that it is worked out (about a second a model) only when they change.
+COLUMN_LINEAGE_FILE = "column_lineage.json"
 
 # The schemas published to analysts: the marts (scores included) and the reference seeds.
 PUBLISHED_SCHEMAS = ("marts", "reference")

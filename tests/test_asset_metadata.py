@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 
 from orchestration import settings
-from orchestration.dbt import dbt_resource
+from orchestration.dbt import dbt_resource, invocation_folders_root
 from orchestration.defs.ingest.assets import ingest_landing_files
 from orchestration.defs.transform.assets import cardreach_dbt_models
 
@@ -58,5 +58,5 @@ def test_a_built_model_shows_its_column_types_row_count_and_column_lineage(landi
     assert dg.TableColumnDep(dg.AssetKey(["raw", "accounts"]), "bank") in stg_lineage["bank"]
 
     # kept by model for the next build, which works it out again only for what changed
-    known = json.loads((warehouse.warehouse_dir / settings.COLUMN_LINEAGE_FILE).read_text())
+    known = json.loads((invocation_folders_root() / settings.COLUMN_LINEAGE_FILE).read_text())
     assert known["model.cardreach.stg_accounts"]["deps"]["bank"] == [[["raw", "accounts"], "bank"]]
