@@ -8,8 +8,9 @@ differs too.
 
 The cursor stays small however many files arrive: the files still being written
 (`"settling": {name: [size, mtime_ns]}`: settled once a later tick sees them unchanged, or once
-they have aged past the settle period), the files whose mtime is ahead of the clock that have
-settled but are not ingested yet (`"held"`, same form: they can never age), and the run key of
+they have aged past the settle period), the files that settled by holding still but are younger
+than the settle period and not ingested yet (`"held"`, same form; a file whose mtime is ahead of
+the clock stays there until ingested, since it can never age), and the run key of
 the last request (`"requested"`), so that the same change never requests a run twice while its
 run is queued or ingesting.
 
@@ -44,7 +45,7 @@ def _observe(landing: Path) -> dict[str, LandingEntry]:
 @dataclass
 class SensorCursor:
     settling: dict[str, list[int]] = field(default_factory=dict)  # name -> [size, mtime_ns]
-    held: dict[str, list[int]] = field(default_factory=dict)  # settled, mtime ahead of clock
+    held: dict[str, list[int]] = field(default_factory=dict)  # settled while still young
     requested: str | None = None  # run key of the last request
 
     @classmethod
@@ -107,8 +108,10 @@ def evaluate_landing(
             continue
         if record.knows_content(name, sha256):
             continue  # touched, same content: no delivery
-        if mtime_ns > now_ns:
-            cursor.held[name] = stat  # it cannot age: remembered as settled until ingested
+        if now_ns - mtime_ns < settle_ns:
+            # settled by holding still, not by age: remembered as settled until it ages or is
+            # ingested (a file whose mtime is ahead of the clock can never age)
+            cursor.held[name] = stat
         changed[name] = sha256
     return cursor, changed, sorted(cursor.settling), len(deliveries)
 
@@ -155,13 +158,13 @@ def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     if not changed:
         cursor.requested = None  # all ingested: the request it remembered has been served
     if not changed or run_key == cursor.requested:
-        if changed:
+        if settling:
+            reason = f"{len(settling)} files still being written: {_names(settling)}"
+        elif changed:
             reason = (
                 f"{len(names)} new or changed files already have their run (queued or"
                 f" ingesting): {_names(names)}"
             )
-        elif settling:
-            reason = f"{len(settling)} files still being written: {_names(settling)}"
         else:
             reason = f"no new or changed files in {landing} ({seen} files seen)"
         return dg.SensorResult(skip_reason=reason, cursor=cursor.dump())
