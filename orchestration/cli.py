@@ -181,9 +181,9 @@ def summarize(result: dg.ExecuteInProcessResult, log: Path | None = None) -> tup
         loaded = sum(f[3] for f in files)
         quarantined = sum(f[4] for f in files)
         clean = sum(f[2] == "loaded" and not f[4] for f in files)
+        cleanly = f" ({clean} loaded cleanly)" if files else ""
         lines.append(
-            f"  files     {len(files)} new ({clean} loaded cleanly),"
-            f" {known - len(files)} ingested in earlier runs"
+            f"  files     {len(files)} new{cleanly}, {known - len(files)} ingested in earlier runs"
         )
         lines.append(f"  rows      {loaded} loaded, {quarantined} quarantined")
         unsettled = _unsettled_files(result)
@@ -447,15 +447,16 @@ def run(
         run_id = make_new_run_id()
         logs = settings.run_logs_dir()
         logs.mkdir(parents=True, exist_ok=True)
-        log = logs / f"run-{run_id[:8]}.log"
+        # -v: every line on the terminal as it comes, no log file
+        log = None if verbose else logs / f"run-{run_id[:8]}.log"
         why = "forced" if found.reason is None else found.reason
-        print(f"cardreach run {run_id[:8]} ({why}); full log: {_rel(log)}", flush=True)
-        progress = StageProgress(print)
-        instance.add_event_listener(run_id, progress.on_event)
-        if not verbose:
-            os.environ.setdefault("DBT_USE_COLORS", "false")  # dbt's lines go to a file
-        with _output_to(log) if not verbose else _terminal() as terminal:
-            progress.say = lambda line: print(line, file=terminal, flush=True)
+        said = f"; full log: {_rel(log)}" if log else ""
+        print(f"cardreach run {run_id[:8]} ({why}){said}", flush=True)
+        if log:
+            os.environ.setdefault("DBT_USE_COLORS", "false")  # no escape codes in the file
+        with _terminal() if log is None else _output_to(log) as terminal:
+            progress = StageProgress(lambda line: print(line, file=terminal, flush=True))
+            instance.add_event_listener(run_id, progress.on_event)
             # INFO: progress per step and file, without Dagster's debug events.
             result = job.execute_in_process(
                 instance=instance,
@@ -467,8 +468,9 @@ def run(
             progress.finish()
     summary, failed = summarize(result, log)
     print(summary)
-    with log.open("a", encoding="utf-8") as handle:
-        handle.write(summary + "\n")
+    if log:
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(summary + "\n")
     _prune_run_logs(logs)
     return 1 if failed else 0
 
