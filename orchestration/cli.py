@@ -564,6 +564,8 @@ def paths() -> int:
         ("archive", settings.archive_dir()),
         ("report", settings.report_path()),
         ("Great Expectations", settings.quality_docs_index()),
+        ("run logs", settings.run_logs_dir()),
+        ("ingest record", settings.ingest_record()),
     ):
         print(f"{label + ':':20} {_rel(path)}")
     return 0
