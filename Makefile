@@ -48,8 +48,10 @@ $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
 
 env: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml $(MANIFEST)
 
+# `make run FORCE=1` runs everything even when nothing is new; `make run V=1` (or
+# CARDREACH_VERBOSE=1) shows every log line instead of one line per stage.
 run: env
-	$(BIN)/python -m orchestration.cli run
+	$(BIN)/python -m orchestration.cli run $(if $(FORCE),--force) $(if $(V),--verbose)
 
 # Rebuild cardreach.duckdb from archive/ (the broken file is moved aside), then run everything.
 rebuild: env

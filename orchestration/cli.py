@@ -1,13 +1,24 @@
 """`make run`: materialize every asset, print what happened, exit non-zero on any failure.
 
 The run goes through the project's Dagster instance (DAGSTER_HOME), so it also shows in the UI.
+Before launching it, `run` looks whether anything is new (`whats_new`): a delivery the warehouse
+has not ingested, a change of the project or its settings since the last successful run, or a
+last run that did not succeed; when nothing is, it says so and launches nothing (`--force` runs
+everything anyway). While the run goes, one line per stage; Dagster's and dbt's own lines go to
+a log file the output names (`-v` or CARDREACH_VERBOSE=1 brings them back to the terminal).
 """
 
 import argparse
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 import duckdb
@@ -139,7 +150,7 @@ def _is_error(check: dg.AssetCheckEvaluation) -> bool:
     return not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
 
 
-def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
+def summarize(result: dg.ExecuteInProcessResult, log: Path | None = None) -> tuple[str, bool]:
     """The run's summary for a person, and whether anything failed."""
     lines = []
     failed = not result.success or any(_is_error(c) for c in _check_results(result))
@@ -169,7 +180,11 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
             known = conn.execute("SELECT count(*) FROM audit.file_log").fetchone()[0]
         loaded = sum(f[3] for f in files)
         quarantined = sum(f[4] for f in files)
-        lines.append(f"  files     {len(files)} new, {known - len(files)} ingested in earlier runs")
+        clean = sum(f[2] == "loaded" and not f[4] for f in files)
+        cleanly = f" ({clean} loaded cleanly)" if files else ""
+        lines.append(
+            f"  files     {len(files)} new{cleanly}, {known - len(files)} ingested in earlier runs"
+        )
         lines.append(f"  rows      {loaded} loaded, {quarantined} quarantined")
         unsettled = _unsettled_files(result)
         if unsettled:
@@ -177,10 +192,12 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
         skipped = sum(f[2] == "skipped" for f in files)
         if skipped:
             lines.append(f"   ! {skipped} entries skipped (not deliveries; logged once each)")
-        for name, dataset, status, _loaded, _quarantined, message in files:
-            flag = "  " if status == "loaded" else "! "
+        # Each file that needs a look on a line of its own; the clean loads are in the log.
+        for name, dataset, status, _loaded, quarantined_rows, message in files:
+            if status == "loaded" and not quarantined_rows:
+                continue
             of = f" [{dataset}]" if dataset else ""
-            lines.append(f"   {flag}{name}{of} {status}: {message}")
+            lines.append(f"   ! {name}{of} {status}: {message}")
         if quarantined or any(f[2] == "quarantined" for f in files):
             lines.append(
                 "            reasons: SELECT * FROM audit.quarantine ORDER BY load_id DESC"
@@ -191,26 +208,279 @@ def summarize(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
     published = settings.analytics_database()
     if published.exists():
         lines.append(f"  analysts  {_rel(published)} (read-only copy: what passed its checks)")
+    report = settings.report_path()
+    if report.exists():
+        lines.append(f"  report    {_rel(report)}")
+    if log is not None:
+        lines.append(f"  log       {_rel(log)} (Dagster's and dbt's lines)")
     return "\n".join(lines), failed
 
 
-def run(tags: dict[str, str] | None = None) -> int:
-    definitions = _definitions()
-    job = definitions.resolve_job_def("cardreach_daily")
-    with dg.DagsterInstance.get() as instance:
-        # INFO: progress per step and file, without Dagster's debug events.
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            tags=tags,
+JOB_NAME = "cardreach_daily"
+
+
+@dataclass
+class WhatIsNew:
+    """What `make run` found before launching anything."""
+
+    new_files: list[str] = field(default_factory=list)  # deliveries not ingested yet
+    reason: str | None = None  # why a run is needed; None: nothing is new
+    message: list[str] = field(default_factory=list)  # what to say when nothing is
+
+
+def whats_new(instance: dg.DagsterInstance) -> WhatIsNew:
+    """Whether a run would change anything: a delivery the warehouse has not ingested (by the
+    ingest record: a file as ingestion last saw it is not read), a missing database, analysts'
+    copy or report, or a last run of the job that did not succeed, held tables back, was
+    launched from the UI or ran another version of the project or its settings."""
+    from orchestration.defs.automation.run_tags import FINGERPRINT_TAG, project_fingerprint
+    from orchestration.defs.ingest.landing import scan_landing
+    from orchestration.defs.ingest.record import IngestRecord, new_deliveries
+
+    warehouse = Warehouse()
+    try:
+        warehouse.check_folders()
+    except settings.FolderConflict:
+        return WhatIsNew(reason="the folders overlap")  # the run refuses, saying which setting
+    landing = warehouse.landing_dir
+    if not landing.is_dir():
+        return WhatIsNew(reason=f"the landing folder {_rel(landing)} is missing")
+    state = new_deliveries(scan_landing(landing), IngestRecord.read(warehouse.warehouse_dir))
+    found = WhatIsNew(new_files=sorted(state.new))
+    if state.new:
+        found.reason = f"{len(state.new)} new or changed files in {_rel(landing)}"
+        return found
+    report = settings.report_path(warehouse.warehouse_dir)
+    for label, path in (
+        ("the pipeline database", warehouse.database_path),
+        ("the analysts' copy", warehouse.analytics_path),
+        ("the report", report),
+    ):
+        if not path.exists():
+            found.reason = f"{label} {_rel(path)} is missing"
+            return found
+    records = instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME), limit=1)
+    if not records:
+        found.reason = "no earlier run in this Dagster instance"
+        return found
+    last = records[0]
+    run, short = last.dagster_run, last.dagster_run.run_id[:8]
+    if run.status != dg.DagsterRunStatus.SUCCESS:
+        found.reason = f"the last run {short} did not succeed ({run.status.value.lower()})"
+    elif run.tags.get("cardreach/held_back"):
+        found.reason = f"the last run {short} held tables back from publication"
+    elif run.tags.get(FINGERPRINT_TAG) is None:
+        # launched from the UI, maybe on some assets only: what it built is not known here
+        found.reason = f"the last run {short} was launched from the UI"
+    elif run.tags[FINGERPRINT_TAG] != project_fingerprint():
+        found.reason = (
+            f"the dbt project, the suites, the code or the settings changed since run {short}"
         )
-    summary, failed = summarize(result)
+    if found.reason:
+        return found
+    ended = datetime.fromtimestamp(last.end_time or last.create_timestamp.timestamp()).astimezone()
+    found.message = [
+        f"nothing new since run {short} at {ended:%Y-%m-%d %H:%M %Z}: {state.deliveries} files"
+        " already ingested; the marts, the analysts' copy and the report are as published",
+        f"  report {_rel(report)}; to run everything anyway: python -m orchestration.cli run"
+        " --force",
+    ]
+    return found
+
+
+# The stage each step of the job belongs to; any other step is a quality suite's check.
+def _stage_names() -> dict[str, str]:
+    from orchestration.defs.ingest.assets import ingest_landing_files
+    from orchestration.defs.publish.assets import analytics_database
+    from orchestration.defs.report.assets import report
+    from orchestration.defs.scoring.assets import cardreach_scores
+    from orchestration.defs.transform.assets import cardreach_dbt_models
+
+    return {
+        ingest_landing_files.op.name: "ingest",
+        cardreach_dbt_models.op.name: "transform",
+        cardreach_scores.op.name: "scoring",
+        analytics_database.op.name: "publish",
+        report.op.name: "report",
+    }
+
+
+def _value(metadata: dict, key: str, default=0):
+    value = metadata.get(key)
+    return value.value if value is not None else default
+
+
+@dataclass
+class _Stage:
+    name: str
+    started: float
+    materializations: list = field(default_factory=list)
+    checks: list[dg.AssetCheckEvaluation] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def line(self, ended: float) -> str:
+        details = self._details()
+        if self.failures:
+            details = f"FAILED: {self.failures[0]}" + (f"; {details}" if details else "")
+        return f"  {self.name:10} {details} ({ended - self.started:.1f} s)"
+
+    def _check_counts(self) -> tuple[int, int, int]:
+        failed = sum(_is_error(c) for c in self.checks)
+        warned = sum(not c.passed and not _is_error(c) for c in self.checks)
+        return len(self.checks) - failed - warned, warned, failed
+
+    def _details(self) -> str:
+        by_key = {m.asset_key: m.metadata for m in self.materializations}
+        passed, warned, failed = self._check_counts()
+        if self.name == "ingest":
+            log = by_key.get(dg.AssetKey(["audit", "file_log"]), {})
+            raw = [meta for key, meta in by_key.items() if key.path[0] == "raw"]
+            statuses = ", ".join(
+                f"{_value(log, f'files_{status}')} {status.replace('_', ' ')}"
+                for status in ("loaded", "partially_loaded", "quarantined", "duplicate", "skipped")
+                if _value(log, f"files_{status}")
+            )
+            return (
+                f"{_value(log, 'files_new')} new files"
+                + (f" ({statuses})" if statuses else "")
+                + f", {_value(log, 'files_unchanged')} already ingested;"
+                f" {sum(_value(m, 'rows_loaded') for m in raw):,} rows loaded,"
+                f" {sum(_value(m, 'rows_quarantined') for m in raw):,} quarantined"
+            )
+        if self.name in ("transform", "scoring"):
+            return (
+                f"{len(self.materializations)} dbt models and seeds built; dbt tests:"
+                f" {passed} passed, {failed} failed" + (f", {warned} warned" if warned else "")
+            )
+        if self.name == "quality":
+            return (
+                f"{len(self.checks)} suite checks: {passed} passed, {warned} warned,"
+                f" {failed} failed"
+            )
+        if self.name == "publish":
+            meta = next(iter(by_key.values()), {})
+            published = _rel(settings.analytics_database())
+            return f"{_value(meta, 'tables')} tables published to {published}"
+        if self.name == "report":
+            return _rel(settings.report_path()) if self.materializations else ""
+        return f"{len(self.materializations)} assets built, {len(self.checks)} checks"
+
+
+class StageProgress:
+    """Says one line per stage as the run goes, from the run's events (an instance listener
+    is called in the running process as each event is stored)."""
+
+    def __init__(self, say: Callable[[str], object]):
+        self.say = say
+        self.stages = _stage_names()
+        self.stage: _Stage | None = None
+
+    def on_event(self, entry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            name = self.stages.get(entry.step_key, "quality")
+            if self.stage is None or self.stage.name != name:
+                self.finish()
+                self.stage = _Stage(name, entry.timestamp)
+        elif self.stage is None:
+            return
+        elif kind == "ASSET_MATERIALIZATION":
+            self.stage.materializations.append(event.event_specific_data.materialization)
+        elif kind == "ASSET_CHECK_EVALUATION":
+            self.stage.checks.append(event.event_specific_data)
+        elif kind == "STEP_FAILURE":
+            data = event.step_failure_data
+            self.stage.failures.append(error_reason(data.error if data else None).splitlines()[0])
+
+    def finish(self) -> None:
+        if self.stage is not None:
+            self.say(self.stage.line(time.time()))
+            self.stage = None
+
+
+@contextmanager
+def _output_to(log: Path) -> Iterator[TextIO]:
+    """Everything written to stdout and stderr (Dagster's console logger, dbt's lines relayed
+    by dagster-dbt, warnings, subprocesses) goes to `log`; yields a stream to the terminal."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    with log.open("a", encoding="utf-8") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+        try:
+            yield terminal
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for descriptor in saved:
+                os.close(descriptor)
+            terminal.close()
+
+
+def _prune_run_logs(folder: Path, keep: int = settings.KEPT_RUN_LOGS) -> None:
+    logs = sorted(folder.glob("run-*.log"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in logs[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def run(
+    tags: dict[str, str] | None = None, force: bool = False, verbose: bool | None = None
+) -> int:
+    from dagster._core.utils import make_new_run_id
+
+    from orchestration.defs.automation.run_tags import run_tags
+
+    verbose = settings.verbose() if verbose is None else verbose
+    with dg.DagsterInstance.get() as instance:
+        found = whats_new(instance)
+        if found.reason is None and not force:
+            print("\n".join(found.message))
+            return 0
+        job = _definitions().resolve_job_def(JOB_NAME)
+        run_id = make_new_run_id()
+        logs = settings.run_logs_dir()
+        logs.mkdir(parents=True, exist_ok=True)
+        # -v: every line on the terminal as it comes, no log file
+        log = None if verbose else logs / f"run-{run_id[:8]}.log"
+        why = "forced" if found.reason is None else found.reason
+        said = f"; full log: {_rel(log)}" if log else ""
+        print(f"cardreach run {run_id[:8]} ({why}){said}", flush=True)
+        if log:
+            os.environ.setdefault("DBT_USE_COLORS", "false")  # no escape codes in the file
+        with _terminal() if log is None else _output_to(log) as terminal:
+            progress = StageProgress(lambda line: print(line, file=terminal, flush=True))
+            instance.add_event_listener(run_id, progress.on_event)
+            # INFO: progress per step and file, without Dagster's debug events.
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                run_id=run_id,
+                tags={**run_tags("cli", found.new_files), **(tags or {})},
+            )
+            progress.finish()
+    summary, failed = summarize(result, log)
     print(summary)
+    if log:
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(summary + "\n")
+    _prune_run_logs(logs)
     return 1 if failed else 0
 
 
-def rebuild() -> int:
+@contextmanager
+def _terminal() -> Iterator[TextIO]:
+    yield sys.stdout
+
+
+def rebuild(verbose: bool | None = None) -> int:
     """Rebuild the pipeline database from the archive, then run everything on it; the landing
     folder may be gone (then the run after the replay has nothing new to ingest)."""
     from orchestration.defs.ingest.assets import REBUILD_TAG
@@ -242,7 +512,7 @@ def rebuild() -> int:
         f"replayed {len(report.outcomes)} archived deliveries from {_rel(warehouse.archive_dir)}:"
         f" {report.rows_loaded()} rows loaded, {report.rows_quarantined()} rows quarantined"
     )
-    return run(tags={REBUILD_TAG: "true"})
+    return run(tags={REBUILD_TAG: "true"}, force=True, verbose=verbose)
 
 
 def prepare_dbt() -> int:
@@ -294,6 +564,8 @@ def paths() -> int:
         ("archive", settings.archive_dir()),
         ("report", settings.report_path()),
         ("Great Expectations", settings.quality_docs_index()),
+        ("run logs", settings.run_logs_dir()),
+        ("ingest record", settings.ingest_record()),
     ):
         print(f"{label + ':':20} {_rel(path)}")
     return 0
@@ -302,8 +574,23 @@ def paths() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cardreach")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="materialize every asset on the landing folder")
-    commands.add_parser("rebuild", help="rebuild the pipeline database from the archive, then run")
+    run_command = commands.add_parser(
+        "run", help="materialize every asset on the landing folder, when anything is new"
+    )
+    run_command.add_argument(
+        "--force", action="store_true", help="run everything even when nothing is new"
+    )
+    rebuild_command = commands.add_parser(
+        "rebuild", help="rebuild the pipeline database from the archive, then run"
+    )
+    for command in (run_command, rebuild_command):
+        command.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            default=None,
+            help=f"show Dagster's and dbt's lines here too (or {settings.VERBOSE_ENV}=1)",
+        )
     commands.add_parser("prepare-dbt", help="parse the dbt project for this warehouse")
     commands.add_parser("paths", help="where the databases, archive, report and docs are")
     dbt_command = commands.add_parser("dbt", help="run dbt on the pipeline's database")
@@ -317,9 +604,11 @@ def main(argv: list[str] | None = None) -> int:
         return dbt(args.dbt_args)
     if args.command == "purge":
         return purge(args.sha256)
-    return {"run": run, "rebuild": rebuild, "prepare-dbt": prepare_dbt, "paths": paths}[
-        args.command
-    ]()
+    if args.command == "run":
+        return run(force=args.force, verbose=args.verbose)
+    if args.command == "rebuild":
+        return rebuild(verbose=args.verbose)
+    return {"prepare-dbt": prepare_dbt, "paths": paths}[args.command]()
 
 
 if __name__ == "__main__":

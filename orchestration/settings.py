@@ -45,6 +45,16 @@ WRITER_LOCK_FILE = ".writer.lock"
 # The dbt models' column lineage, kept in dbt's target folder by compiled SQL and schemas, so
 # that it is worked out (about a second a model) only when they change.
 COLUMN_LINEAGE_FILE = "column_lineage.json"
+# What ingestion holds, per delivered file name (its sha256, size and mtime), as a file the
+# sensor and `make run` read without opening the database (a run may hold it for minutes).
+INGEST_RECORD_FILE = "ingested_files.json"
+# The full log of each `make run` (Dagster's and dbt's lines); the newest few are kept.
+RUN_LOGS_FOLDER = "logs"
+KEPT_RUN_LOGS = 20
+
+# `make run` prints one line per stage and its summary; true brings every log line back to the
+# terminal (as `-v` does).
+VERBOSE_ENV = "CARDREACH_VERBOSE"
 
 # The schemas published to analysts: the marts (scores included) and the reference seeds.
 PUBLISHED_SCHEMAS = ("marts", "reference")
@@ -143,6 +153,21 @@ def quality_docs_index(warehouse: Path | None = None) -> Path:
 def report_path(warehouse: Path | None = None) -> Path:
     """The marketing teams' HTML report."""
     return (warehouse or warehouse_dir()) / REPORT_FILE
+
+
+def ingest_record(warehouse: Path | None = None) -> Path:
+    """What has been ingested, by file name: read by the sensor and `make run`'s pre-check."""
+    return (warehouse or warehouse_dir()) / INGEST_RECORD_FILE
+
+
+def run_logs_dir(warehouse: Path | None = None) -> Path:
+    """The full logs of `make run`, one file per run."""
+    return (warehouse or warehouse_dir()) / RUN_LOGS_FOLDER
+
+
+def verbose() -> bool:
+    """Whether `make run` shows every log line (Dagster's and dbt's) on the terminal."""
+    return (os.environ.get(VERBOSE_ENV) or "").strip().lower() in ("1", "true", "yes")
 
 
 def writer_lock(warehouse: Path | None = None) -> Path:

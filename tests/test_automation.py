@@ -10,10 +10,22 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from orchestration import settings
+from orchestration.defs.automation.jobs import cardreach_daily
+from orchestration.defs.automation.run_tags import (
+    FILE_NAMES_TAG,
+    FILES_TAG,
+    FINGERPRINT_TAG,
+    STARTED_BY_TAG,
+    project_fingerprint,
+)
 from orchestration.defs.automation.schedules import cardreach_daily_schedule
+from orchestration.defs.ingest.landing import DeliveredFile
+from orchestration.defs.ingest.load import ensure_schemas
+from orchestration.defs.ingest.record import write_ingest_record
 from orchestration.defs.ingest.sensors import SETTLE_SECONDS, landing_files_sensor
 
 INSTANCE_YAML = settings.REPO_ROOT / "orchestration" / "dagster.yaml"
@@ -25,7 +37,30 @@ def landing_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "landing"
     folder.mkdir()
     monkeypatch.setenv(settings.LANDING_ENV, str(folder))
+    # the ingest record the sensor reads is in the warehouse folder
+    monkeypatch.setenv(settings.WAREHOUSE_ENV, str(tmp_path / "warehouse"))
     return folder
+
+
+def record_as_ingested(warehouse: Path, *paths: Path, sha256: str | None = None) -> None:
+    """The ingest record as ingestion writes it, saying these landing files are ingested."""
+    warehouse.mkdir(exist_ok=True)
+    landing = settings.landing_dir()
+    seen = [
+        DeliveredFile(
+            path=path,
+            name=str(path.relative_to(landing)),
+            dataset_name="accounts",
+            extension=path.suffix,
+            sha256=sha256 or sha256_of(path),
+            size_bytes=path.stat().st_size,
+            mtime_ns=path.stat().st_mtime_ns,
+        )
+        for path in paths
+    ]
+    with duckdb.connect(str(warehouse / "cardreach.duckdb")) as conn:
+        ensure_schemas(conn)
+        write_ingest_record(conn, warehouse, seen)
 
 
 def deliver(folder: Path, name: str, content: str, mtime: float | None = OLD) -> Path:
@@ -61,62 +96,92 @@ def test_missing_folder_skips_saying_so(tmp_path, monkeypatch):
 
 
 def test_new_file_requests_one_run_then_nothing(landing_dir):
-    path = deliver(landing_dir, "accounts.csv", "platform,account_name\n小红书,中信银行信用卡\n")
+    deliver(landing_dir, "accounts.csv", "platform,account_name\n小红书,中信银行信用卡\n")
     first = tick()
     assert len(first.run_requests) == 1
     request = first.run_requests[0]
     assert request.run_key
-    assert request.tags["cardreach/changed_files"] == "1"
-    seen = json.loads(first.cursor)
-    assert seen == {
-        "accounts.csv": {
-            "sha256": sha256_of(path),
-            "size": path.stat().st_size,
-            "mtime_ns": path.stat().st_mtime_ns,
-        }
-    }
+    assert request.tags[FILES_TAG] == "1"
+    assert request.tags[FILE_NAMES_TAG] == "accounts.csv"
+    assert request.tags[STARTED_BY_TAG] == "sensor"
+    assert request.tags[FINGERPRINT_TAG] == project_fingerprint()
+    # nothing per file: only the request it made, so that it is not made again
+    assert json.loads(first.cursor) == {"requested": request.run_key}
 
-    again = tick(first.cursor)
+    again = tick(first.cursor)  # the run is queued or ingesting
     assert again.run_requests == []
-    assert again.skip_message == f"no new or changed files in {landing_dir} (1 files seen)"
-    assert json.loads(again.cursor) == seen
+    assert again.skip_message == (
+        "1 new or changed files already have their run (queued or ingesting): accounts.csv"
+    )
 
 
-def test_changed_content_requests_a_new_run_key(landing_dir):
-    deliver(landing_dir, "accounts.csv", "platform,account_name\n小红书,中信银行信用卡\n")
+def test_changed_content_requests_a_new_run_key(landing_dir, tmp_path):
+    path = deliver(landing_dir, "accounts.csv", "platform,account_name\n小红书,中信银行信用卡\n")
     first = tick()
+    record_as_ingested(tmp_path / "warehouse", path)
+    assert tick(first.cursor).run_requests == []
     deliver(landing_dir, "accounts.csv", "platform,account_name\n小红书,招商银行信用卡\n", OLD + 60)
     second = tick(first.cursor)
     assert len(second.run_requests) == 1
     assert second.run_requests[0].run_key != first.run_requests[0].run_key
-    before, after = json.loads(first.cursor), json.loads(second.cursor)
-    assert after["accounts.csv"]["sha256"] != before["accounts.csv"]["sha256"]
 
 
-def test_unchanged_files_are_not_read_again(landing_dir):
-    deliver(landing_dir, "accounts.csv", "platform\n")
-    seen = json.loads(tick().cursor)
-    seen["accounts.csv"]["sha256"] = "recorded-earlier"  # kept only if the file is not re-hashed
-    result = tick(json.dumps(seen))
+def test_files_as_ingestion_last_saw_them_are_not_read_again(landing_dir, tmp_path):
+    path = deliver(landing_dir, "accounts.csv", "platform\n")
+    # the record says another content: trusted without reading, since size and mtime match
+    record_as_ingested(tmp_path / "warehouse", path, sha256="recorded-earlier")
+    result = tick()
     assert result.run_requests == []
-    assert json.loads(result.cursor)["accounts.csv"]["sha256"] == "recorded-earlier"
+    assert result.skip_message == f"no new or changed files in {landing_dir} (1 files seen)"
 
 
-def test_touched_file_with_same_content_is_not_a_delivery(landing_dir):
+def test_touched_file_with_same_content_is_not_a_delivery(landing_dir, tmp_path):
     path = deliver(landing_dir, "accounts.csv", "platform,account_name\n")
-    first = tick()
+    record_as_ingested(tmp_path / "warehouse", path)
     os.utime(path, (OLD + 60, OLD + 60))
+    second = tick()
+    assert second.run_requests == []
+    assert json.loads(second.cursor) == {}
+
+
+def test_a_file_the_command_line_ingested_requests_no_run(landing, warehouse):
+    """`make run` (or any run) ingests: the sensor reads the same record, so the first tick
+    after it launches nothing, and a delivery since launches a run for that file alone."""
+    from conftest import materialize_ingest
+
+    landing.csv("accounts.csv", [{"platform": "小红书", "account_name": "中信银行信用卡"}])
+    assert tick().run_requests  # before ingestion: a run
+    assert materialize_ingest(warehouse).success
+    after = tick()
+    assert after.run_requests == []
+    assert "(1 files seen)" in after.skip_message
+    landing.csv("accounts__more.csv", [{"platform": "小红书", "account_name": "招商银行信用卡"}])
+    [request] = tick(after.cursor).run_requests
+    assert request.tags[FILE_NAMES_TAG] == "accounts__more.csv"
+
+
+def test_the_cursor_stays_small_however_many_files_arrive(landing_dir, tmp_path):
+    paths = [
+        deliver(landing_dir, f"accounts__{i:04d}.csv", f"platform\n{i}\n") for i in range(2000)
+    ]
+    first = tick()
+    [request] = first.run_requests
+    assert request.tags[FILES_TAG] == str(len(paths))
+    assert len(request.tags[FILE_NAMES_TAG]) <= 150 and request.tags[FILE_NAMES_TAG].endswith(
+        "more"
+    )
+    assert len(first.cursor) < 200
+    record_as_ingested(tmp_path / "warehouse", *paths)
     second = tick(first.cursor)
     assert second.run_requests == []
-    # The new mtime is remembered, so the file is not read again on the next tick.
-    assert json.loads(second.cursor)["accounts.csv"]["mtime_ns"] == path.stat().st_mtime_ns
+    assert len(second.cursor) < 200
 
 
 def test_same_change_gives_the_same_run_key(landing_dir, tmp_path, monkeypatch):
     deliver(landing_dir, "a.csv", "x\n1\n")
     deliver(landing_dir, "b.csv", "x\n2\n")
     first = tick()
-    assert first.run_requests[0].tags["cardreach/changed_files"] == "2"
+    assert first.run_requests[0].tags[FILES_TAG] == "2"
     copy = tmp_path / "copy"
     shutil.copytree(landing_dir, copy)
     monkeypatch.setenv(settings.LANDING_ENV, str(copy))
@@ -136,13 +201,9 @@ def test_file_being_written_waits_for_the_next_tick(landing_dir):
     # Unchanged since the previous tick: settled, although younger than the settle period.
     settled = tick(writing.cursor)
     assert len(settled.run_requests) == 1
-    assert settled.run_requests[0].tags["cardreach/changed_files"] == "2"
-    assert set(json.loads(settled.cursor)) == {
-        "done.csv",
-        "app_activity__2025-04.csv",
-        "sub/accounts.csv",
-    }
-    assert not any(entry.get("settling") for entry in json.loads(settled.cursor).values())
+    # done.csv was requested before and has not been ingested since: it is still new
+    assert settled.run_requests[0].tags[FILES_TAG] == "3"
+    assert "settling" not in json.loads(settled.cursor)
     assert tick(settled.cursor).run_requests == []
 
 
@@ -158,7 +219,7 @@ def test_file_still_growing_is_not_picked_up_half(landing_dir):
     assert "still being written: accounts.csv" in second.skip_message
     third = tick(second.cursor)
     assert len(third.run_requests) == 1
-    assert json.loads(third.cursor)["accounts.csv"]["size"] == path.stat().st_size
+    assert third.run_requests[0].tags[FILES_TAG] == "1"
 
 
 def test_old_file_is_settled_at_once(landing_dir):
@@ -192,7 +253,17 @@ def test_schedule_requests_the_daily_job():
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     context = dg.build_schedule_context(instance=dg.DagsterInstance.ephemeral())
     result = schedule.evaluate_tick(context)
-    assert len(result.run_requests) == 1
+    [request] = result.run_requests
+    assert request.tags[STARTED_BY_TAG] == "schedule"
+    assert request.tags[FINGERPRINT_TAG] == project_fingerprint()
+
+
+def test_a_run_launched_from_the_ui_says_so_and_a_launcher_tag_wins():
+    from orchestration.definitions import defs
+
+    job = defs().resolve_job_def(cardreach_daily.name)
+    # the launchpad's default; `make run`'s own tag winning over it: tests/test_run_command.py
+    assert job.run_tags[STARTED_BY_TAG] == "ui"
 
 
 def test_instance_queues_runs_one_at_a_time(tmp_path, monkeypatch):
@@ -249,7 +320,7 @@ def test_a_name_that_is_not_utf8_triggers_once_under_its_readable_name(landing_d
     os.utime(path, (OLD, OLD))
     first = tick()
     assert len(first.run_requests) == 1
-    assert set(json.loads(first.cursor)) == {"account_snapshots__招行.csv"}
+    assert first.run_requests[0].tags[FILE_NAMES_TAG] == "account_snapshots__招行.csv"
     assert tick(first.cursor).run_requests == []
 
 

@@ -2,6 +2,13 @@
 
 import dagster as dg
 
+from orchestration.defs.automation.run_tags import run_tags
+
+
+def _schedule_tags(context: dg.ScheduleEvaluationContext) -> dict[str, str]:
+    return run_tags("schedule")
+
+
 # Ingestion skips files it already holds, so a run on an unchanged folder only rebuilds and checks.
 cardreach_daily_schedule = dg.ScheduleDefinition(
     name="cardreach_daily_schedule",
@@ -9,6 +16,8 @@ cardreach_daily_schedule = dg.ScheduleDefinition(
     cron_schedule="0 6 * * *",
     execution_timezone="Asia/Shanghai",
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags_fn=_schedule_tags,
     description="Runs cardreach_daily every day at 06:00 Beijing time, whatever the landing"
-    " sensor saw: ingests anything new, rebuilds the marts, checks, scores and publishes.",
+    " sensor saw: ingests anything new, rebuilds the marts, checks, scores and publishes. Its"
+    " runs are tagged cardreach/started_by=schedule.",
 )

@@ -43,6 +43,7 @@ from orchestration.defs.ingest.landing import (
 )
 from orchestration.defs.ingest.personal_data import find_personal_data
 from orchestration.defs.ingest.reading import PROBLEMS_TABLE, Stager
+from orchestration.defs.ingest.record import write_ingest_record
 from orchestration.defs.ingest.validation import Problem, raw_columns
 from orchestration.settings import SETTLE_SECONDS, staging_dir
 
@@ -555,7 +556,10 @@ def ingest_landing(
     deliveries = (
         (delivered, now or datetime.now(UTC).replace(tzinfo=None)) for delivered in scan.files
     )
-    return _ingest(_Batch(conn, archive, today, run_id, replay=False), deliveries, report)
+    _ingest(_Batch(conn, archive, today, run_id, replay=False), deliveries, report)
+    # What the sensor and `make run` read to tell what is new, the database being held by a run.
+    write_ingest_record(conn, archive.parent, scan.files)
+    return report
 
 
 def replay_archive(
@@ -581,4 +585,6 @@ def replay_archive(
             )
             yield delivered, datetime.fromisoformat(entry["delivered_at"])
 
-    return _ingest(_Batch(conn, archive, today, run_id, replay=True), deliveries(), report)
+    _ingest(_Batch(conn, archive, today, run_id, replay=True), deliveries(), report)
+    write_ingest_record(conn, archive.parent)
+    return report

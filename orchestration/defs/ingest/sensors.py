@@ -1,11 +1,18 @@
 """New files flow in by themselves: a sensor that launches `cardreach_daily` when deliveries land.
 
-The cursor is JSON of every delivery seen, by relative file name:
-`{"name": {"sha256": ..., "size": ..., "mtime_ns": ...}}`. A file whose size and mtime match its
-entry is not read again, so a tick over a large folder costs one `stat` per file. A file still
-being written carries `"settling": true` (and the sha256 of its last delivered content, or null)
-until a later tick sees it unchanged or it has aged past the settle period (so a file whose
-mtime is ahead of the clock settles on the next tick that sees it unchanged).
+What has been ingested is not the sensor's to remember: ingestion writes it in the warehouse
+folder (`ingest/record.py`), whoever started the run (`make run`, the schedule, the UI, this
+sensor), so a file the command line ingested never launches a run here. A file whose size and
+mtime match the record is not read; one that differs is hashed, and is new only when its content
+differs too.
+
+The cursor stays small however many files arrive: the files still being written
+(`"settling": {name: [size, mtime_ns]}`: settled once a later tick sees them unchanged, or once
+they have aged past the settle period), the files that settled by holding still but are younger
+than the settle period and not ingested yet (`"held"`, same form; a file whose mtime is ahead of
+the clock stays there until ingested, since it can never age), and the run key of
+the last request (`"requested"`), so that the same change never requests a run twice while its
+run is queued or ingesting.
 
 What counts as a delivery is decided by `landing.scan_landing`, as for ingestion: an entry that
 ingestion skips (a symbolic link, a special file, a temporary name, a hidden file or folder)
@@ -16,11 +23,14 @@ form ingestion logs (`readable_name`), so a name that is not UTF-8 is one JSON k
 import hashlib
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.automation.run_tags import run_tags
 from orchestration.defs.ingest.landing import LandingEntry, file_sha256, scan_landing
+from orchestration.defs.ingest.record import IngestRecord
 from orchestration.settings import SETTLE_SECONDS, FolderConflict
 from orchestration.warehouse import Warehouse
 
@@ -32,19 +42,28 @@ def _observe(landing: Path) -> dict[str, LandingEntry]:
     return {entry.name: entry for entry in scan_landing(landing) if entry.skip_reason is None}
 
 
-def _load_cursor(cursor: str | None) -> dict[str, dict]:
-    if not cursor:
-        return {}
-    try:
-        seen = json.loads(cursor)
-    except json.JSONDecodeError:
-        return {}  # an unreadable cursor means starting over; ingestion skips known files
-    return seen if isinstance(seen, dict) else {}
+@dataclass
+class SensorCursor:
+    settling: dict[str, list[int]] = field(default_factory=dict)  # name -> [size, mtime_ns]
+    held: dict[str, list[int]] = field(default_factory=dict)  # settled while still young
+    requested: str | None = None  # run key of the last request
 
+    @classmethod
+    def load(cls, cursor: str | None) -> "SensorCursor":
+        try:
+            seen = json.loads(cursor) if cursor else {}
+            return cls(
+                settling=dict(seen.get("settling") or {}),
+                held=dict(seen.get("held") or {}),
+                requested=seen.get("requested"),
+            )
+        except (ValueError, TypeError, AttributeError):
+            return cls()  # an unreadable cursor means starting over; the record knows the rest
 
-def _entry(sha256: str | None, size: int, mtime_ns: int, settling: bool = False) -> dict:
-    entry = {"sha256": sha256, "size": size, "mtime_ns": mtime_ns}
-    return {**entry, "settling": True} if settling else entry
+    def dump(self) -> str:
+        content = {"settling": self.settling, "held": self.held, "requested": self.requested}
+        kept = {key: value for key, value in content.items() if value}
+        return json.dumps(kept, ensure_ascii=False, sort_keys=True)
 
 
 def _run_key(changed: dict[str, str]) -> str:
@@ -59,25 +78,23 @@ def _names(names: list[str], limit: int = 5) -> str:
 
 
 def evaluate_landing(
-    landing: Path, seen: dict[str, dict], now_ns: int
-) -> tuple[dict[str, dict], dict[str, str], list[str]]:
-    """One look at the folder: the new cursor, the changed files {name: sha256}, those settling."""
-    cursor: dict[str, dict] = {}
+    landing: Path, record: IngestRecord, previous: SensorCursor, now_ns: int
+) -> tuple[SensorCursor, dict[str, str], list[str], int]:
+    """One look at the folder: the new cursor, the files whose content is not ingested
+    {name: sha256}, those still being written, and how many deliveries there are."""
+    cursor = SensorCursor(requested=previous.requested)
     changed: dict[str, str] = {}
-    settling: list[str] = []
     settle_ns = SETTLE_SECONDS * 1_000_000_000
-    for name, entry in sorted(_observe(landing).items()):
+    deliveries = _observe(landing)
+    for name, entry in sorted(deliveries.items()):
+        if record.knows_stat(entry):
+            continue  # as ingestion last saw it: not read again
         size, mtime_ns = entry.size, entry.mtime_ns
-        previous = seen.get(name) or {}
-        same_stat = previous.get("size") == size and previous.get("mtime_ns") == mtime_ns
-        if same_stat and not previous.get("settling"):
-            cursor[name] = previous  # unchanged since delivered: not read again
-            continue
-        delivered_sha = previous.get("sha256")
+        stat = [size, mtime_ns]
         # Settled: the previous tick saw this very size and mtime, or nothing touched it lately.
+        same_stat = stat in (previous.settling.get(name), previous.held.get(name))
         if not (same_stat or now_ns - mtime_ns >= settle_ns):
-            cursor[name] = _entry(delivered_sha, size, mtime_ns, settling=True)
-            settling.append(name)
+            cursor.settling[name] = stat
             continue
         path = entry.path  # the file system's name: `name` may be a readable form of it
         try:
@@ -87,13 +104,16 @@ def evaluate_landing(
             continue  # gone or unreadable: a later tick looks again; the run logs why it skips
         if (after.st_size, after.st_mtime_ns) != (size, mtime_ns):
             # Written to while being read: wait for it to be still.
-            cursor[name] = _entry(delivered_sha, after.st_size, after.st_mtime_ns, settling=True)
-            settling.append(name)
+            cursor.settling[name] = [after.st_size, after.st_mtime_ns]
             continue
-        cursor[name] = _entry(sha256, size, mtime_ns)
-        if sha256 != delivered_sha:  # a touched file with the same content is no delivery
-            changed[name] = sha256
-    return cursor, changed, settling
+        if record.knows_content(name, sha256):
+            continue  # touched, same content: no delivery
+        if now_ns - mtime_ns < settle_ns:
+            # settled by holding still, not by age: remembered as settled until it ages or is
+            # ingested (a file whose mtime is ahead of the clock can never age)
+            cursor.held[name] = stat
+        changed[name] = sha256
+    return cursor, changed, sorted(cursor.settling), len(deliveries)
 
 
 @dg.sensor(
@@ -107,7 +127,8 @@ def evaluate_landing(
         f" picked up once its size and mtime hold still for a tick or it is {SETTLE_SECONDS}s"
         " old. Entries ingestion skips (symbolic links, special files, temporary names, hidden"
         " files and folders) never launch a run. The same change never launches twice. It"
-        " launches nothing while the landing and warehouse folders overlap."
+        " launches nothing while the landing and warehouse folders overlap, nor for a file any run"
+        " already ingested (the ingest record in the warehouse folder)."
     ),
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
@@ -124,29 +145,32 @@ def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
             " CARDREACH_LANDING",
             cursor=context.cursor,
         )
-    cursor, changed, settling = evaluate_landing(
-        landing, _load_cursor(context.cursor), time.time_ns()
+    cursor, changed, settling, seen = evaluate_landing(
+        landing,
+        IngestRecord.read(warehouse.warehouse_dir),
+        SensorCursor.load(context.cursor),
+        time.time_ns(),
     )
-    new_cursor = json.dumps(cursor, ensure_ascii=False, sort_keys=True)
     if settling:
         context.log.info(f"{len(settling)} files still being written: {_names(settling)}")
+    names = sorted(changed)
+    run_key = _run_key(changed) if changed else None
     if not changed:
+        cursor.requested = None  # all ingested: the request it remembered has been served
+    if not changed or run_key == cursor.requested:
         if settling:
             reason = f"{len(settling)} files still being written: {_names(settling)}"
-        else:
-            reason = f"no new or changed files in {landing} ({len(cursor)} files seen)"
-        return dg.SensorResult(skip_reason=reason, cursor=new_cursor)
-    names = sorted(changed)
-    context.log.info(f"{len(names)} new or changed files in {landing}: {_names(names)}")
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=_run_key(changed),
-                tags={
-                    "cardreach/trigger": "landing_files",
-                    "cardreach/changed_files": str(len(names)),
-                },
+        elif changed:
+            reason = (
+                f"{len(names)} new or changed files already have their run (queued or"
+                f" ingesting): {_names(names)}"
             )
-        ],
-        cursor=new_cursor,
+        else:
+            reason = f"no new or changed files in {landing} ({seen} files seen)"
+        return dg.SensorResult(skip_reason=reason, cursor=cursor.dump())
+    context.log.info(f"{len(names)} new or changed files in {landing}: {_names(names)}")
+    cursor.requested = run_key
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=run_key, tags=run_tags("sensor", names))],
+        cursor=cursor.dump(),
     )

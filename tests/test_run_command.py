@@ -1,0 +1,154 @@
+"""`make run` as an operator sees it: a short output with a line per stage and the full log in a
+file, then a second run with nothing new that launches nothing and says so."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+from conftest import SAMPLE_LANDING, Landing
+
+from orchestration import settings
+from orchestration.defs.automation.run_tags import (
+    FILE_NAMES_TAG,
+    FILES_TAG,
+    FINGERPRINT_TAG,
+    STARTED_BY_TAG,
+    project_fingerprint,
+)
+
+STAGES = ("ingest", "transform", "quality", "scoring", "publish", "report")
+
+
+def cli_run(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run", *args],
+        cwd=settings.REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_cli_run(tmp_path_factory):
+    """`make run` on a copy of the sample, in its own warehouse and Dagster instance."""
+    root = tmp_path_factory.mktemp("cli")
+    Landing(root / "landing").copy_sample()
+    (root / "home").mkdir()
+    shutil.copy(settings.REPO_ROOT / "orchestration" / "dagster.yaml", root / "home")
+    env = {
+        settings.LANDING_ENV: str(root / "landing"),
+        settings.WAREHOUSE_ENV: str(root / "warehouse"),
+        "DAGSTER_HOME": str(root / "home"),
+    }
+    env.pop(settings.VERBOSE_ENV, None)
+    first = cli_run(env)
+    return root, env, first
+
+
+def test_a_run_prints_a_line_per_stage_and_where_everything_is(sample_cli_run):
+    root, _, first = sample_cli_run
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    lines = first.stdout.splitlines()
+    assert len(lines) < 40, first.stdout
+    assert first.stderr == ""
+    stage_lines = [line.split()[0] for line in lines if line.startswith("  ") and "(" in line]
+    assert [s for s in stage_lines if s in STAGES] == list(STAGES)
+    delivered = [path for path in SAMPLE_LANDING.iterdir() if path.is_file()]
+    [ingest] = [line for line in lines if line.startswith("  ingest ")]
+    assert f"{len(delivered)} new files" in ingest
+    warehouse = root / "warehouse"
+    assert str(warehouse / "cardreach.duckdb") in first.stdout
+    assert str(warehouse / "analytics.duckdb") in first.stdout
+    assert str(settings.report_path(warehouse)) in first.stdout
+    # the full log: Dagster's lines and dbt's, which the terminal no longer shows
+    [log] = (warehouse / "logs").glob("run-*.log")
+    assert str(log) in first.stdout
+    text = log.read_text(encoding="utf-8")
+    assert " - dagster - INFO - cardreach_daily - " in text and " of " in text and "PASS" in text
+    assert " - dagster - " not in first.stdout and "PASS " not in first.stdout
+
+
+def test_a_run_is_tagged_with_who_started_it_and_for_which_files(sample_cli_run, monkeypatch):
+    root, env, _ = sample_cli_run
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs(dg.RunsFilter(job_name="cardreach_daily"))[-1:]
+    delivered = sorted(path.name for path in SAMPLE_LANDING.iterdir() if path.is_file())
+    assert run.tags[STARTED_BY_TAG] == "cli"  # over the job's own `ui`
+    assert run.tags[FILES_TAG] == str(len(delivered))
+    assert run.tags[FILE_NAMES_TAG].startswith(delivered[0])
+    assert run.tags[FINGERPRINT_TAG]
+
+
+def test_a_second_run_with_nothing_new_launches_nothing_and_says_so(sample_cli_run, monkeypatch):
+    root, env, first = sample_cli_run
+    assert first.returncode == 0
+    second = cli_run(env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    run_id = first.stdout.split()[2]
+    delivered = [path for path in SAMPLE_LANDING.iterdir() if path.is_file()]
+    assert second.stdout.startswith(f"nothing new since run {run_id} at ")
+    assert f"{len(delivered)} files already ingested" in second.stdout
+    assert len(second.stdout.splitlines()) <= 2
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    with dg.DagsterInstance.get() as instance:
+        assert len(instance.get_runs(dg.RunsFilter(job_name="cardreach_daily"))) == 1
+    assert len(list((root / "warehouse" / "logs").glob("run-*.log"))) == 1
+
+
+def whats_new(env: dict, monkeypatch):
+    from orchestration.cli import whats_new
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.get() as instance:
+        return whats_new(instance)
+
+
+def test_a_changed_seed_a_setting_or_a_new_file_makes_the_next_run_real(
+    sample_cli_run, monkeypatch, tmp_path
+):
+    root, env, first = sample_cli_run
+    assert first.returncode == 0
+    assert whats_new(env, monkeypatch).reason is None  # as the second run found
+    # an analyst edits a seed (in a copy of the project: the fingerprint reads the folder)
+    project = tmp_path / "dbt_project"
+    shutil.copytree(settings.DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target"))
+    with monkeypatch.context() as edited:
+        edited.setattr(settings, "DBT_PROJECT_DIR", project)
+        assert whats_new(env, edited).reason is None  # a copy is the same project
+        seed = project / "seeds" / "score_weights.csv"
+        seed.write_text(seed.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        assert "changed since run" in whats_new(env, edited).reason
+    # publishing the confidential marts changes what a run publishes
+    with monkeypatch.context() as confidential:
+        confidential.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "true")
+        assert "settings changed" in whats_new(env, confidential).reason
+    # a new delivery
+    Landing(root / "landing").csv("accounts__more.csv", [{"platform": "小红书"}])
+    found = whats_new(env, monkeypatch)
+    assert found.reason == f"1 new or changed files in {root / 'landing'}"
+    assert found.new_files == ["accounts__more.csv"]
+    (root / "landing" / "accounts__more.csv").unlink()
+    assert whats_new(env, monkeypatch).reason is None
+    # the report gone
+    report = settings.report_path(root / "warehouse")
+    aside = report.with_suffix(".aside")
+    report.rename(aside)
+    try:
+        assert "the report" in whats_new(env, monkeypatch).reason
+    finally:
+        aside.rename(report)
+
+
+def test_the_fingerprint_follows_the_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv(settings.WAREHOUSE_ENV, str(tmp_path / "a"))
+    first = project_fingerprint()
+    assert project_fingerprint() == first
+    monkeypatch.setenv(settings.WAREHOUSE_ENV, str(tmp_path / "b"))
+    assert project_fingerprint() != first
