@@ -58,7 +58,10 @@ rebuild: env
 test: env browser-deps
 	$(BIN)/python -m pytest
 
+# The report server (orchestration/serve.py) serves the report and quality pages the UI links
+# to over http, and stops with the UI.
 ui: env
+	@$(BIN)/python -m orchestration.serve & server=$$!; trap 'kill $$server 2>/dev/null' EXIT; \
 	$(BIN)/dagster dev -m orchestration.definitions -h $(UI_HOST) -p $(UI_PORT)
 
 # The browser test (tests/test_ui_browser.py) drives Debian's chromium, with CJK fonts so that

@@ -293,7 +293,7 @@ def paths() -> int:
         ("analysts' copy", settings.analytics_database()),
         ("archive", settings.archive_dir()),
         ("report", settings.report_path()),
-        ("Great Expectations", settings.quality_docs_index()),
+        ("data quality page", settings.quality_page_path()),
     ):
         print(f"{label + ':':20} {_rel(path)}")
     return 0
