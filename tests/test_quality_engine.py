@@ -578,12 +578,17 @@ def test_as_markdown_lists_failures(tmp_path):
     result = validate_dataframe(write_suite(tmp_path, CARD_SUITE), frame(BAD_SQL))
     markdown = result.as_markdown()
 
-    assert "| expectation | column | unexpected | sample | severity |" in markdown
-    assert "`expect_column_values_to_be_in_set`" in markdown
-    assert "`expect_column_values_to_be_between` | fee | 3 (75.0%)" in markdown
+    assert "| what failed | severity | expectation | unexpected | sample | guards |" in markdown
+    assert "`expect_column_values_to_be_in_set(bank)`" in markdown
+    # what failed in words first: the figures and the limit
+    assert (
+        "| 3/4 行fee超出限度（应在 0 到 1,000 之间）：-5；5,000；-1 | error"
+        " | `expect_column_values_to_be_between(fee)` | 3 (75.0%)"
+    ) in markdown
+    assert "launched_on的最大值 2026-01-02，应在 2020-01-01 到 2025-12-31 之间" in markdown
     assert '"HSBC"' in markdown
     assert "An annual fee is never negative nor absurd." in markdown
-    assert markdown.count("\n| `expect_") == len(result.failed)
+    assert markdown.count(" | error | `expect_") == len(result.failed)
 
     passed = validate_dataframe(write_suite(tmp_path, CARD_SUITE), frame(GOOD_SQL))
     assert passed.as_markdown() == "All 8 expectations of suite `cards` passed."

@@ -151,3 +151,17 @@ def test_limits_in_words():
         "应在 0 到 6（不含） 之间"
     )
     assert limit_text("expect_column_values_to_be_null", {}) == "应为空"
+
+
+def test_the_failing_rows_of_the_banks_own_figures_stay_off_the_page(monkeypatch):
+    """The page lists a suite's failing rows unless it reads a model tagged confidential and the
+    bank's figures are not published, the report's rule."""
+    from orchestration.defs.quality.checks import _withheld
+
+    funnel = json.loads(suite_path("funnel_date_gaps").read_text(encoding="utf-8"))
+    audience = json.loads(suite_path("platform_audience_fit").read_text(encoding="utf-8"))
+    monkeypatch.delenv("CARDREACH_PUBLISH_CONFIDENTIAL", raising=False)
+    assert _withheld(funnel["meta"]["query"])
+    assert not _withheld(audience["meta"]["query"])
+    monkeypatch.setenv("CARDREACH_PUBLISH_CONFIDENTIAL", "true")
+    assert not _withheld(funnel["meta"]["query"])

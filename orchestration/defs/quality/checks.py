@@ -109,14 +109,12 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
                 },
             )
         worst = dg.AssetCheckSeverity.ERROR if result.errors else dg.AssetCheckSeverity.WARN
+        withhold = bool(result.failed) and _withheld(query)
         record |= {
             "outcome": "failed" if result.errors else "warning" if result.failed else "passed",
             "rows": rows,
             "scope": scope.describe(),
-            "expectations": [
-                _expectation_record(checked, withhold=_withheld(query))
-                for checked in result.checked
-            ],
+            "expectations": [_expectation_record(c, withhold) for c in result.checked],
         }
         metadata = {
             "rows_validated": dg.MetadataValue.int(rows),

@@ -21,6 +21,17 @@ if TYPE_CHECKING:
 
 # Values quoted in a sentence; the page lists up to the sample's 10.
 SENTENCE_VALUES = 3
+# Expectations on one figure of a column (or the table), bounded like `between`.
+_STATISTICS = {
+    "expect_column_max_to_be_between": "最大值",
+    "expect_column_min_to_be_between": "最小值",
+    "expect_column_mean_to_be_between": "平均值",
+    "expect_column_median_to_be_between": "中位数",
+    "expect_column_sum_to_be_between": "合计",
+    "expect_column_stdev_to_be_between": "标准差",
+    "expect_column_unique_value_count_to_be_between": "不同值个数",
+    "expect_table_row_count_to_be_between": "行数",
+}
 
 
 def failure_sentence(failure: FailedExpectation) -> str:
@@ -65,6 +76,11 @@ def failure_sentence(failure: FailedExpectation) -> str:
         ]
         found = "；".join(p for p in parts if p) or f"实际列 {_plain(failure.observed_value)}"
         return f"表的列与约定不符：{found}（约定 {_plain(kwargs.get('column_set') or kwargs)}）"
+    statistic = _STATISTICS.get(kind)
+    if statistic is not None:  # an aggregate: the one figure it saw
+        between = limit_text("expect_column_values_to_be_between", kwargs, unit)
+        seen = _number(failure.observed_value) + _spaced(unit)
+        return f"{what}的{statistic} {seen}，{between}"
     # any other built-in: its figures as GE reports them, with its arguments as the limit
     seen = _listed(values) if values else _plain(failure.observed_value)
     return f"{kind}（{what}）不满足 {_arguments(kwargs)}：{_rows(count, failure.rows)}{seen}"
@@ -95,7 +111,7 @@ def passed_sentence(checked: CheckedExpectation) -> str:
 
 def limit_text(kind: str, kwargs: dict, unit: str = "") -> str:
     """The expectation's limit in words: 上限 45 天, 下限 1, 在 99.5 到 100.5 之间, 应为空 ..."""
-    if kind == "expect_column_values_to_be_between":
+    if kind == "expect_column_values_to_be_between" or kind in _STATISTICS:
         low, high = kwargs.get("min_value"), kwargs.get("max_value")
         u = _spaced(unit)
         low_text = _number(low) + u + ("（不含）" if kwargs.get("strict_min") else "")
