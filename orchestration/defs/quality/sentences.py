@@ -92,6 +92,8 @@ def passed_sentence(checked: CheckedExpectation) -> str:
     unit = checked.unit or ""
     if checked.observed_range is not None:
         low, high = checked.observed_range
+        if low == high:
+            return f"{rows}，实际值均为 {_number(low)}{_spaced(unit)}"
         return f"{rows}，实际范围 {_number(low)}–{_number(high)}{_spaced(unit)}"
     if checked.rows == 0:
         return "没有要检查的行"
