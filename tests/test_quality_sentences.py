@@ -47,7 +47,7 @@ def test_a_stale_and_partial_feed_says_how_old_and_how_partial():
     assert "抖音" not in said["is_partial"]  # the rows that failed, not the others
     # the check's description, which the run's summary prints: a warning, in words
     description = failure_description(result.failed)
-    assert description.count("warning: ") == 2
+    assert description == "; ".join(said[c] for c in ("is_partial", "days_since_latest_snapshot"))
     assert "expect_" not in description
     # the page shows what a passed bound saw: the range against its limit
     [bound] = [c for c in result.checked if c.columns == ["days_since_latest_snapshot"]]
@@ -90,6 +90,13 @@ def test_a_value_that_must_be_null_is_quoted():
     result = validate(suite_path("note_account_totals"), sql)
     said = f"1/3 行笔记互动超过账号总数（应为 0 行）：{excess}"
     assert sentences(result) == {"notes_excess": said}
+    # with a warning beside the error, the description says which is which, the error first
+    sql = sql.replace("(NULL, NULL))", "(NULL, '3 notes of 中信银行信用卡 on 2025-04-17'))")
+    description = failure_description(validate(suite_path("note_account_totals"), sql).failed)
+    assert description == (
+        f"error: {said}; warning: 1/3 行无账号快照跟进、不计分的笔记（应为 0 行）："
+        "3 notes of 中信银行信用卡 on 2025-04-17"
+    )
 
 
 @pytest.mark.parametrize(

@@ -138,13 +138,13 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
 
 
 def failure_description(failed: list) -> str:
-    """The check's description: a sentence per failed expectation, errors first."""
+    """The check's description: a sentence per failed expectation, errors first. The check's
+    severity says error or warning; only a mix of both marks which sentence is which."""
     from orchestration.defs.quality.sentences import failure_sentence
 
     ordered = sorted(failed, key=lambda f: f.severity != "error")
-    return "; ".join(
-        ("" if f.severity == "error" else "warning: ") + failure_sentence(f) for f in ordered
-    )
+    mixed = len({f.severity for f in failed}) > 1
+    return "; ".join((f"{f.severity}: " if mixed else "") + failure_sentence(f) for f in ordered)
 
 
 def _expectation_record(checked, withhold: bool) -> dict:
