@@ -24,7 +24,7 @@ help:
 	@echo "make test   run the whole test suite"
 	@echo "make ui     start the Dagster UI on http://$(UI_HOST):$(UI_PORT)"
 	@echo "make rebuild  rebuild the pipeline database from the archive, then run"
-	@echo "make docs   dbt docs as one offline page, and where the Great Expectations Data Docs are"
+	@echo "make docs   dbt docs as one offline page, and where the data quality page is"
 	@echo "make dbt ARGS=\"build --select account_scores\"  dbt itself on the pipeline's database"
 	@echo "make paths  where the databases, archive, report and docs are"
 	@echo "make purge SHA256=…  remove a delivery refused for personal data from the archive"
@@ -61,7 +61,10 @@ test: env browser-deps
 	$(BIN)/python -m pytest
 
 # No target given: `dagster dev` loads the code location pyproject.toml names, `cardreach`.
+# The report server (orchestration/serve.py) serves the report and quality pages the UI links
+# to over http, and stops with the UI.
 ui: env
+	@$(BIN)/python -m orchestration.serve & server=$$!; trap 'kill $$server 2>/dev/null' EXIT; \
 	$(BIN)/dagster dev -h $(UI_HOST) -p $(UI_PORT)
 
 # The browser test (tests/test_ui_browser.py) drives Debian's chromium, with CJK fonts so that
@@ -80,8 +83,8 @@ browser-deps:
 	  || { $(SUDO) apt-get update -q && $(APT_INSTALL) $(BROWSER_PACKAGES); }
 
 # Documentation that opens offline: dbt's docs as one self-contained page (column types from the
-# pipeline's database, so after `make run`, and not while a run writes), and the Great
-# Expectations Data Docs that the checks of every run write.
+# pipeline's database, so after `make run`, and not while a run writes), and the data quality
+# page (every suite's latest result) that the checks of every run rewrite.
 docs: env
 	$(BIN)/python -m orchestration.cli dbt docs generate --static --quiet
 	@echo "dbt docs:              dbt_project/target/static_index.html"

@@ -563,7 +563,7 @@ def paths() -> int:
         ("analysts' copy", settings.analytics_database()),
         ("archive", settings.archive_dir()),
         ("report", settings.report_path()),
-        ("Great Expectations", settings.quality_docs_index()),
+        ("data quality page", settings.quality_page_path()),
         ("run logs", settings.run_logs_dir()),
         ("ingest record", settings.ingest_record()),
     ):

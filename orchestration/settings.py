@@ -39,8 +39,11 @@ PIPELINE_DATABASE_FILE = "cardreach.duckdb"
 ANALYTICS_DATABASE_FILE = "analytics.duckdb"
 ARCHIVE_FOLDER = "archive"
 STAGING_FOLDER = "staging"  # a GB18030 delivery's UTF-8 copy while it is read; emptied after
-QUALITY_DOCS_FOLDER = "quality_docs"
-REPORT_FILE = Path("report") / "cardreach_report.html"
+# The suites' latest results, one JSON file per suite, that the gate's page is rendered from.
+QUALITY_RESULTS_FOLDER = "quality_results"
+REPORT_FOLDER = "report"
+REPORT_FILE = Path(REPORT_FOLDER) / "cardreach_report.html"
+QUALITY_PAGE_FILE = Path(REPORT_FOLDER) / "quality.html"
 WRITER_LOCK_FILE = ".writer.lock"
 # The dbt models' column lineage, kept in dbt's target folder by compiled SQL and schemas, so
 # that it is worked out (about a second a model) only when they change.
@@ -63,6 +66,12 @@ PUBLISHED_SCHEMAS = ("marts", "reference")
 # analysts' copy only when this setting is true; by default they stay in the pipeline's database.
 PUBLISH_CONFIDENTIAL_ENV = "CARDREACH_PUBLISH_CONFIDENTIAL"
 CONFIDENTIAL_TAG = "confidential"
+
+# The report folder is served read-only over http (orchestration/serve.py, started by `make ui`)
+# on this machine only, so the UI's links open it: browsers refuse file:// links from an http page.
+REPORT_PORT_ENV = "CARDREACH_REPORT_PORT"
+DEFAULT_REPORT_PORT = 3001
+REPORT_HOST = "127.0.0.1"
 
 # A landing file modified this recently may still be being written: ingestion and the sensor
 # leave it for a later look.
@@ -140,14 +149,14 @@ def staging_dir(warehouse: Path | None = None) -> Path:
     return (warehouse or warehouse_dir()) / STAGING_FOLDER
 
 
-def quality_docs_dir(warehouse: Path | None = None) -> Path:
-    """Great Expectations' Data Docs site and stores (failed validations only)."""
-    return (warehouse or warehouse_dir()) / QUALITY_DOCS_FOLDER
+def quality_results_dir(warehouse: Path | None = None) -> Path:
+    """Each suite's latest result (JSON), from which the gate's page is rendered."""
+    return (warehouse or warehouse_dir()) / QUALITY_RESULTS_FOLDER
 
 
-def quality_docs_index(warehouse: Path | None = None) -> Path:
-    """The Data Docs site's front page."""
-    return quality_docs_dir(warehouse) / "site" / "index.html"
+def report_dir(warehouse: Path | None = None) -> Path:
+    """The folder of the report pages, the only one the report server serves."""
+    return (warehouse or warehouse_dir()) / REPORT_FOLDER
 
 
 def report_path(warehouse: Path | None = None) -> Path:
@@ -168,6 +177,28 @@ def run_logs_dir(warehouse: Path | None = None) -> Path:
 def verbose() -> bool:
     """Whether `make run` shows every log line (Dagster's and dbt's) on the terminal."""
     return (os.environ.get(VERBOSE_ENV) or "").strip().lower() in ("1", "true", "yes")
+
+
+def quality_page_path(warehouse: Path | None = None) -> Path:
+    """The quality gate's page: every suite's latest result, beside the report."""
+    return (warehouse or warehouse_dir()) / QUALITY_PAGE_FILE
+
+
+def report_port() -> int:
+    """The port of the report server on REPORT_HOST."""
+    value = (os.environ.get(REPORT_PORT_ENV) or str(DEFAULT_REPORT_PORT)).strip()
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"{REPORT_PORT_ENV}={value!r} is not a port: set it to a number like 3001")
+    return int(value)
+
+
+def report_url(path: Path, warehouse: Path | None = None, fragment: str = "") -> str:
+    """The http address of a file of the report folder on the report server."""
+    from urllib.parse import quote
+
+    relative = Path(path).resolve().relative_to(report_dir(warehouse).resolve()).as_posix()
+    url = f"http://{REPORT_HOST}:{report_port()}/{quote(relative)}"
+    return f"{url}#{quote(fragment)}" if fragment else url
 
 
 def writer_lock(warehouse: Path | None = None) -> Path:

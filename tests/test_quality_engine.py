@@ -116,7 +116,7 @@ def test_suite_passes_on_good_data(tmp_path):
     assert result.suite_name == "cards"
     assert result.evaluated == len(CARD_SUITE["expectations"])
     assert result.failed == [] and result.errors == [] and result.warnings == []
-    assert result.docs_path is None
+    assert [c.passed for c in result.checked] == [True] * len(CARD_SUITE["expectations"])
 
 
 def test_suite_fails_on_bad_data_with_counts_and_samples(tmp_path):
@@ -578,12 +578,17 @@ def test_as_markdown_lists_failures(tmp_path):
     result = validate_dataframe(write_suite(tmp_path, CARD_SUITE), frame(BAD_SQL))
     markdown = result.as_markdown()
 
-    assert "| expectation | column | unexpected | sample | severity |" in markdown
-    assert "`expect_column_values_to_be_in_set`" in markdown
-    assert "`expect_column_values_to_be_between` | fee | 3 (75.0%)" in markdown
+    assert "| what failed | severity | expectation | unexpected | sample | guards |" in markdown
+    assert "`expect_column_values_to_be_in_set(bank)`" in markdown
+    # what failed in words first: the figures and the limit
+    assert (
+        "| 3/4 行fee超出限度（应在 0 到 1,000 之间）：-5；5,000；-1 | error"
+        " | `expect_column_values_to_be_between(fee)` | 3 (75.0%)"
+    ) in markdown
+    assert "launched_on的最大值 2026-01-02，应在 2020-01-01 到 2025-12-31 之间" in markdown
     assert '"HSBC"' in markdown
     assert "An annual fee is never negative nor absurd." in markdown
-    assert markdown.count("\n| `expect_") == len(result.failed)
+    assert markdown.count(" | error | `expect_") == len(result.failed)
 
     passed = validate_dataframe(write_suite(tmp_path, CARD_SUITE), frame(GOOD_SQL))
     assert passed.as_markdown() == "All 8 expectations of suite `cards` passed."
@@ -758,68 +763,6 @@ def test_nullable_integers_keep_their_values_for_text_checks(tmp_path):
     assert [(f.column, f.sample_unexpected) for f in result.failed] == [("a", [99]), ("b", [3])]
     assert all(type(v) is int for f in result.failed for v in f.sample_unexpected)
     assert str(df["a"].dtype) == "Int32"  # the caller's frame is left as it was
-
-
-# -- Data Docs -------------------------------------------------------------------------------
-
-
-def test_data_docs_written_for_failures_and_accumulated(tmp_path):
-    docs = tmp_path / "docs"
-    path = write_suite(tmp_path, CARD_SUITE)
-
-    first = validate_dataframe(path, frame(BAD_SQL), docs_dir=docs, data_asset_name="cards_mart")
-    passed = validate_dataframe(path, frame(GOOD_SQL), docs_dir=docs, data_asset_name="cards_mart")
-    second = validate_dataframe(path, frame(BAD_SQL), docs_dir=docs)
-
-    for result in (first, second):
-        assert result.docs_path is not None and result.docs_path.is_file()
-        assert result.docs_path.suffix == ".html"
-        assert docs in result.docs_path.parents
-    assert first.docs_path != second.docs_path
-    assert "cards_mart" in first.docs_path.name
-    page = second.docs_path.read_text(encoding="utf-8")
-    assert "expect_column_values_to_be_in_set" in page or "values must belong to this set" in page
-
-    # A passed validation has no page and is not listed: the site holds what needs looking at.
-    assert passed.success and passed.docs_path is None
-    index = docs / "site" / "index.html"
-    html = index.read_text(encoding="utf-8")
-    for result in (first, second):
-        assert result.docs_path.relative_to(index.parent).as_posix() in html
-    pages = sorted((docs / "site" / "validations").rglob("*.html"))
-    assert pages == sorted([first.docs_path, second.docs_path])
-    # One validation per run, with every expectation of the suite.
-    stored = [
-        json.loads(f.read_text(encoding="utf-8"))
-        for f in (docs / "store" / "validations").rglob("*.json")
-    ]
-    assert [v["statistics"]["evaluated_expectations"] for v in stored] == [8, 8]
-    assert [len(v["results"]) for v in stored] == [8, 8]
-    assert (docs / "site" / "expectations" / "cards.html").is_file()
-    # The logo is the site's own copy, not a request to GE's server carrying an id.
-    for text in (html, page):
-        assert "dataContextId" not in text
-    assert (docs / "site" / "static" / "images" / "logo-long.png").is_file()
-
-
-def test_a_warning_alone_gets_a_page_and_a_clean_pass_writes_nothing(tmp_path):
-    docs = tmp_path / "docs"
-    suite = suite_of(
-        {
-            "type": "expect_column_values_to_be_between",
-            "kwargs": {"column": "fee", "max_value": 500},
-            "meta": {"severity": "warning"},
-        }
-    )
-    path = write_suite(tmp_path, suite)
-
-    warned = validate_dataframe(path, frame(GOOD_SQL), docs_dir=docs)
-    assert warned.success and warned.docs_path is not None and warned.docs_path.is_file()
-
-    clean = tmp_path / "clean"
-    passed = validate_dataframe(path, frame("select 1 as fee"), docs_dir=clean)
-    assert passed.failed == [] and passed.docs_path is None
-    assert not clean.exists()
 
 
 # -- the suites of the repository, and import cost -------------------------------------------

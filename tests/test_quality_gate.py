@@ -102,7 +102,8 @@ def test_shares_over_100_hold_back_the_platform_scores_but_not_the_accounts(land
     result = run_pipeline()
     failed = failed_checks(result)
     assert failed["ge_audience_share_totals"].severity == dg.AssetCheckSeverity.ERROR
-    assert "expect_column_values_to_be_between(share_total_pct)" in (
+    # the figure and the limit, in a sentence
+    assert "受众分布合计 120%，应在 99.5% 到 100.5% 之间" in (
         failed["ge_audience_share_totals"].description
     )
     # The analysts' copy keeps the platform scores it had; the pipeline's own database holds
@@ -180,7 +181,7 @@ def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name, h
     assert failed[check_name].severity == dg.AssetCheckSeverity.ERROR
     metadata = failed[check_name].metadata
     assert metadata["failed_errors"].value >= 1
-    assert os.path.exists(metadata["data_docs"].value.removeprefix("file://"))
+    assert_links_its_section(warehouse, failed[check_name])
     # what depends on the failed data keeps its previous publication; the pipeline's own
     # database has the new build, for the operator to look into
     assert published(warehouse, f"SELECT * FROM {held} ORDER BY ALL") == before
@@ -215,7 +216,9 @@ def test_a_purge_of_followers_is_an_event_warned_alerted_and_scored(landing, war
     check = failed["ge_account_performance"]
     assert check.severity == dg.AssetCheckSeverity.WARN
     assert check.metadata["failed_errors"].value == 0
-    assert "expect_column_values_to_not_be_in_set(follower_drop_verdict)" in check.description
+    assert "粉丝下降超过 30%（事件）" in check.description
+    assert "account_name 中信银行信用卡" in check.description
+    assert "previous_followers 127,000，followers 76,000" in check.description
     assert materialized(result) >= SCORES
     assert published(warehouse, ALERTS) == [
         ("中信银行信用卡", date(2025, 5, 1), "follower_drop", "event", 127_000, 76_000)
@@ -282,7 +285,9 @@ def test_a_truncated_feed_is_a_warning_that_marks_the_date_partial(landing, ware
     feed = failed["ge_account_snapshot_feed"]
     assert feed.severity == dg.AssetCheckSeverity.WARN
     assert feed.metadata["failed_errors"].value == 0
-    assert "expect_column_values_to_be_in_set(is_partial)" in feed.description
+    assert "最新快照日期覆盖的账号少于前一日期" in feed.description
+    assert "snapshot_date 2025-05-01，accounts 1" in feed.description
+    assert "previous_accounts 7" in feed.description
     assert materialized(result) >= SCORES
     assert query(
         warehouse,
@@ -325,7 +330,23 @@ def test_a_check_that_raises_is_reported_failed(tmp_path, landing, warehouse):
     assert "no_such_column" in evaluation.metadata["error"].value
 
 
-def test_only_failed_checks_link_a_data_docs_page(tmp_path, landing, warehouse):
+def assert_links_its_section(warehouse, evaluation: dg.AssetCheckEvaluation) -> str:
+    """The check links the suite's section of the quality page over http, and names its file;
+    the page holds the section. Returns the page."""
+    suite = evaluation.check_name.removeprefix("ge_")
+    page = settings.quality_page_path(warehouse.warehouse_dir)
+    assert evaluation.metadata["quality_page_path"].value == str(page)
+    url = evaluation.metadata["quality_page"].value
+    assert url == settings.report_url(page, warehouse.warehouse_dir, fragment=suite)
+    assert url.startswith("http://127.0.0.1:")
+    html = page.read_text(encoding="utf-8")
+    assert f'<section id="{suite}">' in html
+    return html
+
+
+def test_every_check_passed_or_failed_has_its_section_of_the_quality_page(
+    tmp_path, landing, warehouse
+):
     def suite(name: str, *expectations: dict):
         path = tmp_path / f"{name}.json"
         meta = {"asset": "raw/accounts", "query": "SELECT * FROM raw.accounts"}
@@ -351,7 +372,6 @@ def test_only_failed_checks_link_a_data_docs_page(tmp_path, landing, warehouse):
 
     passed = evaluations["ge_accounts_banks"]
     assert passed.passed
-    assert "data_docs" not in passed.metadata
     [(accounts,)] = query(warehouse, "SELECT count(*) FROM raw.accounts")
     assert passed.metadata["rows_validated"].value == accounts > 0
 
@@ -361,8 +381,22 @@ def test_only_failed_checks_link_a_data_docs_page(tmp_path, landing, warehouse):
     assert failed.severity == dg.AssetCheckSeverity.ERROR
     assert '[{"missing": ["issuer"]}]' in failed.metadata["failed_expectations"].value
     assert failed.metadata["rows_validated"].value == accounts
-    page = failed.metadata["data_docs"].value.removeprefix("file://")
-    assert os.path.exists(page) and "accounts_contract" in page
+    assert "缺少列 issuer" in failed.description
+
+    for evaluation in (passed, failed):
+        html = assert_links_its_section(warehouse, evaluation)
+    sections = {
+        name: html[html.index(f'<section id="{name}">') :].split("</section>")[0]
+        for name in ("accounts_banks", "accounts_contract")
+    }
+    assert "通过 passed" in sections["accounts_banks"]
+    assert f"{accounts:,} 行无空值" in sections["accounts_banks"]  # what the passed check saw
+    assert "失败 failed" in sections["accounts_contract"]
+    assert "缺少列 issuer" in sections["accounts_contract"]
+    # every suite of the repository is on the page, run or not yet
+    for path in settings.EXPECTATIONS_DIR.glob("*.json"):
+        assert f'<section id="{path.stem}">' in html
+    assert "http://" not in html and "https://" not in html  # opens offline
 
 
 def test_make_run_exits_non_zero_and_names_the_failed_expectation(landing, warehouse, tmp_path):
@@ -385,7 +419,7 @@ def test_make_run_exits_non_zero_and_names_the_failed_expectation(landing, wareh
     summary = done.stdout
     assert "FAILED" in summary
     assert "ge_audience_share_totals" in summary
-    assert "expect_column_values_to_be_between(share_total_pct)" in summary
+    assert "受众分布合计" in summary and "应在 99.5% 到 100.5% 之间" in summary
     # listed among what the failed check held back from publication, with the check
     held = summary[summary.index("held back from publication") :]
     assert "marts/platform_scores (" in held
@@ -503,7 +537,7 @@ def test_notes_earning_more_than_their_account_hold_back_what_reads_the_notes(la
     check = failed["ge_note_account_totals"]
     assert check.severity == dg.AssetCheckSeverity.ERROR
     assert "宁波银行信用卡 on 2025-04-17" in check.metadata["failed_expectations"].value
-    assert os.path.exists(check.metadata["data_docs"].value.removeprefix("file://"))
+    assert_links_its_section(warehouse, check)
     # what reads the notes keeps its previous publication...
     for table in NOTES_HELD:
         assert published(warehouse, f"SELECT * FROM {table} ORDER BY ALL") == before[table], table

@@ -222,16 +222,17 @@ def test_the_quality_summary_counts_the_checks_of_the_run(sample_report):
         "intermediate/int_snapshot_coverage",
         "ge_account_snapshot_feed",
     ]
-    assert "days_since_latest_snapshot" in problems[1][3]  # what failed
+    assert "最新快照距今" in problems[1][3] and "上限 45 天" in problems[1][3]  # what failed
     assert "snapshot feed" in problems[1][4]  # what the check guards, from its definition
-    assert 'href="../quality_docs/site/index.html"' in quality
+    assert 'href="quality.html"' in quality
 
 
 def test_the_metadata_has_the_path_and_a_picture_of_each_chart(sample_report):
     warehouse, _result, event = sample_report
     path = settings.report_path(warehouse.warehouse_dir)
     assert event.metadata["path"].value == str(path)
-    assert event.metadata["url"].value == path.resolve().as_uri()
+    assert event.metadata["url"].value == settings.report_url(path, warehouse.warehouse_dir)
+    assert event.metadata["url"].value.startswith("http://127.0.0.1:")
     images = {k: v.value for k, v in event.metadata.items() if k.startswith("chart_")}
     assert set(images) == {f"chart_{key}" for key in SAMPLE_CHARTS}
     for markdown in images.values():

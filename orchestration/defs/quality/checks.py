@@ -6,17 +6,25 @@ which holds back everything that depends on that asset in the run, and nothing e
 builds, scoring and publication ask `orchestration.gate`); failed *warning* expectations fail it
 with WARN severity, which holds back nothing. A check that cannot be evaluated
 is a failed check with the error in its metadata, never a silent pass. A suite with
-`meta.new_rows_by` checks only the rows delivered since it last passed (see quality_scope).
+`meta.new_rows_by` checks only the rows delivered since it last passed (see ledger.py).
+
+A failed expectation is described by the sentence a person needs, its figure and its limit
+(sentences.py), in the check's description, which the run's summary prints. Every check, passed
+or failed, saves its result and renders the gate's page again (report/quality.py), linked from
+its metadata over http (the report server, orchestration/serve.py).
 """
 
+import dataclasses
 import gc
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration import settings
 from orchestration.defs.quality.ledger import checked_through, record_pass, scope_for
+from orchestration.defs.report.quality import render_page, save_result, shown_path
 from orchestration.gate import CHECK_PRIORITY_TAGS
 from orchestration.warehouse import Warehouse, give_back_memory
 
@@ -44,7 +52,16 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
         op_tags=CHECK_PRIORITY_TAGS,
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
-        docs_dir = settings.quality_docs_dir(warehouse.warehouse_dir)
+        record = {
+            "suite": suite["name"],
+            "suite_path": str(path.resolve()),
+            "file": shown_path(path),
+            "asset": asset_key.to_user_string(),
+            "description": meta.get("description"),
+            "checked_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "run_id": context.run.run_id,
+            "expectations": [],
+        }
         try:
             # GE loads only when checking
             from orchestration.defs.quality.suites import (
@@ -62,7 +79,6 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
             result = validate_dataframe(
                 path,
                 frame,
-                docs_dir=docs_dir,
                 data_asset_name=".".join(asset_key.path),
                 table_columns=columns,
             )
@@ -82,16 +98,24 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
                     record_pass(conn, scope, through, rows, context.run.run_id)
         except Exception as error:  # an unevaluated check is a failed check, with the reason
             context.log.error(f"suite {path.name} could not be evaluated: {error}")
+            record |= {"outcome": "error", "error": f"{type(error).__name__}: {error}"}
             return dg.AssetCheckResult(
                 passed=False,
                 severity=dg.AssetCheckSeverity.ERROR,
                 description=f"could not be evaluated: {error}",
-                metadata={"error": dg.MetadataValue.text(f"{type(error).__name__}: {error}")},
+                metadata={
+                    "error": dg.MetadataValue.text(f"{type(error).__name__}: {error}"),
+                    **_page_links(context, warehouse, record),
+                },
             )
         worst = dg.AssetCheckSeverity.ERROR if result.errors else dg.AssetCheckSeverity.WARN
-        failed_names = ", ".join(
-            f"{f.expectation_type}({f.column or ', '.join(f.columns)})" for f in result.failed
-        )
+        withhold = bool(result.failed) and _withheld(query)
+        record |= {
+            "outcome": "failed" if result.errors else "warning" if result.failed else "passed",
+            "rows": rows,
+            "scope": scope.describe(),
+            "expectations": [_expectation_record(c, withhold) for c in result.checked],
+        }
         metadata = {
             "rows_validated": dg.MetadataValue.int(rows),
             "rows_checked": dg.MetadataValue.text(scope.describe()),
@@ -102,16 +126,81 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
             "failed_expectations": dg.MetadataValue.md(result.as_markdown()),
             "suite": dg.MetadataValue.path(str(path)),
         }
-        if result.docs_path is not None:
-            metadata["data_docs"] = dg.MetadataValue.url(result.docs_path.resolve().as_uri())
+        metadata |= _page_links(context, warehouse, record)
         return dg.AssetCheckResult(
             passed=not result.failed,
             severity=worst,
-            description=f"failed: {failed_names}" if result.failed else None,
+            description=failure_description(result.failed) if result.failed else None,
             metadata=metadata,
         )
 
     return _check
+
+
+def failure_description(failed: list) -> str:
+    """The check's description: a sentence per failed expectation, errors first. The check's
+    severity says error or warning; only a mix of both marks which sentence is which."""
+    from orchestration.defs.quality.sentences import failure_sentence
+
+    ordered = sorted(failed, key=lambda f: f.severity != "error")
+    mixed = len({f.severity for f in failed}) > 1
+    return "; ".join((f"{f.severity}: " if mixed else "") + failure_sentence(f) for f in ordered)
+
+
+def _expectation_record(checked, withhold: bool) -> dict:
+    """One expectation of the page, as JSON: its limit, what it saw, its failing rows."""
+    from orchestration.defs.quality.sentences import failure_sentence, limit_text, passed_sentence
+
+    failure = checked.failure
+    if failure is not None and withhold:
+        failure = dataclasses.replace(failure, sample_unexpected=[])
+    return {
+        "type": checked.expectation_type,
+        "columns": checked.columns,
+        "label": checked.label,
+        "severity": checked.severity,
+        "notes": checked.notes,
+        "passed": checked.passed,
+        "limit": limit_text(checked.expectation_type, checked.kwargs, checked.unit or ""),
+        "observed": passed_sentence(checked) if failure is None else failure_sentence(failure),
+        "unexpected_count": checked.unexpected_count,
+        "sample": [] if failure is None else failure.sample_unexpected,
+        "withheld": failure is not None and withhold,
+    }
+
+
+def _withheld(query: str) -> bool:
+    """Whether a suite's failing rows stay off the page: it reads a dbt model tagged
+    confidential (the bank's own figures) and they are not published (the report's rule)."""
+    if settings.publish_confidential():
+        return False
+    from orchestration.dbt import prepared_manifest
+
+    text = query.lower()
+    return any(
+        f"{node['config']['schema']}.{node['alias']}".lower() in text
+        for node in prepared_manifest()["nodes"].values()
+        if node["resource_type"] == "model"
+        and settings.CONFIDENTIAL_TAG in node["config"].get("tags", [])
+    )
+
+
+def _page_links(context, warehouse: Warehouse, record: dict) -> dict:
+    """Save the result, render the gate's page, and link the suite's section: over http for the
+    UI (browsers refuse file:// links from an http page), the file path for whoever opens it
+    directly. The page failing to render never changes the check's verdict."""
+    try:
+        save_result(record, warehouse.warehouse_dir)
+        page = render_page(warehouse.warehouse_dir)
+    except Exception as error:
+        context.log.warning(f"the quality page could not be written: {error}")
+        return {}
+    return {
+        "quality_page": dg.MetadataValue.url(
+            settings.report_url(page, warehouse.warehouse_dir, fragment=record["suite"])
+        ),
+        "quality_page_path": dg.MetadataValue.path(str(page)),
+    }
 
 
 def quality_checks() -> list[dg.AssetChecksDefinition]:

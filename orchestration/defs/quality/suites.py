@@ -10,9 +10,10 @@ expectation whose `meta.severity` is not "warning").
 Great Expectations is imported inside the functions only: it takes seconds to import, and the
 Dagster definitions must load without it. A suite's expectations are validated in groups, each
 on the columns it reads and in an ephemeral, in-memory Data Context of its own (creating one
-takes milliseconds), and reported as one validation. When a `docs_dir` is given, a validation
-with failures is written into suite and validation stores on disk under that folder, so the
-static Data Docs site there accumulates the failed validations over runs.
+takes milliseconds), and reported as one validation. Every expectation's outcome, passed or
+failed, is kept with the figure it observed (`SuiteResult.checked`), so the gate's page
+(`orchestration/defs/report/quality.py`) shows every suite; GE's own Data Docs are not built
+(their pages need a CDN to render and cost more than the validation).
 
 Any exception GE raises (or records against an expectation) reaches the caller as an exception:
 a check that could not be evaluated never passes silently.
@@ -25,7 +26,7 @@ import datetime as dt
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 SEVERITIES = ("error", "warning")
 SAMPLE_SIZE = 10
-SITE_NAME = "cardreach"
 
 # Type names a suite may use for a text column. A text column a type expectation reads is handed
 # to GE as `object` (see `_normalise_frame`), whose values GE checks one by one against a Python
@@ -86,9 +86,6 @@ _EXACT_IN_FLOAT = 2**53
 _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?)?$"
 )
-_GE_LOGO = re.compile(
-    r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/logo-long\.png[^\"']*"
-)
 
 
 class SuiteError(ValueError):
@@ -110,6 +107,9 @@ class FailedExpectation:
     severity: str  # "error" or "warning"
     notes: str | None  # meta.notes: what the expectation guards, in a sentence
     observed_value: Any = None  # what an aggregate expectation saw (row count, max, columns)
+    label: str | None = None  # meta.label: what the column holds, in words (e.g. 最新快照距今天数)
+    unit: str | None = None  # meta.unit: the unit of its figures (e.g. 天)
+    rows: int | None = None  # how many rows GE evaluated (element_count)
 
     @property
     def columns(self) -> list[str]:
@@ -122,12 +122,30 @@ class FailedExpectation:
 
 
 @dataclass(frozen=True)
+class CheckedExpectation:
+    """One expectation of a validation, passed or failed, with what it observed."""
+
+    expectation_type: str
+    columns: list[str]
+    kwargs: dict  # as written in the suite
+    severity: str  # "error" or "warning"
+    notes: str | None
+    label: str | None
+    unit: str | None
+    passed: bool
+    rows: int | None  # rows evaluated (element_count), None for checks on column names
+    unexpected_count: int | None
+    observed_range: tuple | None  # (min, max) of a `between` column over the rows read
+    failure: FailedExpectation | None  # its failure, when it failed
+
+
+@dataclass(frozen=True)
 class SuiteResult:
     suite_name: str
     success: bool  # True when no error-severity expectation failed
     evaluated: int
     failed: list[FailedExpectation]
-    docs_path: Path | None  # the HTML Data Docs page of this validation, if written
+    checked: list[CheckedExpectation] = field(default_factory=list)  # every one, in suite order
 
     @property
     def errors(self) -> list[FailedExpectation]:
@@ -139,13 +157,15 @@ class SuiteResult:
 
     def as_markdown(self) -> str:
         """A Markdown table of the failed expectations, for Dagster metadata."""
+        from orchestration.defs.quality.sentences import failure_sentence
+
         if not self.failed:
             return f"All {self.evaluated} expectations of suite `{self.suite_name}` passed."
         lines = [
             f"Suite `{self.suite_name}`: {len(self.errors)} error(s), "
             f"{len(self.warnings)} warning(s) among {self.evaluated} expectations.",
             "",
-            "| expectation | column | unexpected | sample | severity | guards |",
+            "| what failed | severity | expectation | unexpected | sample | guards |",
             "|---|---|---|---|---|---|",
         ]
         for f in sorted(self.failed, key=lambda f: f.severity != "error"):
@@ -162,11 +182,11 @@ class SuiteResult:
             else:
                 sample = ""
             cells = [
-                f"`{f.expectation_type}`",
-                ", ".join(f.columns),
+                failure_sentence(f),
+                f.severity,
+                f"`{f.expectation_type}({', '.join(f.columns)})`",
                 unexpected,
                 _clip(sample, 160),
-                f.severity,
                 f.notes or "",
             ]
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
@@ -235,6 +255,8 @@ def read_checked_columns(
         return _to_pandas(relation), names
     # the columns a failure's sample names its rows by (meta.identify_by), read with the checked
     checked |= set(identify_by(suite))
+    for item in suite["expectations"]:
+        checked |= set(identify_by(item))
     columns = [name for name in names if name in checked]
     if not columns:  # row counts and column names only: the rows, without values
         (rows,) = relation.aggregate("count(*)").fetchone()
@@ -314,10 +336,12 @@ def checked_columns(expectations: list[dict]) -> set[str] | None:
 def identify_by(suite: dict) -> list[str]:
     """The columns that say which row a value is (`meta.identify_by`, e.g. a creator, month and
     dimension): a failed value expectation's sample then lists those rows, with the value, rather
-    than bare values that name no record."""
+    than bare values that name no record. An expectation's own `meta.identify_by` (the same call
+    on the expectation) takes the place of its suite's, for a figure that needs others beside it."""
     names = (suite.get("meta") or {}).get("identify_by") or []
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise SuiteError(f"suite {suite.get('name')}: meta.identify_by must be a list of columns")
+        where = suite.get("name") or suite.get("type")
+        raise SuiteError(f"{where}: meta.identify_by must be a list of columns")
     return names
 
 
@@ -341,7 +365,6 @@ def _named_columns(kwargs: dict) -> set[str] | None:
 def validate_dataframe(
     suite_path: Path,
     df: pd.DataFrame,
-    docs_dir: Path | None = None,
     data_asset_name: str | None = None,
     table_columns: list[str] | None = None,
 ) -> SuiteResult:
@@ -351,10 +374,8 @@ def validate_dataframe(
     holds only some (`read_checked_columns`): expectations on column names (a column set, an
     ordered list, a count) are checked against them, the others against `df`.
 
-    With `docs_dir`, a validation with failures (errors or warnings) is also written into the
-    static Data Docs site under `docs_dir / "site"` (its JSON stores live in `docs_dir /
-    "store"`) and its page returned. A passed validation writes nothing: rendering a page costs
-    more than validating a small table, on every run, for a page nobody needs to open.
+    The result holds every expectation's outcome (`checked`), the failed ones with their sample
+    (`failed`).
     """
     import pandas as pd
 
@@ -381,20 +402,17 @@ def validate_dataframe(
             results[position] = result
 
     _raise_for_exceptions(suite_path, results)
-    failed = [
-        _failed(r, data["expectations"][i], df, made_float, identify_by(data))
+    checked = [
+        _checked(r, data["expectations"][i], df, made_float, identify_by(data))
         for i, r in enumerate(results)
-        if not r.success
     ]
-    docs_path = None
-    if docs_dir is not None and failed:
-        docs_path = _build_docs(Path(docs_dir), suite, results, run)
+    failed = [c.failure for c in checked if c.failure is not None]
     return SuiteResult(
         suite_name=suite.name,
         success=not any(f.severity == "error" for f in failed),
         evaluated=len(results),
         failed=failed,
-        docs_path=docs_path,
+        checked=checked,
     )
 
 
@@ -698,6 +716,62 @@ def _exception_messages(info) -> list[str]:
     return messages
 
 
+def _checked(
+    r, original: dict, df: pd.DataFrame, made_float: set, identify: list[str]
+) -> CheckedExpectation:
+    """The outcome of one expectation; a `between` column's range is read from `df` (GE's BASIC
+    result has no min and max), so a passed bound shows how close the data came to it."""
+    identify = identify_by(original) or identify
+    failure = None if r.success else _failed(r, original, df, made_float, identify)
+    kwargs = dict(original.get("kwargs") or {})
+    meta = original.get("meta") or {}
+    column = kwargs.get("column") if isinstance(kwargs.get("column"), str) else None
+    result = dict(r.result or {})
+    observed_range = None
+    if (
+        original["type"] == "expect_column_values_to_be_between"
+        and column in df.columns
+        and not kwargs.get("row_condition")
+        and df[column].notna().any()
+    ):
+        observed_range = tuple(_json_safe([df[column].min(), df[column].max()]))
+        if column in made_float or _is_integer_column(df[column]):
+            observed_range = tuple(
+                int(v) if isinstance(v, float) and v.is_integer() else v for v in observed_range
+            )
+    count = result.get("unexpected_count")
+    rows = result.get("element_count")
+    return CheckedExpectation(
+        expectation_type=original["type"],
+        columns=_columns_of(kwargs),
+        kwargs=_json_safe(kwargs),
+        severity=_severity(r.expectation_config, original),
+        notes=meta.get("notes") if isinstance(meta.get("notes"), str) else None,
+        label=meta.get("label") if isinstance(meta.get("label"), str) else None,
+        unit=meta.get("unit") if isinstance(meta.get("unit"), str) else None,
+        passed=bool(r.success),
+        rows=int(rows) if rows is not None else None,
+        unexpected_count=int(count) if count is not None else None,
+        observed_range=observed_range,
+        failure=failure,
+    )
+
+
+def _is_integer_column(column) -> bool:
+    from pandas.api.types import is_integer_dtype
+
+    return is_integer_dtype(column.dtype)
+
+
+def _columns_of(kwargs: dict) -> list[str]:
+    if isinstance(kwargs.get("column"), str):
+        return [kwargs["column"]]
+    for key in _COLUMN_LIST_KWARGS:
+        if isinstance(kwargs.get(key), list):
+            return [str(c) for c in kwargs[key]]
+    return [str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs]
+
+
 def _failed(
     r, original: dict | None, df: pd.DataFrame, made_float: set, identify: list[str] = ()
 ) -> FailedExpectation:
@@ -757,6 +831,9 @@ def _failed(
         severity=_severity(config, original),
         notes=notes if isinstance(notes, str) else None,
         observed_value=_json_safe(result.get("observed_value")),
+        label=meta.get("label") if isinstance(meta.get("label"), str) else None,
+        unit=meta.get("unit") if isinstance(meta.get("unit"), str) else None,
+        rows=int(result["element_count"]) if result.get("element_count") is not None else None,
     )
 
 
@@ -792,12 +869,11 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
-# -- Data Docs ------------------------------------------------------------------------------
+# -- GE's context ---------------------------------------------------------------------------
 
 
-def _context(docs_dir: Path | None = None):
-    """An ephemeral Data Context: in-memory stores, or suite and validation stores and a static
-    site under docs_dir, so the site index lists earlier validations too."""
+def _context():
+    """An ephemeral Data Context: in-memory stores, no Data Docs site."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -805,108 +881,12 @@ def _context(docs_dir: Path | None = None):
         ProgressBarsConfig,
     )
 
-    defaults = InMemoryStoreBackendDefaults()
-    stores = dict(defaults.stores)
-    sites: dict = {}
-    if docs_dir is not None:
-        docs_dir = docs_dir.resolve()
-
-        def on_disk(store_class: str, folder: str) -> dict:
-            backend = {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(docs_dir / "store" / folder),
-            }
-            return {"class_name": store_class, "store_backend": backend}
-
-        stores[defaults.expectations_store_name] = on_disk("ExpectationsStore", "expectations")
-        stores[defaults.validation_results_store_name] = on_disk(
-            "ValidationResultsStore", "validations"
-        )
-        sites[SITE_NAME] = {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(docs_dir / "site"),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        }
     config = DataContextConfig(
-        store_backend_defaults=defaults,
-        stores=stores,
-        data_docs_sites=sites,
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False),
     )
     return gx.get_context(mode="ephemeral", project_config=config)
-
-
-def _build_docs(docs_dir: Path, suite, results: list, run) -> Path:
-    """Store the suite and its validation, its `results` in one, in the stores under `docs_dir`;
-    render their pages and the site index; the validation's page. `run` is one of the group
-    validations, whose batch (the data asset) the page names."""
-    from urllib.parse import urlparse
-    from urllib.request import url2pathname
-
-    from great_expectations.core import ExpectationSuiteValidationResult
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    run_id = RunIdentifier(run_time=dt.datetime.now(dt.UTC))
-    meta = {**run.meta, "run_id": run_id, "validation_time": run_id.run_time}
-    # The fingerprint and the validation definition are those of one group.
-    meta.pop("validation_id", None)
-    meta["batch_markers"] = {
-        k: v for k, v in (meta.get("batch_markers") or {}).items() if k != "pandas_data_fingerprint"
-    }
-    passed = sum(bool(r.success) for r in results)
-    result = ExpectationSuiteValidationResult(
-        success=passed == len(results),
-        results=results,
-        suite_name=suite.name,
-        statistics={
-            "evaluated_expectations": len(results),
-            "successful_expectations": passed,
-            "unsuccessful_expectations": len(results) - passed,
-            "success_percent": 100 * passed / len(results),
-        },
-        meta=meta,
-        batch_id=run.batch_id,
-    )
-    suite_key = ExpectationSuiteIdentifier(name=suite.name)
-    key = ValidationResultIdentifier(suite_key, run_id, run.batch_id)
-    docs = _context(docs_dir)
-    docs.suites.add_or_update(suite)
-    docs.validation_results_store.set(key, result)
-    docs.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[key, suite_key])
-    pages = []
-    for resource in (key, suite_key, None):
-        urls = docs.get_docs_sites_urls(resource_identifier=resource, site_name=SITE_NAME)
-        pages.append(Path(url2pathname(urlparse(urls[0]["site_url"]).path)))
-    site_root = pages[2].parent
-    for page in pages:
-        _local_logo(page, site_root)
-    return pages[0]
-
-
-def _local_logo(page: Path, site_root: Path) -> None:
-    """Point the page's logo at the site's own copy instead of GE's web server. GE's page
-    template hard-codes the logo's address on GE's server, with the time and the Data Context's
-    id in the URL (`?d=...&dataContextId=...`, asked on every view); no setting turns it off,
-    and a custom view cannot replace the packaged template (GE looks in its own first)."""
-    if not page.is_file():
-        return
-    logo = site_root / "static" / "images" / "logo-long.png"
-    relative = Path(
-        *[".."] * (len(page.relative_to(site_root).parts) - 1), logo.relative_to(site_root)
-    )
-    html = page.read_text(encoding="utf-8")
-    replaced = _GE_LOGO.sub(relative.as_posix(), html)
-    if replaced != html:
-        page.write_text(replaced, encoding="utf-8")
 
 
 def _quoted(name: str) -> str:

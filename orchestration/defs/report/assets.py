@@ -57,7 +57,7 @@ def quality_summary(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
         )
     quarantine = instance.get_latest_materialization_event(QUARANTINE_KEY)
     metadata = quarantine.asset_materialization.metadata if quarantine else {}
-    docs = settings.quality_docs_index(warehouse.warehouse_dir)
+    page = settings.quality_page_path(warehouse.warehouse_dir)
     return QualitySummary(
         scope=scope,
         checks=sorted(
@@ -70,7 +70,7 @@ def quality_summary(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
             metadata["dagster/row_count"].value if "dagster/row_count" in metadata else None
         ),
         quarantine_run=quarantine.run_id if quarantine else None,
-        data_docs=docs if docs.exists() else None,
+        data_docs=page if page.exists() else None,
     )
 
 
@@ -109,7 +109,8 @@ def report(context: dg.AssetExecutionContext, warehouse: Warehouse):
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),
-            "url": dg.MetadataValue.url(target.resolve().as_uri()),
+            # over http: browsers refuse file:// links from the UI (make ui serves the folder)
+            "url": dg.MetadataValue.url(settings.report_url(target, warehouse.warehouse_dir)),
             "size_kb": dg.MetadataValue.float(round(target.stat().st_size / 1024, 1)),
             "charts": dg.MetadataValue.int(len(document.charts)),
             "checks_passed": dg.MetadataValue.int(summary.passed),
