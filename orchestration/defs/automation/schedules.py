@@ -2,13 +2,16 @@
 
 import dagster as dg
 
+from orchestration import settings
+
 # Ingestion skips files it already holds, so a run on an unchanged folder only rebuilds and checks.
 cardreach_daily_schedule = dg.ScheduleDefinition(
     name="cardreach_daily_schedule",
     job_name="cardreach_daily",
     cron_schedule="0 6 * * *",
-    execution_timezone="Asia/Shanghai",
+    execution_timezone=settings.timezone_name(),
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Runs cardreach_daily every day at 06:00 Beijing time, whatever the landing"
-    " sensor saw: ingests anything new, rebuilds the marts, checks, scores and publishes.",
+    description="Runs cardreach_daily every day at 06:00 on the clock of $CARDREACH_TIMEZONE"
+    " (Asia/Shanghai by default), whatever the landing sensor saw: ingests anything new,"
+    " rebuilds the marts, checks, scores and publishes.",
 )
