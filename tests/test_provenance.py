@@ -98,17 +98,17 @@ def test_every_figure_of_the_platform_table_cites_its_source_and_mark(report_htm
     assert source_of(sources, cite[mau]) == ["已发布：易观千帆 (report April 2025)"]
     assert rows["2024-12"][1][mau].endswith("†")
     # the 1.97× MAU ratio is computed from the illustrative 2025-01 card-app industry MAU
-    ratio = header.index("vs card-app industry (× its MAU)")
+    ratio = header.index("对比信用卡APP整体（倍）")
     row, cite = rows["2025-01"]
     assert row[ratio] == "1.97×" and cite[ratio].endswith("*")
     assert "* illustrative (report: 1.13亿–1.19亿 over 2024; 1.20亿 in 2025-03)" in source_of(
         sources, cite[ratio]
     )
     # a growth rate computed from a published and a derived MAU is derived, not illustrative
-    assert rows["2025-01"][1][header.index("MoM (%)")].endswith("†")
+    assert rows["2025-01"][1][header.index("环比（%）")].endswith("†")
     # the published age shares are derived from published figures only: the sample's
     # illustrative active-period distribution of the same app and month is not theirs
-    under_35 = header.index("aged ≤35 (% of users)")
+    under_35 = header.index("35岁及以下（占用户 %）")
     row, cite = rows["2025-01"]
     assert row[under_35] == "86.80%" and cite[under_35].endswith("†"), cite[under_35]
     assert not any("active-period" in source for source in source_of(sources, cite[under_35]))
@@ -120,7 +120,7 @@ def test_the_mau_chart_draws_illustrative_and_derived_points_apart(sample_run):
     )
     [chart] = [c for c in report.charts if c.key == "mau_vs_card_industry"]
     series = dict(re.findall(r'<g data-series="([^"]+)">(.*?)</g>', chart.svg, re.S))
-    platform, industry = series["小红书"], series["信用卡APP整体 (card-app industry)"]
+    platform, industry = series["小红书"], series["信用卡APP整体"]
     illustrative = r'<circle [^>]*data-kind="illustrative"><title>([^<]*)</title>'
     assert re.findall(illustrative, platform) == [
         "小红书 2025-02: 2.28亿 (illustrative)",

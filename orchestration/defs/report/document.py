@@ -276,7 +276,10 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
     categories = code_labels(conn, "app_category")
     lines = [
         Line(
-            name=app if category == "content_platform" else f"{app}（{categories[category]}）",
+            # the aggregate's name is often its category's label already (信用卡APP整体)
+            name=app
+            if category == "content_platform" or app == categories[category]
+            else f"{app}（{categories[category]}）",
             points=[(month, mau) for month, mau, _source in points_],
             dashed=category == "card_app_industry",
             kinds=_point_kinds(points_, lambda point: delivered(point[2])),
