@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -72,6 +73,11 @@ CONFIDENTIAL_TAG = "confidential"
 REPORT_PORT_ENV = "CARDREACH_REPORT_PORT"
 DEFAULT_REPORT_PORT = 3001
 REPORT_HOST = "127.0.0.1"
+
+# The clock of the readers (the marketing teams in China): the daily schedule runs on it and the
+# report shows its times in it, naming the zone.
+TIMEZONE_ENV = "CARDREACH_TIMEZONE"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 # A landing file modified this recently may still be being written: ingestion and the sensor
 # leave it for a later look.
@@ -230,6 +236,24 @@ def publish_confidential() -> bool:
             " in the pipeline's database"
         )
     return value in ("true", "1", "yes")
+
+
+def timezone_name() -> str:
+    """The IANA name of the readers' time zone, such as Asia/Shanghai (default) or Europe/Paris."""
+    value = (os.environ.get(TIMEZONE_ENV) or DEFAULT_TIMEZONE).strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{TIMEZONE_ENV}={value!r} is not a time zone: write an IANA name such as"
+            f" {DEFAULT_TIMEZONE}"
+        ) from None
+    return value
+
+
+def timezone() -> ZoneInfo:
+    """The readers' time zone (TIMEZONE_ENV), in which the report shows its times."""
+    return ZoneInfo(timezone_name())
 
 
 def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:

@@ -420,7 +420,8 @@ def test_the_contract_reads_its_category_codes_from_the_seed(landing, warehouse,
         "funnel_channel": datasets.FUNNEL_DAILY.column("channel"),
         "cost_type": datasets.MARKETING_COSTS.column("cost_type"),
     }
-    assert set(seed) == set(columns)
+    # every list the contract reads, and two whose labels only the report reads
+    assert set(seed) == set(columns) | {"score_component", "target_segment"}
     assert datasets.MARKETING_COSTS.column("channel") == columns["funnel_channel"]
     for category, column in columns.items():
         assert column.kind == Kind.CATEGORY

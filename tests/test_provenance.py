@@ -86,7 +86,7 @@ def test_every_figure_of_the_platform_table_cites_its_source_and_mark(report_htm
             if row[column] != "—":
                 assert re.fullmatch(r"\d+(,\d+)*[*†]?", cite[column]), (month, header[column])
                 assert all(int(n) <= len(sources) for n in re.findall(r"\d+", cite[column]))
-    mau = header.index("MAU (persons)")
+    mau = header.index("月活（人）")
     # 2025-02 and 2025-03 are illustrative, 2025-01 published, 2024-12 derived from a growth rate
     row, cite = rows["2025-02"]
     assert row[mau] == "2.28亿" and cite[mau].endswith("*")
@@ -95,20 +95,20 @@ def test_every_figure_of_the_platform_table_cites_its_source_and_mark(report_htm
     ]
     row, cite = rows["2025-01"]
     assert row[mau] == "2.32亿" and cite[mau].isdigit()
-    assert source_of(sources, cite[mau]) == ["published: 易观千帆 (report April 2025)"]
+    assert source_of(sources, cite[mau]) == ["已发布：易观千帆 (report April 2025)"]
     assert rows["2024-12"][1][mau].endswith("†")
     # the 1.97× MAU ratio is computed from the illustrative 2025-01 card-app industry MAU
-    ratio = header.index("vs card-app industry (× its MAU)")
+    ratio = header.index("对比信用卡APP整体（倍）")
     row, cite = rows["2025-01"]
     assert row[ratio] == "1.97×" and cite[ratio].endswith("*")
     assert "* illustrative (report: 1.13亿–1.19亿 over 2024; 1.20亿 in 2025-03)" in source_of(
         sources, cite[ratio]
     )
     # a growth rate computed from a published and a derived MAU is derived, not illustrative
-    assert rows["2025-01"][1][header.index("MoM (%)")].endswith("†")
+    assert rows["2025-01"][1][header.index("环比（%）")].endswith("†")
     # the published age shares are derived from published figures only: the sample's
     # illustrative active-period distribution of the same app and month is not theirs
-    under_35 = header.index("aged ≤35 (% of users)")
+    under_35 = header.index("35岁及以下（占用户 %）")
     row, cite = rows["2025-01"]
     assert row[under_35] == "86.80%" and cite[under_35].endswith("†"), cite[under_35]
     assert not any("active-period" in source for source in source_of(sources, cite[under_35]))
@@ -120,7 +120,7 @@ def test_the_mau_chart_draws_illustrative_and_derived_points_apart(sample_run):
     )
     [chart] = [c for c in report.charts if c.key == "mau_vs_card_industry"]
     series = dict(re.findall(r'<g data-series="([^"]+)">(.*?)</g>', chart.svg, re.S))
-    platform, industry = series["小红书"], series["信用卡APP整体 (card-app industry)"]
+    platform, industry = series["小红书"], series["信用卡APP整体"]
     illustrative = r'<circle [^>]*data-kind="illustrative"><title>([^<]*)</title>'
     assert re.findall(illustrative, platform) == [
         "小红书 2025-02: 2.28亿 (illustrative)",
@@ -130,27 +130,27 @@ def test_the_mau_chart_draws_illustrative_and_derived_points_apart(sample_run):
     assert "2025-03: 1.2亿</title></circle>" in industry  # the published one is a plain dot
     assert platform.count('data-kind="derived"') == 2  # 2024-01 and 2024-12
     assert "2.27亿*" in platform  # the end label carries the mark
-    assert "* illustrative value" in chart.svg and "† derived value" in chart.svg  # legend
+    assert "* 示意数据" in chart.svg and "† 推算数据" in chart.svg  # legend
 
 
 def test_the_tgi_section_names_its_baseline_and_marks_it_illustrative(report_html):
     audience = section(report_html, "audience")
-    [baseline_note] = re.findall(r'<p class="note">(TGI baseline:.*?)</p>', audience, re.S)
-    assert "信用卡APP整体 (all credit-card apps together) (code card_app_industry" in baseline_note
-    assert CARD_INDUSTRY_PROFILE in baseline_note and "illustrative *" in baseline_note
+    [baseline_note] = re.findall(r'<p class="note">(TGI 基准：.*?)</p>', audience, re.S)
+    assert "信用卡APP整体 (all credit-card apps together)（应用 信用卡APP整体" in baseline_note
+    assert CARD_INDUSTRY_PROFILE in baseline_note and "示意（illustrative） *" in baseline_note
     tables, cites, sources = cited_tables(report_html, "audience")
     age, _consumption = tables
     assert age[0][1:] == [
-        "小红书 (% of its users)",
-        "信用卡APP整体 baseline (% of its users)",
-        "TGI (vs card_app_industry)",
+        "小红书（占其用户 %）",
+        "基准 信用卡APP整体（占其用户 %）",
+        "TGI（对比信用卡APP整体）",
     ]
     assert age[1] == ["24岁以下", "44.74%", "30.10%", "149"]
     share, baseline_share, tgi = cites[0][1][1:]
     assert share.isdigit()  # as 易观千帆 published it
     assert baseline_share.endswith("*") and tgi.endswith("*")
     assert source_of(sources[0], tgi) == [
-        "published: 易观千帆 (report April 2025)",
+        "已发布：易观千帆 (report April 2025)",
         f"* {CARD_INDUSTRY_PROFILE}",
     ]
     for table in cites:  # every TGI is against the illustrative baseline
@@ -166,8 +166,8 @@ def test_the_accounts_and_scores_cite_their_sources(report_html):
     sources = sources_lists[0]  # the table's; the follower chart's list follows
     header = leaderboard[0]
     followers, growth = (
-        header.index("followers (persons)"),
-        header.index("follower growth (% per week; range the rounding allows)"),
+        header.index("粉丝数（人）"),
+        header.index("粉丝增长（% / 周；括号内为取整允许的范围）"),
     )
     zhaohang = next(i for i, row in enumerate(leaderboard) if row[1] == "招商银行信用卡申请")
     assert cites[zhaohang][followers].isdigit()  # the April 2025 snapshot, as published
@@ -179,7 +179,7 @@ def test_the_accounts_and_scores_cite_their_sources(report_html):
     scores = parse(section(report_html, "scores"))
     # one table: the sample's one content platform has too few peers for a platform score
     [account_scores], [score_cites] = scores.tables, scores.cites
-    score = account_scores[0].index("score (0–100)")
+    score = account_scores[0].index("得分（0–100）")
     marks = {
         row[0]: cite[score] for row, cite in zip(account_scores[1:], score_cites[1:], strict=True)
     }
@@ -272,10 +272,10 @@ def test_a_delivered_whole_internet_baseline_can_be_chosen_for_tgi(tmp_path, mon
     html = build_report(analytics, QualitySummary(scope="none", checks=[]), tmp_path).html
     audience = section(html, "audience")
     # a baseline is what the profiles are compared with, not a profile of its own
-    assert re.findall(r"<h3>(.*?)</h3>", audience) == ["小红书, 2025-01"]
-    [baseline_note] = re.findall(r'<p class="note">(TGI baseline:.*?)</p>', audience, re.S)
-    assert "全网 (all internet users) (code internet_overall, app 全网" in baseline_note
+    assert re.findall(r"<h3>(.*?)</h3>", audience) == ["小红书，2025-01"]
+    [baseline_note] = re.findall(r'<p class="note">(TGI 基准：.*?)</p>', audience, re.S)
+    assert "全网 (all internet users)（应用 全网" in baseline_note
     assert INTERNET_SOURCE in baseline_note
     age, _consumption = parse(audience).tables
-    assert age[0][3] == "TGI (vs internet_overall)"
+    assert age[0][3] == "TGI（对比全网）"
     assert age[1] == ["24岁以下", "44.74%", "20.00%", "224"]

@@ -242,7 +242,7 @@ def test_a_purge_of_followers_is_an_event_warned_alerted_and_scored(landing, war
     alerts = report[report.index('<section id="alerts">') :]
     alerts = alerts[: alerts.index("</section>")]
     assert "中信银行信用卡" in alerts and "12.7万 → 7.6万" in alerts
-    assert "-40.16% (-40.78%–-39.53%)" in alerts
+    assert "-40.16%（-40.78%–-39.53%）" in alerts
     # warned once: the next run does not read the event's row again, nor warn about it again
     again = run_pipeline()
     assert again.success

@@ -144,7 +144,7 @@ def test_the_leaderboard_lists_the_accounts_by_followers(sample_report):
     html = (settings.report_path(warehouse.warehouse_dir)).read_text(encoding="utf-8")
     [leaderboard] = parse(section(html, "accounts")).tables
     header, first, second = leaderboard[:3]
-    assert header[:4] == ["rank", "account", "bank", "followers (persons)"]
+    assert header[:4] == ["排名", "账号", "银行", "粉丝数（人）"]
     assert first[:5] == ["1", "中信银行信用卡", "中信银行", "12.7万", "腰部 (5万–50万)"]
     assert second[1] == "宁波银行信用卡"
     assert len(leaderboard) == 1 + 7
@@ -158,10 +158,10 @@ def test_presence_counts_the_banks_against_the_market(sample_report):
     parsed = parse(section(html, "presence"))
     [presence] = parsed.tables
     by_type = {row[0]: row for row in presence[1:]}
-    state = by_type["国有大型银行 (state_owned)"]
-    assert state[1:3] == ["4 of 6", "66.7%"]
+    state = by_type["国有大型银行"]  # the type by its label, not its code
+    assert state[1:3] == ["6 家中 4 家", "66.7%"]
     assert state[3] == "中国农业银行, 中国工商银行, 中国银行, 交通银行"
-    assert by_type["其他银行 (other)"][1] == "0 (market size unknown)"
+    assert by_type["其他银行"][1] == "0 家（市场总数未知）"
     assert any("国有大型商业银行 6家" in source for source in parsed.sources[0])
 
 
@@ -174,22 +174,23 @@ def test_growth_shows_its_rounding_range_and_scores_say_what_did_not_count(sampl
     [leaderboard] = parse(section(html, "accounts")).tables
     header = leaderboard[0]
     cmb = next(row for row in leaderboard if row[1] == "招商银行信用卡申请")
-    growth = cmb[header.index("follower growth (% per week; range the rounding allows)")]
-    assert growth == "+0.15% (+0.00%–+0.31%)"
+    growth = cmb[header.index("粉丝增长（% / 周；括号内为取整允许的范围）")]
+    assert growth == "+0.15%（+0.00%–+0.31%）"
     scores = parse(section(html, "scores")).tables[0]
     cmb_score = next(row for row in scores if row[0] == "招商银行信用卡申请")
     assert cmb_score[2] == "79.9"
-    assert cmb_score[scores[0].index("growth (percentile 0–100)")] == "50.0 (not counted: 1 peer)"
+    # components by their labels in reference.category_codes (粉丝增长 is growth's)
+    assert cmb_score[scores[0].index("粉丝增长（百分位）")] == "50.0（不计入：仅 1 个同业）"
     # content like the others: 招行's new notes earn more than 中信's, the only other account
     # with notes, and 2 peers are too few to count
-    content = scores[0].index("content (percentile 0–100)")
-    assert cmb_score[content] == "75.0 (not counted: 2 peers)"
+    content = scores[0].index("新笔记互动（百分位）")
+    assert cmb_score[content] == "75.0（不计入：仅 2 个同业）"
     citic_score = next(row for row in scores if row[0] == "中信银行信用卡")
-    assert citic_score[content] == "25.0 (not counted: 2 peers)"
+    assert citic_score[content] == "25.0（不计入：仅 2 个同业）"
     # the one content platform has no peers to be scored against, and the report says so
-    assert "小红书, 2025-03: no score;" in section(html, "scores")
-    assert "mau_growth (1 peer, minimum 3)" in section(html, "scores")
-    assert "No alert" in section(html, "alerts")
+    assert "小红书，2025-03：没有得分；" in section(html, "scores")
+    assert "月活增长仅 1 个同业（至少需 3 个）" in section(html, "scores")
+    assert "无预警" in section(html, "alerts")
 
 
 def test_every_number_has_its_unit_in_the_audience_charts(sample_report):
@@ -208,22 +209,26 @@ def test_the_quality_summary_counts_the_checks_of_the_run(sample_report):
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
+    # the sample is old: the account feed's suite and every dated feed's freshness warn
     warnings = [e for e in evaluations if not e.passed]
-    assert [w.check_name for w in warnings] == ["ge_account_snapshot_feed"]  # sample is old
-    assert event.metadata["checks_passed"].value == len(evaluations) - 1
+    feeds = [w for w in warnings if w.check_name == "feed_freshness"]
+    assert len(feeds) == len(settings.FEED_AGE_LIMITS)
+    [warning] = [w for w in warnings if w.check_name != "feed_freshness"]
+    assert warning.check_name == "ge_account_snapshot_feed"
+    assert event.metadata["checks_passed"].value == len(evaluations) - len(warnings)
     assert event.metadata["checks_failed"].value == 0
-    assert event.metadata["checks_warnings"].value == 1
+    assert event.metadata["checks_warnings"].value == len(warnings)
     html = (settings.report_path(warehouse.warehouse_dir)).read_text(encoding="utf-8")
     quality = section(html, "quality")
     assert f"run {result.run_id[:8]}" in quality
     [problems] = parse(quality).tables
-    assert problems[1][:3] == [
-        "warning",
-        "intermediate/int_snapshot_coverage",
-        "ge_account_snapshot_feed",
-    ]
-    assert "最新快照距今" in problems[1][3] and "上限 45 天" in problems[1][3]  # what failed
-    assert "snapshot feed" in problems[1][4]  # what the check guards, from its definition
+    # a warning in sentences: what the check guards (its definition's description) and what it
+    # found (the evaluation's); its name stays in the UI
+    [row] = [r for r in problems[1:] if r[1] == "intermediate/int_snapshot_coverage"]
+    assert row[0] == "警告" and "snapshot feed" in row[2]
+    assert row[3] == warning.description
+    assert "ge_account_snapshot_feed" not in row
+    assert "最新快照距今" in warning.description and "上限 45 天" in warning.description
     assert 'href="quality.html"' in quality
 
 
@@ -254,7 +259,7 @@ def test_the_report_alone_summarizes_the_latest_check_of_each(sample_report):
     [event] = result.get_asset_materialization_events()
     assert event.materialization.metadata["checks_passed"].value == 0  # a fresh instance
     html = (settings.report_path(warehouse.warehouse_dir)).read_text(encoding="utf-8")
-    assert "No check ran in run" in section(html, "quality")
+    assert "未执行检查" in section(html, "quality")
 
 
 def copy_of_publication(warehouse, target, marts_empty: bool = False):
@@ -284,7 +289,7 @@ def test_a_report_of_empty_marts_says_so(sample_report, tmp_path):
     assert "尚未发布活动数据" in section(report.html, "campaigns")
     assert "尚未发布达人数据" in section(report.html, "creators")
     assert "CARDREACH_PUBLISH_CONFIDENTIAL=true" in section(report.html, "funnel")
-    assert "not yet published" in report.html
+    assert "尚未发布" in report.html
 
 
 def test_the_funnel_section_shows_reach_beside_conversion_once_published(sample_report, tmp_path):
@@ -502,7 +507,7 @@ def test_charts_escape_labels_and_survive_a_lone_point():
         x_title="count",
         value_format=str,
     )
-    assert ">n/a<" in bars.svg
+    assert ">无<" in bars.svg
 
 
 def test_a_platform_with_thousands_of_accounts_shows_the_leading_ones(sample_report, tmp_path):
@@ -527,14 +532,14 @@ def test_a_platform_with_thousands_of_accounts_shows_the_leading_ones(sample_rep
     [leaderboard] = parse(accounts).tables
     assert len(leaderboard) == 1 + TOP_ACCOUNTS
     assert leaderboard[1][:2] == ["1", "中信银行信用卡"]
-    assert f"The {TOP_ACCOUNTS} accounts with the most followers of 350;" in accounts
+    assert f"粉丝数最多的 {TOP_ACCOUNTS} 个账号（共 350 个）" in accounts
     [followers] = [c for c in report.charts if c.key == "followers_1"]
     assert followers.svg.count("<g data-series=") == CHARTED_ACCOUNTS
     account_scores = parse(scores).tables[0]
     assert len(account_scores) == 1 + TOP_ACCOUNTS
-    assert f"The {TOP_ACCOUNTS} accounts with the highest scores of 350;" in scores
+    assert f"得分最高的 {TOP_ACCOUNTS} 个账号（共 350 个）" in scores
     [chart] = [c for c in report.charts if c.key == "account_scores_1"]
-    assert chart.svg.count(">score ") == TOP_ACCOUNTS  # each row ends with its total
+    assert chart.svg.count(">得分 ") == TOP_ACCOUNTS  # each row ends with its total
     # a page to send by mail: 350 accounts add no more than the leading ones; the sample's
     # campaigns (24) and creators (8) add about 30K of the 250K, with one citation per row
     assert len(report.html) < 250_000
@@ -573,9 +578,9 @@ def test_delivered_text_is_escaped_everywhere_in_the_page(sample_report, tmp_pat
     assert HOSTILE in [row[0] for row in account_scores]
     quality = section(html, "quality")
     [problems] = parse(quality).tables
-    assert problems[1] == ["failed", HOSTILE, "ge_suite", HOSTILE, HOSTILE]
+    assert problems[1] == ["失败", HOSTILE, HOSTILE, HOSTILE]
     [note] = re.findall(r'<p class="note">(.*?)</p>', quality, re.S)
-    assert unescape(note) == HOSTILE + "."
+    assert unescape(note) == HOSTILE + "。"
     # the follower chart draws the name too: escaped there by the chart engine
     [followers] = [c for c in report.charts if c.key == "followers_1"]
     assert "<script" not in followers.svg and "&lt;script&gt;" in followers.svg
@@ -605,9 +610,9 @@ def test_the_stylesheet_is_inlined_from_its_file(sample_report):
 def test_a_range_says_which_bound_a_censored_count_leaves_open():
     from orchestration.defs.report.document import MISSING, _with_range
 
-    assert _with_range("+0.15%", "+0.00%", "+0.31%") == "+0.15% (+0.00%–+0.31%)"
-    assert _with_range("+5.20%", "+1.10%", MISSING) == "+5.20% (at least +1.10%)"
-    assert _with_range("-3.00%", MISSING, "-1.00%") == "-3.00% (at most -1.00%)"
+    assert _with_range("+0.15%", "+0.00%", "+0.31%") == "+0.15%（+0.00%–+0.31%）"
+    assert _with_range("+5.20%", "+1.10%", MISSING) == "+5.20%（至少 +1.10%）"
+    assert _with_range("-3.00%", MISSING, "-1.00%") == "-3.00%（至多 -1.00%）"
     assert _with_range(MISSING, "+1.00%", "+2.00%") == MISSING
 
 
@@ -621,3 +626,43 @@ def test_the_months_a_rhythm_table_skips_are_counted_across_a_year_end():
         date(2025, 2, 1),
     ]
     assert _months_between(date(2025, 4, 1), date(2025, 4, 17)) == [date(2025, 4, 1)]
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees: the page's text without its stylesheet, markup or tooltips."""
+    html = re.sub(r"<(style|title)>.*?</\1>", " ", html, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_report_shows_labels_never_codes_and_its_times_in_the_readers_zone(
+    sample_report, tmp_path, monkeypatch
+):
+    """Every code the seed labels (bank types, app categories, audience dimensions, score
+    components, target segments) shows as its Chinese label; the delivered sources quote what
+    they quote. The times are on the readers' clock, the zone named, CARDREACH_TIMEZONE obeyed."""
+    warehouse, _result, _event = sample_report
+    html = settings.report_path(warehouse.warehouse_dir).read_text(encoding="utf-8")
+    # the sources lists quote delivered text as it is: the rest of the page is the report's own
+    own = visible_text(re.sub(r'<ol class="sources">.*?</ol>', " ", html, flags=re.S))
+    with duckdb.connect(str(warehouse.analytics_path), read_only=True) as analytics:
+        codes = analytics.execute(
+            "SELECT code, label_zh FROM reference.category_codes WHERE category IN"
+            " ('bank_type', 'app_category', 'audience_dimension', 'score_component',"
+            " 'target_segment')"
+        ).fetchall()
+    shown = [code for code, _label in codes if re.search(rf"\b{code}\b", own)]
+    assert shown == []
+    labels = dict(codes)
+    for code in ("joint_stock", "card_app_industry", "engagement_per_follower", "card_customer"):
+        assert labels[code] in own, code
+    assert "<h2>平台触达</h2>" in html and "<h2>本次运行的数据质量</h2>" in html
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d"
+    assert len(re.findall(rf"{stamp} \({settings.DEFAULT_TIMEZONE}\)", own)) == 2
+    assert "UTC" not in own
+
+    monkeypatch.setenv(settings.TIMEZONE_ENV, "Europe/Paris")
+    paris = build_report(warehouse.analytics_path, QualitySummary(scope="", checks=[]), tmp_path)
+    assert len(re.findall(rf"{stamp} \(Europe/Paris\)", paris.html)) == 2
+    monkeypatch.setenv(settings.TIMEZONE_ENV, "Mars/Olympus")
+    with pytest.raises(ValueError, match=settings.TIMEZONE_ENV):
+        build_report(warehouse.analytics_path, QualitySummary(scope="", checks=[]), tmp_path)

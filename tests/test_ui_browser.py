@@ -421,3 +421,53 @@ def test_a_failed_check_shows_its_expectation_in_the_ui(successful_run, page, da
     expect(dialog).to_contain_text("[120.0]")
     page.wait_for_timeout(500)  # the dialog's fade-in
     page.screenshot(path=ARTIFACTS / "failed_check.png")
+
+
+# What a table whose content is wider than its box looks like in the page, measured by Chromium:
+# the table's own scroll width against its container's width, and any ancestor that hides what
+# overflows it (`overflow: hidden` or `clip`) while narrower than the table.
+CLIPPED_TABLES = """() => [...document.querySelectorAll('table')].flatMap((table) => {
+  const container = table.closest('.scroll') || table.parentElement;
+  const where = (table.closest('section') || document.body).id + ': '
+    + table.querySelector('th').textContent.trim().slice(0, 24);
+  const found = [];
+  if (table.scrollWidth > container.clientWidth)
+    found.push(`${where}: ${table.scrollWidth}px wide in ${container.clientWidth}px`);
+  for (let box = table.parentElement; box; box = box.parentElement) {
+    const overflow = getComputedStyle(box).overflowX;
+    if ((overflow === 'hidden' || overflow === 'clip') && box.clientWidth < table.scrollWidth)
+      found.push(`${where}: cut by <${box.tagName.toLowerCase()}> (overflow ${overflow})`);
+  }
+  return found;
+})"""
+# A4's printable width at the stylesheet's margins is about 720 CSS pixels: laid out narrower,
+# a table that fits here fits the page.
+PRINT_WIDTH = 680
+
+
+def test_the_report_prints_to_pdf_with_every_table_whole(sample_run, browser):
+    """On screen (a laptop's window) and in print, every table of the sample's report fits its
+    card: it wraps rather than scroll, and no box hides a part of it; the PDF has pages."""
+    report = settings.report_path(sample_run.warehouse_dir)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.route("**/*", _only("file:"))
+    page = context.new_page()
+    try:
+        page.goto(report.as_uri())
+        tables = page.locator("table").count()
+        assert tables >= 10
+        assert page.evaluate(CLIPPED_TABLES) == []
+        page.set_viewport_size({"width": PRINT_WIDTH, "height": 900})
+        page.emulate_media(media="print")
+        assert page.evaluate(CLIPPED_TABLES) == []
+        # the whole page goes to print: no section, table or chart is hidden
+        assert page.locator("section:visible").count() == page.locator("section").count()
+        assert page.locator("table:visible").count() == tables
+        pdf = page.pdf(format="A4", print_background=True)
+        (ARTIFACTS / "report.pdf").write_bytes(pdf)
+        assert pdf.startswith(b"%PDF")
+        pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+        assert pages > 1, pages
+        page.screenshot(path=ARTIFACTS / "report_print.png", full_page=True)
+    finally:
+        context.close()

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration import settings
 from orchestration.defs.automation.run_tags import run_tags
 
 
@@ -14,10 +15,11 @@ cardreach_daily_schedule = dg.ScheduleDefinition(
     name="cardreach_daily_schedule",
     job_name="cardreach_daily",
     cron_schedule="0 6 * * *",
-    execution_timezone="Asia/Shanghai",
+    execution_timezone=settings.timezone_name(),
     default_status=dg.DefaultScheduleStatus.RUNNING,
     tags_fn=_schedule_tags,
-    description="Runs cardreach_daily every day at 06:00 Beijing time, whatever the landing"
-    " sensor saw: ingests anything new, rebuilds the marts, checks, scores and publishes. Its"
-    " runs are tagged cardreach/started_by=schedule.",
+    description="Runs cardreach_daily every day at 06:00 on the clock of $CARDREACH_TIMEZONE"
+    " (Asia/Shanghai by default), whatever the landing sensor saw: ingests anything new,"
+    " rebuilds the marts, checks, scores and publishes. Its runs are tagged"
+    " cardreach/started_by=schedule.",
 )

@@ -41,7 +41,7 @@ def quality_summary(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
     instance, graph = context.instance, asset_graph(context)
     records = instance.all_logs(context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     evaluations = [r.dagster_event.asset_check_evaluation_data for r in records]
-    scope = f"Checks evaluated in run {context.run_id[:8]}, the run that wrote this report"
+    scope = f"本报告所在运行（run {context.run_id[:8]}）中执行的检查"
     if not evaluations:
         keys = list(graph.asset_check_keys)
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
@@ -51,10 +51,7 @@ def quality_summary(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
             if record.event is not None
             and record.event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
         ]
-        scope = (
-            f"No check ran in run {context.run_id[:8]}: the latest evaluation of each of the"
-            f" {len(keys)} checks"
-        )
+        scope = f"本次运行（run {context.run_id[:8]}）未执行检查：以下为 {len(keys)} 项检查各自最近一次的结果"
     quarantine = instance.get_latest_materialization_event(QUARANTINE_KEY)
     metadata = quarantine.asset_materialization.metadata if quarantine else {}
     page = settings.quality_page_path(warehouse.warehouse_dir)

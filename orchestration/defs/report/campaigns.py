@@ -210,7 +210,7 @@ def campaign_performance(conn: duckdb.DuckDBPyConnection) -> tuple[list, list[Ch
             "分析师可修改）。同一账号的其他活动与活动期或基线期重叠时，提升为共同作用。"
             "UGC 笔记增量为话题下笔记数的变化。活动名后的编号指向表下的来源，涵盖该行全部数字；"
             "带 * 的行含示意（illustrative）数据，请勿引用。"
-            f"重叠的活动（overlapping_campaigns）及全部字段见 {settings.ANALYTICS_DATABASE_FILE} 的"
+            f"重叠的活动及全部字段见 {settings.ANALYTICS_DATABASE_FILE} 的"
             " marts.campaign_performance。"
         )
     ]

@@ -44,8 +44,8 @@ FONT_SIZE = 12
 # derived one a diamond; an illustrative bar is pale with a dashed outline. Labels get the mark.
 POINT_SHAPES = {ILLUSTRATIVE: "hollow", DERIVED: "diamond"}
 PROVENANCE_LEGEND = {
-    ILLUSTRATIVE: f"{MARKS[ILLUSTRATIVE]} illustrative value",
-    DERIVED: f"{MARKS[DERIVED]} derived value",
+    ILLUSTRATIVE: f"{MARKS[ILLUSTRATIVE]} 示意数据",
+    DERIVED: f"{MARKS[DERIVED]} 推算数据",
 }
 
 
@@ -63,7 +63,7 @@ class Line:
 
 @dataclass(frozen=True)
 class Bars:
-    """One series of a bar chart: a value (or None, shown as n/a) per category; `kinds` the
+    """One series of a bar chart: a value (or None, shown as 无) per category; `kinds` the
     provenance of each value (provenance.py), when some are illustrative or derived."""
 
     name: str
@@ -228,7 +228,7 @@ def line_chart(
     legend_height = _legend_height(legend_items, width - 32)
     all_points = [p for line in lines for p in line.points]
     if not all_points:
-        body = [_text(16, 60, "no data yet", fill=MUTED)]
+        body = [_text(16, 60, "暂无数据", fill=MUTED)]
         return Chart(key, title, _svg(title, width, 80, body, key))
     y_ticks = nice_ticks(0, max(v for _, v in all_points))
     y_max = y_ticks[-1]
@@ -393,7 +393,7 @@ def bar_chart(
             y = y0 if stacked else y0 + series.index(s) * (bar_height + 2)
             if value is None:
                 if not stacked:
-                    body.append(_text(left + 4, y + bar_height - 3, "n/a", fill=MUTED))
+                    body.append(_text(left + 4, y + bar_height - 3, "无", fill=MUTED))
                 continue
             x = sx(offset) if stacked else left
             w = max(value / upper * (right - left), 0.5)

@@ -21,6 +21,7 @@ from orchestration.defs.report.document import (
     Table,
     _rows,
     _with_range,
+    code_labels,
     number,
     persons,
     signed_percent,
@@ -31,8 +32,6 @@ from orchestration.defs.report.provenance import (
     Citations,
     derived,
 )
-
-FORMATS_ZH = {"image": "图文", "video": "视频"}
 
 
 def _yuan(value, decimals: int = 0) -> str:
@@ -82,6 +81,7 @@ def creators(conn: duckdb.DuckDBPyConnection) -> tuple[list, list[Chart]]:
         listed = [r for r in rows if r["platform"] == platform]
         cite = Citations(f"creators_{number_}")
         parts.append(Heading(f"平台：{platform}"))
+        formats = code_labels(conn, "note_type")  # a price's format is a note's type
         parts.append(
             Table(
                 [
@@ -97,7 +97,7 @@ def creators(conn: duckdb.DuckDBPyConnection) -> tuple[list, list[Chart]]:
                     "合作银行",
                     "快照日",
                 ],
-                [_row(r, cite) for r in listed],
+                [_row(r, cite, formats) for r in listed],
                 "rllrrrrrrwl",
                 anchor=cite.anchor,
                 sources=cite.notes,
@@ -114,7 +114,7 @@ def creators(conn: duckdb.DuckDBPyConnection) -> tuple[list, list[Chart]]:
     return parts, []
 
 
-def _row(r: dict, cite: Citations) -> list:
+def _row(r: dict, cite: Citations, formats: dict[str, str]) -> list:
     """One citation per creator, on the name, numbering every source its row is computed from
     (its snapshots, its audience and the platform's): a citation per figure made the section
     weigh twice its figures. How each figure is computed is said in the section's note."""
@@ -125,7 +125,7 @@ def _row(r: dict, cite: Citations) -> list:
         growth = _with_range(growth, *bounds)
     cpe = _yuan(r["cpe_yuan"], 2)
     if cpe != MISSING:
-        cpe += f"（{FORMATS_ZH.get(r['cpe_format'], r['cpe_format'])}）"
+        cpe += f"（{formats.get(r['cpe_format'], r['cpe_format'])}）"
     tgi = _with_range(_tgi(r["target_tgi"]), _tgi(r["target_tgi_min"]), _tgi(r["target_tgi_max"]))
     return [
         MISSING if r["cpe_rank"] is None else str(r["cpe_rank"]),

@@ -31,6 +31,7 @@ from orchestration.defs.report.charts import (
 )
 from orchestration.defs.report.provenance import (
     ILLUSTRATIVE,
+    KIND_ZH,
     MARKS,
     Citations,
     Provenance,
@@ -41,7 +42,8 @@ from orchestration.defs.report.provenance import (
 from orchestration.defs.report.render import render_page
 
 # The two dimensions of the target segment the report compares against the baseline.
-PROFILE_DIMENSIONS = {"age": "age", "consumption": "consumption level"}
+# (their labels are reference.category_codes', category audience_dimension)
+PROFILE_DIMENSIONS = ("age", "consumption")
 MISSING = "—"
 # A platform can have thousands of accounts: its tables and score chart show the leading ones
 # (analysts find every account in analytics.duckdb), so the page stays readable and small enough
@@ -123,7 +125,7 @@ def number(value: float | None, decimals: int = 1) -> str:
 
 
 def points(value: float | None) -> str:
-    return MISSING if value is None else f"{value:.1f} pts"
+    return MISSING if value is None else f"{value:.1f} 个百分点"
 
 
 # ---- reading the published marts ----
@@ -133,6 +135,16 @@ def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
     cursor = conn.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def code_labels(conn: duckdb.DuckDBPyConnection, category: str) -> dict[str, str]:
+    """{code: its Chinese label} of a category of reference.category_codes (the seed every label
+    of a code comes from); a code without one shows as itself, so a new code is never hidden."""
+    return dict(
+        conn.execute(
+            "SELECT code, label_zh FROM reference.category_codes WHERE category = ?", [category]
+        ).fetchall()
+    )
 
 
 def _float(value) -> float | None:
@@ -205,8 +217,8 @@ def _shown(shown: int, total: int, order: str, table: str) -> Note | None:
     if shown >= total:
         return None
     return Note(
-        f"The {shown} accounts with the {order} of {total:,};"
-        f" every account is in {table} of {settings.ANALYTICS_DATABASE_FILE}."
+        f"{order}的 {shown} 个账号（共 {total:,} 个）；全部账号见"
+        f" {settings.ANALYTICS_DATABASE_FILE} 的 {table}。"
     )
 
 
@@ -229,10 +241,10 @@ def _with_range(point: str, low: str, high: str) -> str:
     if point == MISSING or (low == MISSING and high == MISSING):
         return point
     if high == MISSING:
-        return f"{point} (at least {low})"
+        return f"{point}（至少 {low}）"
     if low == MISSING:
-        return f"{point} (at most {high})"
-    return f"{point} ({low}–{high})"
+        return f"{point}（至多 {high}）"
+    return f"{point}（{low}–{high}）"
 
 
 def _target_share(r: dict) -> str:
@@ -244,7 +256,7 @@ def _target_share(r: dict) -> str:
         percent(r["target_share_min_pct"]),
         percent(r["target_share_max_pct"]),
     )
-    return shown + (" incl. under-18s" if r["target_includes_minors"] else "")
+    return shown + ("，含未满18岁" if r["target_includes_minors"] else "")
 
 
 def _platform_reach(conn) -> tuple[list, list[Chart]]:
@@ -255,15 +267,19 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
         " ORDER BY app_category DESC, app, month",
     )
     if not rows:
-        return [Empty("monthly active users")], []
+        return [Empty("月活", "尚未发布月活数据（marts.platform_audience_fit 为空）。")], []
     by_app: dict[tuple[str, str], list] = defaultdict(list)
     for row in rows:
         by_app[(row["app"], row["app_category"])].append(
             (row["month"], float(row["mau"]), row["mau_source"])
         )
+    categories = code_labels(conn, "app_category")
     lines = [
         Line(
-            name=app if category == "content_platform" else f"{app} (card-app industry)",
+            # the aggregate's name is often its category's label already (信用卡APP整体)
+            name=app
+            if category == "content_platform" or app == categories[category]
+            else f"{app}（{categories[category]}）",
             points=[(month, mau) for month, mau, _source in points_],
             dashed=category == "card_app_industry",
             kinds=_point_kinds(points_, lambda point: delivered(point[2])),
@@ -272,9 +288,9 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
     ]
     chart = line_chart(
         "mau_vs_card_industry",
-        "Monthly active users: content platforms vs the card-app industry",
+        f"月活跃用户数：{categories['content_platform']}对比{categories['card_app_industry']}",
         lines,
-        y_title="MAU, persons (万 = 10 thousand, 亿 = 100 million)",
+        y_title="月活（MAU），人",
         y_format=persons,
         x_format=lambda d: d.strftime("%Y-%m"),
     )
@@ -312,21 +328,21 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
             cite(persons(r["mau"]), mau),
             cite(
                 signed_percent(r["mau_mom_pct"]),
-                derived("MAU ÷ the previous month's MAU − 1", mau, r["previous_month_source"]),
+                derived("月活 ÷ 上月月活 − 1", mau, r["previous_month_source"]),
             ),
             cite(
                 signed_percent(r["mau_yoy_pct"]),
-                derived("MAU ÷ the same month's MAU a year before − 1", mau, r["last_year_source"]),
+                derived("月活 ÷ 去年同月月活 − 1", mau, r["last_year_source"]),
             ),
             cite(
                 MISSING
                 if r["mau_vs_card_industry"] is None
                 else f"{r['mau_vs_card_industry']:.2f}×",
-                derived("MAU ÷ the card-app industry's MAU, same month", mau, r["industry_source"]),
+                derived("月活 ÷ 同月信用卡APP整体月活", mau, r["industry_source"]),
             ),
             cite(
                 percent(r["share_under_35_pct"], 2),
-                derived("sum of the age buckets up to 35", audience),
+                derived("35岁及以下各年龄段占比之和", audience),
             ),
             cite(
                 percent(r["share_mid_plus_consumption_pct"], 2),
@@ -335,8 +351,8 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
             cite(
                 _target_share(r),
                 derived(
-                    "the segment's shares multiplied, as if independent; bounds"
-                    " max(0, a + b − 100) to min(a, b) need no assumption",
+                    "目标客群各维度占比相乘（假设相互独立）；范围 max(0, a + b − 100) 至"
+                    " min(a, b) 不需此假设",
                     audience,
                 ),
             ),
@@ -346,22 +362,22 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
                     persons(r["est_target_reach_min"]),
                     persons(r["est_target_reach_max"]),
                 ),
-                derived("MAU × target share (and × its bounds)", mau, audience),
+                derived("月活 × 目标客群占比（及其范围）", mau, audience),
             ),
         ]
 
     table = Table(
         [
-            "app",
-            "month",
-            "MAU (persons)",
-            "MoM (%)",
-            "YoY (%)",
-            "vs card-app industry (× its MAU)",
-            "aged ≤35 (% of users)",
-            "mid+ consumption (% of users)",
-            "target share (% of users in segment if independent; min–max)",
-            "est. target reach (persons)",
+            "应用",
+            "月份",
+            "月活（人）",
+            "环比（%）",
+            "同比（%）",
+            f"对比{categories['card_app_industry']}（倍）",
+            "35岁及以下（占用户 %）",
+            "中等及以上消费（占用户 %）",
+            "目标客群占比（%，假设独立；括号内为范围）",
+            "目标客群估计触达（人）",
         ],
         [cells(r) for r in fit],
         "ll" + "r" * 8,
@@ -369,10 +385,9 @@ def _platform_reach(conn) -> tuple[list, list[Chart]]:
         sources=cite.notes,
     )
     caption = (
-        "x: month (proportional to time; months without a delivery have no point);"
-        " y: monthly active users, persons. The dashed line is the aggregate of all card apps."
-        f" A hollow point ({MARKS[ILLUSTRATIVE]}) is illustrative, a diamond derived; each"
-        " month's source is in the list under the table below."
+        "横轴：月份（按时间比例；没有交付数据的月份无点）；纵轴：月活跃用户数（人）。虚线为全部"
+        f"信用卡APP的合计。空心点（{MARKS[ILLUSTRATIVE]}）为示意数据（illustrative），菱形为推算"
+        "数据（derived）；各月来源见下表下方的列表。"
     )
     return [Figure(chart, caption), table], [chart]
 
@@ -393,16 +408,19 @@ def _audience_profiles(conn) -> tuple[list, list[Chart]]:
         {"dimensions": list(PROFILE_DIMENSIONS)},
     )
     if not rows:
-        return [Empty("audience profile")], []
+        return [Empty("用户画像", "尚未发布用户画像（marts.audience_profile 为空）。")], []
+    dimensions = code_labels(conn, "audience_dimension")
+    segments = code_labels(conn, "target_segment")
     by_profile: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
         by_profile[(row["app"], row["month"], row["dimension"])].append(row)
     parts, charts = [], []
     for app, month in dict.fromkeys((r["app"], r["month"]) for r in rows):
         profile = [r for r in rows if (r["app"], r["month"]) == (app, month)]
-        parts.append(Heading(f"{app}, {month:%Y-%m}"))
+        parts.append(Heading(f"{app}，{month:%Y-%m}"))
         parts.append(_baseline_note(profile))
-        for dimension, label in PROFILE_DIMENSIONS.items():
+        for dimension in PROFILE_DIMENSIONS:
+            label = dimensions[dimension]
             buckets = by_profile[(app, month, dimension)]
             if not buckets:
                 continue
@@ -413,27 +431,27 @@ def _audience_profiles(conn) -> tuple[list, list[Chart]]:
             baseline_shares = [delivered(b["baseline_sources"]) for b in buckets]
             # what tgi_source says in the mart, cited as its two inputs' sources
             tgis = [
-                derived("share ÷ baseline share × 100", share, baseline_share)
+                derived("占比 ÷ 基准占比 × 100", share, baseline_share)
                 for share, baseline_share in zip(shares, baseline_shares, strict=True)
             ]
             chart = bar_chart(
                 key,
-                f"{app} audience by {label} vs {baseline_app}, {month:%Y-%m}",
+                f"{app}用户{label}分布对比{baseline_app}，{month:%Y-%m}",
                 [("★ " if b["in_target_segment"] else "") + b["bucket"] for b in buckets],
                 [
                     Bars(
-                        f"{app} (% of its users)",
+                        f"{app}（占其用户 %）",
                         [_float(b["share_pct"]) for b in buckets],
                         kinds=[p.kind for p in shares],
                     ),
                     Bars(
-                        f"{baseline_app} baseline (% of its users)",
+                        f"基准 {baseline_app}（占其用户 %）",
                         [_float(b["baseline_share_pct"]) for b in buckets],
                         color="#9aa4b1",
                         kinds=[p.kind for p in baseline_shares],
                     ),
                 ],
-                x_title="share of users, percent; right: TGI (app share ÷ baseline share × 100)",
+                x_title="用户占比（%）；右侧：TGI（应用占比 ÷ 基准占比 × 100）",
                 value_format=lambda v: percent(v, 2),
                 tick_format=lambda v: percent(v, 0),
                 category_notes=[
@@ -441,11 +459,8 @@ def _audience_profiles(conn) -> tuple[list, list[Chart]]:
                     for b, tgi in zip(buckets, tgis, strict=True)
                 ],
                 highlighted=[bool(b["in_target_segment"]) for b in buckets],
-                highlight_label=f"★ in the target segment ({segment})",
-                legend_notes=[
-                    f"{MARKS[ILLUSTRATIVE]} after a value or a TGI: illustrative (sources in the"
-                    " table below)"
-                ]
+                highlight_label=f"★ 属于{segments.get(segment, segment)}",
+                legend_notes=[f"数值或 TGI 后的 {MARKS[ILLUSTRATIVE]}：示意数据（来源见下表）"]
                 if any(p.kind == ILLUSTRATIVE for p in shares + baseline_shares)
                 else [],
             )
@@ -453,19 +468,19 @@ def _audience_profiles(conn) -> tuple[list, list[Chart]]:
             parts.append(
                 Figure(
                     chart,
-                    f"TGI above 100: {app}'s users over-index in the bucket against"
-                    f" {baseline_app}. Shaded (★): buckets inside the target segment {segment}."
-                    " A pale bar is illustrative; a TGI computed from one is illustrative too.",
+                    f"TGI 高于 100：{app}的用户在该分组中比{baseline_app}更集中。底色（★）：属于"
+                    f"{segments.get(segment, segment)}的分组。浅色柱为示意数据，由其算出的 TGI"
+                    " 也是示意数据。",
                 )
             )
             cite = Citations(f"{key}_table")
             parts.append(
                 Table(
                     [
-                        f"bucket ({label})",
-                        f"{app} (% of its users)",
-                        f"{baseline_app} baseline (% of its users)",
-                        f"TGI (vs {buckets[0]['baseline']})",
+                        f"分组（{label}）",
+                        f"{app}（占其用户 %）",
+                        f"基准 {baseline_app}（占其用户 %）",
+                        f"TGI（对比{baseline_app}）",
                     ],
                     [
                         [
@@ -492,17 +507,15 @@ def _baseline_note(profile: list[dict]) -> Note:
     sources = list(dict.fromkeys(r["baseline_sources"] for r in profile if r["baseline_sources"]))
     if not sources:
         return Note(
-            f"TGI baseline: {first['baseline_label']} (code {first['baseline']}, app"
-            f" {first['baseline_app']}, the default of reference.audience_baselines): no profile"
-            " delivered for this month, so no TGI."
+            f"TGI 基准：{first['baseline_label']}（应用 {first['baseline_app']}，"
+            "reference.audience_baselines 的默认基准）：该月没有交付其用户画像，因此没有 TGI。"
         )
     provenance = delivered(" | ".join(sources))
     kind = provenance.kind
     return Note(
-        f"TGI baseline: {first['baseline_label']} (code {first['baseline']}, app"
-        f" {first['baseline_app']}, the default of reference.audience_baselines)."
-        f" Source of its shares: {provenance.text}"
-        + (f" — {kind} {provenance.mark}: so is every TGI below." if provenance.mark else ".")
+        f"TGI 基准：{first['baseline_label']}（应用 {first['baseline_app']}，"
+        f"reference.audience_baselines 的默认基准）。其占比的来源：{provenance.text}"
+        + (f"——{KIND_ZH[kind]} {provenance.mark}：下面每个 TGI 也是。" if provenance.mark else "。")
     )
 
 
@@ -517,39 +530,35 @@ def _presence(conn) -> tuple[list, list[Chart]]:
         " ORDER BY presence.platform, presence.banks_in_market NULLS LAST, presence.bank_type",
     )
     if not rows:
-        return [Empty("account registry")], []
+        return [Empty("账号登记", "尚未发布账号登记数据（marts.bank_presence 为空）。")], []
     parts = []
     for platform in dict.fromkeys(r["platform"] for r in rows):
         cite = Citations(f"presence_{len(parts)}")
-        registry = delivered(
-            "the account registry (dataset accounts; each account's own source in"
-            " staging.stg_accounts)"
-        )
+        registry = delivered("账号登记表（数据集 accounts；各账号的来源见 staging.stg_accounts）")
         sized = derived(
-            "registered accounts whose latest snapshot has at least that many followers",
-            "the accounts' latest snapshots (marts.account_latest, each with its source)",
+            "最新快照粉丝数不低于该值的已登记账号",
+            "各账号的最新快照（marts.account_latest，各有来源）",
         )
         parts.append(Heading(platform))
         parts.append(
             Table(
                 [
-                    "bank type",
-                    "banks with an account (of the market's)",
-                    "presence (% of the market's banks)",
-                    "their banks",
-                    "accounts ≥ 1万 followers",
-                    "accounts ≥ 10万 followers",
+                    "银行类型",
+                    "开设账号的银行（占市场同类银行）",
+                    "覆盖率（占市场同类银行 %）",
+                    "开设账号的银行名单",
+                    "粉丝 ≥ 1万的账号",
+                    "粉丝 ≥ 10万的账号",
                 ],
                 [
                     [
-                        f"{r['label_zh'] or r['bank_type']} ({r['bank_type']})",
+                        r["label_zh"] or r["bank_type"],
                         cite(
-                            f"{r['banks_with_account']} of {r['banks_in_market']}"
+                            f"{r['banks_in_market']} 家中 {r['banks_with_account']} 家"
                             if r["banks_in_market"] is not None
-                            else f"{r['banks_with_account']} (market size unknown)",
+                            else f"{r['banks_with_account']} 家（市场总数未知）",
                             derived(
-                                "banks of the type with an account in the registry, of the"
-                                " market's banks of the type",
+                                "登记表中开设账号的该类银行数，对比市场上该类银行总数",
                                 registry,
                                 r["market_source"],
                             ),
@@ -557,7 +566,7 @@ def _presence(conn) -> tuple[list, list[Chart]]:
                         cite(
                             percent(r["presence_pct"]),
                             derived(
-                                "banks with an account ÷ the market's banks × 100",
+                                "开设账号的银行数 ÷ 市场同类银行数 × 100",
                                 registry,
                                 r["market_source"],
                             ),
@@ -576,9 +585,8 @@ def _presence(conn) -> tuple[list, list[Chart]]:
         )
     parts.append(
         Note(
-            "Banks are counted against the market (seed bank_market: the regulator's count of"
-            " banks per type), not against the registry; an account the registry names without"
-            " figures counts as present but not in the follower columns (latest snapshot)."
+            "银行数对比的是整个市场（seed bank_market：监管公布的各类银行数），而不是登记表；"
+            "登记表中有名但没有数字的账号计为已开设，但不计入粉丝数各列（按最新快照）。"
         )
     )
     return parts, []
@@ -606,7 +614,7 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
         [TOP_ACCOUNTS],
     )
     if not latest:
-        return [Empty("account snapshot")], []
+        return [Empty("账号快照", "尚未发布账号快照（marts.account_latest 为空）。")], []
     # only the charted accounts' history leaves DuckDB: a few hundred points, not every snapshot
     history = _rows(
         conn,
@@ -627,7 +635,7 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
             _shown(
                 len(accounts),
                 accounts[0]["accounts_on_platform"],
-                "most followers",
+                "粉丝数最多",
                 "marts.account_latest",
             )
         )
@@ -635,15 +643,15 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
         parts.append(
             Table(
                 [
-                    "rank",
-                    "account",
-                    "bank",
-                    "followers (persons)",
-                    "tier",
-                    "follower growth (% per week; range the rounding allows)",
-                    "likes + collects per note (count)",
-                    "likes + collects per follower (ratio)",
-                    "snapshot date",
+                    "排名",
+                    "账号",
+                    "银行",
+                    "粉丝数（人）",
+                    "层级",
+                    "粉丝增长（% / 周；括号内为取整允许的范围）",
+                    "篇均赞藏（次）",
+                    "赞藏比（赞藏 ÷ 粉丝）",
+                    "快照日期",
                 ],
                 [_leaderboard_row(r, cite) for r in accounts],
                 "rllrlrrrl",
@@ -660,7 +668,7 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
         order = [r["account_name"] for r in accounts if r["account_name"] in by_account]
         chart = line_chart(
             f"followers_{number_}",
-            f"Followers of the official accounts on {platform}",
+            f"{platform}官方账号粉丝数",
             [
                 Line(
                     name,
@@ -669,12 +677,12 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
                 )
                 for name in order
             ],
-            y_title="followers, persons (万 = 10 thousand)",
+            y_title="粉丝数（人）",
             y_format=persons,
         )
         charts.append(chart)
         charted = (
-            f" The {len(order)} accounts with the most followers."
+            f"图中为粉丝数最多的 {len(order)} 个账号。"
             if accounts[0]["accounts_on_platform"] > CHARTED_ACCOUNTS
             else ""
         )
@@ -685,11 +693,9 @@ def _leaderboard(conn) -> tuple[list, list[Chart]]:
         parts.append(
             Figure(
                 chart,
-                "x: snapshot date (proportional to time: snapshots come at uneven gaps);"
-                " y: followers, persons. A lone dot is an account with one snapshot so far."
-                " A hollow point is a snapshot whose source says illustrative (some of its"
-                " figures are), a diamond a derived one; the sources of the snapshots drawn are"
-                " listed below." + charted,
+                "横轴：快照日期（按时间比例：快照间隔不均）；纵轴：粉丝数（人）。单独的点是目前只有"
+                "一次快照的账号。空心点的快照来源标明示意（illustrative，其部分数字为示意），菱形为"
+                "推算（derived）；所画快照的来源列在下方。" + charted,
                 sources=points.notes,
             )
         )
@@ -701,25 +707,24 @@ def _leaderboard_row(r: dict, cite: Citations) -> list:
     return [
         str(r["follower_rank"]),
         r["account_name"],
-        r["bank"] or "(not registered)",
+        r["bank"] or "（未登记）",
         cite(persons(r["followers"]), snapshot),
         r["follower_tier_label"] or MISSING,
         cite(
             _growth(r),
             derived(
-                "followers against the previous snapshot's, per week; the range is what the"
-                " displayed counts' rounding allows",
+                "粉丝数对比上次快照，折算为每周；范围为显示数字取整所允许的区间",
                 snapshot,
                 r["previous_source"],
             ),
         ),
         cite(
             number(r["likes_and_collects_per_note"]),
-            derived("(likes + collects) ÷ notes", snapshot),
+            derived("（点赞 + 收藏）÷ 笔记数", snapshot),
         ),
         cite(
             number(r["likes_and_collects_per_follower"], 2),
-            derived("(likes + collects) ÷ followers", snapshot),
+            derived("（点赞 + 收藏）÷ 粉丝数", snapshot),
         ),
         r["snapshot_date"].isoformat(),
     ]
@@ -736,7 +741,7 @@ def _growth(r: dict) -> str:
         signed_percent(r["follower_growth_weekly_pct_low"]),
         signed_percent(r["follower_growth_weekly_pct_high"]),
     )
-    return shown + (", within rounding" if r["followers_change_within_rounding"] else "")
+    return shown + ("，在取整误差内" if r["followers_change_within_rounding"] else "")
 
 
 def _alerts(conn) -> tuple[list, list[Chart]]:
@@ -750,18 +755,18 @@ def _alerts(conn) -> tuple[list, list[Chart]]:
     if not rows:
         return [
             Note(
-                "No alert: no account lost more followers between two snapshots than the"
-                " alert threshold (dbt var follower_drop_alert_pct)."
+                "无预警：没有账号在两次快照之间的掉粉超过预警阈值（dbt 变量"
+                " follower_drop_alert_pct）。"
             )
         ], []
     cite = Citations("alerts")
     table = Table(
-        ["platform", "account", "bank", "from", "to", "followers", "change (%; range)", "why"],
+        ["平台", "账号", "银行", "起", "止", "粉丝数", "变化（%；范围）", "原因"],
         [
             [
                 r["platform"],
                 r["account_name"],
-                r["bank"] or "(not registered)",
+                r["bank"] or "（未登记）",
                 r["previous_snapshot_date"].isoformat(),
                 r["snapshot_date"].isoformat(),
                 cite(
@@ -775,12 +780,11 @@ def _alerts(conn) -> tuple[list, list[Chart]]:
                         signed_percent(r["followers_change_pct_high"]),
                     ),
                     derived(
-                        "followers against the previous snapshot's − 1; the range is what the"
-                        " rounding allows",
+                        "粉丝数 ÷ 上次快照粉丝数 − 1；范围为取整所允许的区间",
                         r["source"],
                     ),
                 ),
-                r["reason"],
+                _alert_reason(r),
             ]
             for r in rows
         ],
@@ -789,6 +793,17 @@ def _alerts(conn) -> tuple[list, list[Chart]]:
         sources=cite.notes,
     )
     return [table], []
+
+
+def _alert_reason(r: dict) -> str:
+    """Why the drop is listed, in Chinese, from the alert's verdict and figures (the mart's
+    `reason` says it in English for analysts)."""
+    if r["verdict"] == "likely_data_error":
+        return "疑似数据错误（单位丢失或账号错误），而非清理粉丝：待更正后重新交付"
+    return (
+        f"{r['days_since_previous']} 天内掉粉超过预警阈值（dbt 变量 follower_drop_alert_pct）："
+        "记为事件，如平台清理虚假粉丝"
+    )
 
 
 def _weights(conn, score: str) -> dict[str, float]:
@@ -805,11 +820,13 @@ def _weights(conn, score: str) -> dict[str, float]:
     }
 
 
-def _contributions(rows: list[dict], weights: dict[str, float]) -> list[Bars]:
+def _contributions(
+    rows: list[dict], weights: dict[str, float], labels: dict[str, str]
+) -> list[Bars]:
     """Each component's points in the score, as the score model computed them (they sum to it)."""
     return [
         Bars(
-            f"{component} (weight {weight:.2f})",
+            f"{labels.get(component, component)}（权重 {weight:.2f}）",
             [_float(r[f"{component}_contribution"]) for r in rows],
         )
         for component, weight in weights.items()
@@ -821,7 +838,7 @@ def _marked(label: str, provenance: Provenance) -> str:
     return f"{label} {provenance.mark}" if provenance.kind == ILLUSTRATIVE else label
 
 
-ILLUSTRATIVE_INPUT = f"{MARKS[ILLUSTRATIVE]} after a name: computed from an illustrative input"
+ILLUSTRATIVE_INPUT = f"名称后的 {MARKS[ILLUSTRATIVE]}：由示意数据算出"
 
 
 def _counts_notes(r: dict) -> bool:
@@ -835,14 +852,14 @@ def _component(r: dict, component: str) -> str:
     count (its contribution is null: the score re-weights over the others)."""
     shown = number(_float(r[f"{component}_component"]))
     if shown != MISSING and r[f"{component}_contribution"] is None:
-        peers = r[f"{component}_peers"]
-        return f"{shown} (not counted: {peers} peer{'' if peers == 1 else 's'})"
+        return f"{shown}（不计入：仅 {r[f'{component}_peers']} 个同业）"
     return shown
 
 
 def _scores(conn) -> tuple[list, list[Chart]]:
     parts, charts = [], []
     weights = _weights(conn, "account")
+    labels = code_labels(conn, "score_component")
     # a score is derived from the account's snapshot and, for growth and activity, the one
     # before it: both rows' sources are its inputs (the peers it is ranked among have their own)
     latest = _rows(
@@ -863,31 +880,30 @@ def _scores(conn) -> tuple[list, list[Chart]]:
         [TOP_ACCOUNTS],
     )
     if not latest:
-        parts.append(Empty("account score"))
+        parts.append(Empty("账号得分"))
     for number_, platform in enumerate(dict.fromkeys(r["platform"] for r in latest), start=1):
         rows = [r for r in latest if r["platform"] == platform]
         snapshot = rows[0]["snapshot_date"]
         provenances = [
             derived(
-                "percentiles among the platform's registered accounts on the date, weighted by"
-                " reference.score_weights; from the account's snapshot and the one before"
-                + (" and its new notes" if _counts_notes(r) else ""),
+                "同平台同日已登记账号中的百分位，按 reference.score_weights 加权；来自账号本次与"
+                "上次快照" + ("及其新笔记" if _counts_notes(r) else ""),
                 r["source"],
                 *([r["previous_source"]] if r["previous_source"] else []),
                 *([r["content_sources"]] if _counts_notes(r) else []),
             )
             for r in rows
         ]
-        parts.append(Heading(f"Accounts on {platform}, {snapshot.isoformat()}"))
+        parts.append(Heading(f"{platform}账号，{snapshot.isoformat()}"))
         parts.append(
-            _shown(len(rows), rows[0]["accounts_scored"], "highest scores", "marts.account_scores")
+            _shown(len(rows), rows[0]["accounts_scored"], "得分最高", "marts.account_scores")
         )
         cite = Citations(f"account_scores_{number_}_table")
         parts.append(
             Table(
-                ["account", "bank", "score (0–100)"]
-                + [f"{c} (percentile 0–100)" for c in weights]
-                + ["components used (of " + str(len(weights)) + ")", "peers (accounts)"],
+                ["账号", "银行", "得分（0–100）"]
+                + [f"{labels.get(c, c)}（百分位）" for c in weights]
+                + [f"计入的分项（共 {len(weights)} 项）", "同业（账号数）"],
                 [
                     [r["account_name"], r["bank"] or MISSING, cite(number(r["score"]), provenance)]
                     + [_component(r, c) for c in weights]
@@ -901,18 +917,17 @@ def _scores(conn) -> tuple[list, list[Chart]]:
         )
         chart = bar_chart(
             f"account_scores_{number_}",
-            f"Account scores on {platform}, {snapshot.isoformat()}, by component",
+            f"{platform}账号得分及分项，{snapshot.isoformat()}",
             [
                 _marked(r["account_name"], provenance)
                 for r, provenance in zip(rows, provenances, strict=True)
             ],
-            _contributions(rows, weights),
-            x_title="points of the 0–100 score each component contributes"
-            " (percentile × weight ÷ weight of the components used)",
+            _contributions(rows, weights, labels),
+            x_title="各分项在 0–100 分中贡献的分数（百分位 × 权重 ÷ 计入分项的权重之和）",
             value_format=lambda v: _trim(v, 1),
             stacked=True,
             x_max=100,
-            total_format=lambda v: f"score {v:.1f}",
+            total_format=lambda v: f"得分 {v:.1f}",
             legend_notes=[ILLUSTRATIVE_INPUT]
             if any(p.kind == ILLUSTRATIVE for p in provenances)
             else [],
@@ -921,16 +936,14 @@ def _scores(conn) -> tuple[list, list[Chart]]:
         parts.append(
             Figure(
                 chart,
-                "Each component is the account's percentile (0–100) among the platform's"
-                " registered accounts on the same date; a missing component (growth on a first"
-                " snapshot, content without notes delivered near the date), or one fewer"
-                " accounts than the minimum have (seed score_settings,"
-                " min_peers), does not count and re-weights the others. Every score is derived"
-                " (†); the table above"
-                " cites each one's sources.",
+                "每个分项是账号在同平台同日已登记账号中的百分位（0–100）；缺少的分项（首次快照没有"
+                "增长，日期附近未交付笔记则没有新笔记互动），或同业少于最低数量（seed"
+                " score_settings，min_peers）的分项不计入，其余分项重新加权。每个得分都是推算"
+                "数字（†）；上表注明各得分的来源。",
             )
         )
     platform_weights = _weights(conn, "platform")
+    categories = code_labels(conn, "app_category")
     # a platform score is derived from the app-month's MAU and audience and, for MAU growth,
     # the previous month's MAU
     platforms = _rows(
@@ -945,28 +958,33 @@ def _scores(conn) -> tuple[list, list[Chart]]:
         " (SELECT (app, max(month)) FROM marts.platform_scores WHERE score IS NOT NULL"
         " GROUP BY app) ORDER BY scores.app_category, scores.score DESC, scores.app",
     )
-    parts.append(Heading("Platforms, latest month with a score"))
+    parts.append(Heading("平台：最近有得分的月份"))
     if not platforms:
         unscored = _rows(
             conn,
-            "SELECT app, month, components_left_out FROM marts.platform_scores"
+            "SELECT * FROM marts.platform_scores"
             " QUALIFY month = max(month) OVER (PARTITION BY app) ORDER BY app",
         )
         if not unscored:
-            parts.append(Empty("platform score"))
+            parts.append(Empty("平台得分"))
+        [(min_peers,)] = conn.execute("SELECT min_peers FROM reference.score_settings").fetchall()
         for r in unscored:
             # rows without a score say why: usually too few apps of the category to compare
-            parts.append(
-                Note(
-                    f"{r['app']}, {r['month']:%Y-%m}: no score;"
-                    f" {r['components_left_out'] or 'no component'}."
+            reasons = "；".join(
+                f"{labels.get(c, c)}"
+                + (
+                    "该月无数值"
+                    if r[f"{c}_component"] is None
+                    else f"仅 {r[f'{c}_peers']} 个同业（至少需 {min_peers} 个）"
                 )
+                for c in platform_weights
+                if r[f"{c}_contribution"] is None
             )
+            parts.append(Note(f"{r['app']}，{r['month']:%Y-%m}：没有得分；{reasons}。"))
         return parts, charts
     provenances = [
         derived(
-            "percentiles among apps on the month, weighted by reference.score_weights; from the"
-            " month's MAU and audience and the previous month's MAU",
+            "同月应用中的百分位，按 reference.score_weights 加权；来自当月月活与用户画像及上月月活",
             *[s for s in (r["mau_source"], r["audience_sources"], r["previous_month_source"]) if s],
         )
         for r in platforms
@@ -974,13 +992,13 @@ def _scores(conn) -> tuple[list, list[Chart]]:
     cite = Citations("platform_scores_table")
     parts.append(
         Table(
-            ["app", "category", "month", "score (0–100)"]
-            + [f"{c} (percentile 0–100)" for c in platform_weights]
-            + [f"components used (of {len(platform_weights)})", "peers (apps)"],
+            ["应用", "类别", "月份", "得分（0–100）"]
+            + [f"{labels.get(c, c)}（百分位）" for c in platform_weights]
+            + [f"计入的分项（共 {len(platform_weights)} 项）", "同业（应用数）"],
             [
                 [
                     r["app"],
-                    r["app_category"],
+                    categories.get(r["app_category"], r["app_category"]),
                     r["month"].strftime("%Y-%m"),
                     cite(number(r["score"]), provenance),
                 ]
@@ -995,17 +1013,17 @@ def _scores(conn) -> tuple[list, list[Chart]]:
     )
     chart = bar_chart(
         "platform_scores",
-        "Platform scores by component, latest month with a score",
+        "平台得分及分项，最近有得分的月份",
         [
             _marked(f"{r['app']} ({r['month']:%Y-%m})", provenance)
             for r, provenance in zip(platforms, provenances, strict=True)
         ],
-        _contributions(platforms, platform_weights),
-        x_title="points of the 0–100 score each component contributes",
+        _contributions(platforms, platform_weights, labels),
+        x_title="各分项在 0–100 分中贡献的分数",
         value_format=lambda v: _trim(v, 1),
         stacked=True,
         x_max=100,
-        total_format=lambda v: f"score {v:.1f}",
+        total_format=lambda v: f"得分 {v:.1f}",
         legend_notes=[ILLUSTRATIVE_INPUT]
         if any(p.kind == ILLUSTRATIVE for p in provenances)
         else [],
@@ -1014,9 +1032,8 @@ def _scores(conn) -> tuple[list, list[Chart]]:
     parts.append(
         Figure(
             chart,
-            "Components are percentiles among apps of the same category and month; with one"
-            " app in a category every component is 50. Every score is derived (†); the table"
-            " above cites each one's sources.",
+            "分项为同类别同月应用中的百分位；某类别只有一个应用时每个分项都是 50。每个得分都是"
+            "推算数字（†）；上表注明各得分的来源。",
         )
     )
     return parts, charts
@@ -1230,7 +1247,7 @@ def _series_mix(conn, account: dict, number_: int) -> tuple[list, list[Chart]]:
             )
             for month in months
         ],
-        x_title="每篇笔记互动量中位数（各笔记最新快照；n/a：该月无此合集的笔记）",
+        x_title="每篇笔记互动量中位数（各笔记最新快照；“无”：该月无此合集的笔记）",
         value_format=lambda v: number(v, 0),
     )
     parts.append(
@@ -1483,6 +1500,7 @@ def _posting_rhythm(conn, account: dict, number_: int) -> tuple[list, list[Chart
     months = sorted({r["month"] for r in rows})
     latest = months[-1]
     timed = {r["month"]: r["timed_notes"] for r in rows}
+    periods = code_labels(conn, "audience_dimension")["active_period"]
     audience = [r for r in rows if r["month"] == latest]
     audience_month = next((r["audience_month"] for r in audience if r["audience_month"]), None)
     # months from the first shown to the latest snapshot's without a timed note have no row in
@@ -1562,8 +1580,8 @@ def _posting_rhythm(conn, account: dict, number_: int) -> tuple[list, list[Chart
             + "。笔记占比旁是该时段的笔记篇数：篇数少时占比一篇就差很多。"
             "平台用户活跃占比是平台用户的活跃（使用时长）在各时段的分布，合计 100%，"
             "不是各时段活跃用户占全部用户的比例。"
-            "时段的钟点见 reference.audience_buckets（active_period）。在用户活跃的时段发布是一个"
-            "待验证的假设，不是规则：请对照各时段笔记的互动量（marts.posting_times）。"
+            f"时段的钟点见 reference.audience_buckets（{periods}的各分组）。"
+            "在用户活跃的时段发布是一个待验证的假设，不是规则：请对照各时段笔记的互动量（marts.posting_times）。"
             + ("" if audience_month else "该平台没有交付用户活跃时段的数据。")
         )
     )
@@ -1609,36 +1627,36 @@ class QualityBlock:
 def _quality(summary: QualitySummary, report_dir: Path) -> QualityBlock:
     failed, warnings = summary.failed, summary.warnings
     tiles = [
-        Tile("checks passed", f"{summary.passed}", "ok"),
-        Tile("checks failed (blocking)", f"{len(failed)}", "bad" if failed else "ok"),
-        Tile("warnings", f"{len(warnings)}", "warn" if warnings else "ok"),
+        Tile("项检查通过", f"{summary.passed}", "ok"),
+        Tile("项检查失败（阻断发布）", f"{len(failed)}", "bad" if failed else "ok"),
+        Tile("项警告", f"{len(warnings)}", "warn" if warnings else "ok"),
     ]
     if summary.rows_quarantined_last_ingest is not None:
         tiles.append(
             Tile(
-                "rows quarantined by the last ingest",
+                "行在最近一次导入中被隔离",
                 f"{summary.rows_quarantined_last_ingest}",
                 "warn" if summary.rows_quarantined_last_ingest else "ok",
             )
         )
     if summary.rows_in_quarantine is not None:
-        tiles.append(
-            Tile("rows in audit.quarantine (all time)", f"{summary.rows_in_quarantine}", "")
-        )
-    note = summary.scope + "."
+        tiles.append(Tile("行在 audit.quarantine 中（累计）", f"{summary.rows_in_quarantine}", ""))
+    note = summary.scope + "。"
     if summary.quarantine_run:
-        note += f" Quarantine counts from the ingest of run {summary.quarantine_run[:8]}."
-    problems = [("failed", c) for c in failed] + [("warning", c) for c in warnings]
+        note += f"隔离行数取自运行 {summary.quarantine_run[:8]} 的导入。"
+    problems = [("失败", c) for c in failed] + [("警告", c) for c in warnings]
     return QualityBlock(
         tiles=tiles,
         note=note,
         problems=Table(
-            ["outcome", "asset", "check", "what failed", "what the check guards"],
+            # each check by what it guards and what it found, as sentences; its name is for the
+            # UI (Dagster shows it beside the same description)
+            ["结果", "数据", "检查内容", "发现"],
             [
-                [level, c.asset, c.name, c.description or MISSING, c.purpose or MISSING]
+                [level, c.asset, c.purpose or c.name, c.description or MISSING]
                 for level, c in problems
             ],
-            "lllww",
+            "llww",
         )
         if problems
         else None,
@@ -1660,12 +1678,12 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
             "SELECT published_at, run_id FROM publication"
         ).fetchall() or [(None, None)]
         sections: list[tuple[str, str, Callable]] = [
-            ("reach", "Platform reach", _platform_reach),
-            ("audience", "Audience vs the baseline (TGI)", _audience_profiles),
-            ("presence", "Banks present on each platform", _presence),
-            ("accounts", "Official accounts", _leaderboard),
-            ("alerts", "Alerts: follower drops", _alerts),
-            ("scores", "Scores", _scores),
+            ("reach", "平台触达", _platform_reach),
+            ("audience", "用户画像对比基准（TGI）", _audience_profiles),
+            ("presence", "各平台的银行覆盖", _presence),
+            ("accounts", "官方账号", _leaderboard),
+            ("alerts", "预警：粉丝下降", _alerts),
+            ("scores", "得分", _scores),
             ("content", "内容表现", _content),
             ("campaigns", "活动表现", campaign_performance),
             ("creators", "达人合作", creators),
@@ -1676,17 +1694,25 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
             blocks, section_charts = section(conn)
             gathered.append(Section(anchor, heading, blocks))
             charts += section_charts
-    gathered.append(Section("quality", "Data quality of the run", [_quality(quality, report_dir)]))
+    gathered.append(Section("quality", "本次运行的数据质量", [_quality(quality, report_dir)]))
     html = render_page(
         gathered,
         published=(
-            f"published {published_at:%Y-%m-%d %H:%M} UTC by run {published_by[:8]}"
+            f"由运行 {published_by[:8]} 发布于 {local_time(published_at)}"
             if published_at
-            else "not yet published"
+            else "尚未发布"
         ),
-        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        generated=local_time(datetime.now(UTC)),
     )
     return Report(html=html, charts=charts)
+
+
+def local_time(moment: datetime) -> str:
+    """A moment on the readers' clock (settings.timezone), naming the zone: "2026-12-02 16:30
+    (Asia/Shanghai)". A naive moment is UTC, as DuckDB's publication stamp is."""
+    zone = settings.timezone()
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{aware.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
 
 
 def write_atomically(text: str, target: Path) -> Path:

@@ -23,12 +23,14 @@ DERIVED = "derived"
 PUBLISHED = "published"
 # The mark drawn after a figure (tables, chart labels and legends use the same characters).
 MARKS = {ILLUSTRATIVE: "*", DERIVED: "†", PUBLISHED: ""}
+# The kinds in the report's language, with the English term the sources use as a gloss.
+KIND_ZH = {ILLUSTRATIVE: "示意（illustrative）", DERIVED: "推算（derived）", PUBLISHED: "已发布"}
 MEANINGS = {
-    ILLUSTRATIVE: "illustrative: a placeholder consistent with the source's text, not a figure"
-    " it published; do not quote it",
-    DERIVED: "derived: computed from published figures (the source, or the column, says how)",
+    ILLUSTRATIVE: f"{KIND_ZH[ILLUSTRATIVE]}：与来源文字相符的占位数字，并非来源发布的数字，"
+    "请勿引用",
+    DERIVED: f"{KIND_ZH[DERIVED]}：由已发布的数字算出（来源或列名说明算法）",
 }
-NOT_DELIVERED = "no source delivered"
+NOT_DELIVERED = "未交付来源"
 # How the marts join the sources of figures summed into one (string_agg in int_audience_shares
 # and platform_audience_fit): split again, so that each source is listed once.
 SOURCES_SEPARATOR = " | "
@@ -69,7 +71,7 @@ class Provenance:
     @property
     def text(self) -> str:
         sources = SOURCES_SEPARATOR.join(self.sources)
-        return f"derived by cardreach: {self.formula}; from {sources}" if self.formula else sources
+        return f"cardreach 推算：{self.formula}；来源 {sources}" if self.formula else sources
 
 
 def delivered(source: str | None) -> Provenance:
@@ -114,7 +116,7 @@ class SourceNote:
     @property
     def label(self) -> str:
         """The kind spelled out, unless the source's text already starts with it."""
-        return "" if self.text.lower().startswith(self.kind) else self.kind
+        return "" if self.text.lower().startswith(self.kind) else KIND_ZH[self.kind]
 
 
 @dataclass
@@ -140,9 +142,7 @@ class Citations:
         # on hover, how a derived figure is computed: its sources are the numbers beside it and
         # the list under the table (repeating their text on every cell made a table of
         # illustrative notes weigh three times its figures)
-        how = (
-            f"derived by cardreach: {provenance.formula}" if provenance.formula else provenance.text
-        )
+        how = f"cardreach 推算：{provenance.formula}" if provenance.formula else provenance.text
         return Cited(text, self.note(provenance), provenance.kind, provenance.mark, how)
 
     @property

@@ -14,14 +14,14 @@ from pathlib import Path
 import jinja2
 
 from orchestration.defs.report.charts import FONT_STACK
-from orchestration.defs.report.provenance import legend
+from orchestration.defs.report.provenance import KIND_ZH, legend
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         # .html templates escape every value; report.css is inlined as it is (inside <style>,
         # HTML escaping would break the font stack's quotes).
@@ -31,6 +31,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    templates.globals["kinds"] = KIND_ZH  # a mark's tooltip names its kind in Chinese
+    return templates
 
 
 def render_page(sections: Sequence, *, published: str, generated: str) -> str:
