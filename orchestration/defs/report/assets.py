@@ -51,7 +51,8 @@ def quality_summary(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
             if record.event is not None
             and record.event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
         ]
-        scope = f"本次运行（run {context.run_id[:8]}）未执行检查：以下为 {len(keys)} 项检查各自最近一次的结果"
+        latest_of = f"以下为 {len(keys)} 项检查各自最近一次的结果"
+        scope = f"本次运行（run {context.run_id[:8]}）未执行检查：{latest_of}"
     quarantine = instance.get_latest_materialization_event(QUARANTINE_KEY)
     metadata = quarantine.asset_materialization.metadata if quarantine else {}
     page = settings.quality_page_path(warehouse.warehouse_dir)
