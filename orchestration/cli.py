@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -278,12 +278,11 @@ def whats_new(instance: dg.DagsterInstance) -> WhatIsNew:
         )
     if found.reason:
         return found
-    ended = datetime.fromtimestamp(last.end_time or last.create_timestamp.timestamp()).astimezone()
+    ended = datetime.fromtimestamp(last.end_time or last.create_timestamp.timestamp(), UTC)
     found.message = [
-        f"nothing new since run {short} at {ended:%Y-%m-%d %H:%M %Z}: {state.deliveries} files"
+        f"nothing new since run {short} at {settings.local_time(ended)}: {state.deliveries} files"
         " already ingested; the marts, the analysts' copy and the report are as published",
-        f"  report {_rel(report)}; to run everything anyway: python -m orchestration.cli run"
-        " --force",
+        f"  report {_rel(report)}; to run everything anyway: make run FORCE=1",
     ]
     return found
 

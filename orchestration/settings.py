@@ -10,6 +10,7 @@ values through `dbt_environment()`.
 import os
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -281,3 +282,11 @@ FEED_AGE_LIMITS: dict[str, tuple[str, int]] = {
     "funnel_daily": ("date", 7),
     "marketing_costs": ("date", 7),
 }
+
+
+def local_time(moment: datetime) -> str:
+    """A moment on the readers' clock (settings.timezone), naming the zone: "2026-12-02 16:30
+    (Asia/Shanghai)". A naive moment is UTC, as DuckDB's publication stamp is."""
+    zone = timezone()
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("UTC"))
+    return f"{aware.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"

@@ -48,7 +48,8 @@ def test_a_stale_feed_warns_and_a_fresh_delivery_clears_it(landing, warehouse):
     assert stale.severity == dg.AssetCheckSeverity.WARN
     age = (dt.date.today() - stale_month).days
     assert stale.description == (
-        f"latest month {stale_month.isoformat()}, {age} days old, limit {limit_days} days"
+        f"最新月份 {stale_month.isoformat()}，距今 {age} 天，上限 {limit_days} 天"
+        "（app_activity.month）"
     )
     assert stale.metadata["age_days"].value == age
 
@@ -62,7 +63,7 @@ def test_a_feed_never_delivered_warns(landing, warehouse):
     landing.csv("app_activity__now.csv", _app_activity_month(dt.date.today().replace(day=1)))
     never = _freshness_of(warehouse, dg.AssetKey(["raw", "funnel_daily"]))
     assert not never.passed and never.severity == dg.AssetCheckSeverity.WARN
-    assert never.description.startswith("no funnel_daily delivered yet")
+    assert never.description.startswith("尚未交付 funnel_daily")
 
 
 def test_every_raw_asset_states_how_fresh_it_should_be():

@@ -10,6 +10,7 @@ import datetime as dt
 
 import dagster as dg
 
+from orchestration.contract.datasets import DATASETS
 from orchestration.settings import FEED_AGE_LIMITS
 from orchestration.warehouse import Warehouse
 
@@ -26,6 +27,9 @@ def feed_age(conn, dataset: str, as_of_column: str) -> tuple[dt.date | None, int
 
 
 def _freshness_check(dataset: str, as_of_column: str, limit_days: int):
+    # worded as the report and the quality sentences are, Chinese first: the contract's header
+    label = next(c.alias for c in DATASETS[dataset].columns if c.name == as_of_column)
+
     @dg.asset_check(
         asset=dg.AssetKey(["raw", dataset]),
         name=CHECK_NAME,
@@ -44,15 +48,15 @@ def _freshness_check(dataset: str, as_of_column: str, limit_days: int):
             return dg.AssetCheckResult(
                 passed=False,
                 severity=dg.AssetCheckSeverity.WARN,
-                description=f"no {dataset} delivered yet (limit {limit_days} days)",
+                description=f"尚未交付 {dataset}（上限 {limit_days} 天）",
                 metadata=limits,
             )
         return dg.AssetCheckResult(
             passed=age_days <= limit_days,
             severity=dg.AssetCheckSeverity.WARN,
             description=(
-                f"latest {as_of_column} {latest.isoformat()}, {age_days} days old,"
-                f" limit {limit_days} days"
+                f"最新{label} {latest.isoformat()}，距今 {age_days} 天，上限 {limit_days} 天"
+                f"（{dataset}.{as_of_column}）"
             ),
             metadata={
                 f"latest_{as_of_column}": dg.MetadataValue.text(latest.isoformat()),

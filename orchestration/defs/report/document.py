@@ -1698,21 +1698,13 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
     html = render_page(
         gathered,
         published=(
-            f"由运行 {published_by[:8]} 发布于 {local_time(published_at)}"
+            f"由运行 {published_by[:8]} 发布于 {settings.local_time(published_at)}"
             if published_at
             else "尚未发布"
         ),
-        generated=local_time(datetime.now(UTC)),
+        generated=settings.local_time(datetime.now(UTC)),
     )
     return Report(html=html, charts=charts)
-
-
-def local_time(moment: datetime) -> str:
-    """A moment on the readers' clock (settings.timezone), naming the zone: "2026-12-02 16:30
-    (Asia/Shanghai)". A naive moment is UTC, as DuckDB's publication stamp is."""
-    zone = settings.timezone()
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return f"{aware.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})"
 
 
 def write_atomically(text: str, target: Path) -> Path:
