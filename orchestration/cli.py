@@ -259,15 +259,22 @@ def whats_new(instance: dg.DagsterInstance) -> WhatIsNew:
         if not path.exists():
             found.reason = f"{label} {_rel(path)} is missing"
             return found
-    records = instance.get_run_records(dg.RunsFilter(job_name=JOB_NAME), limit=1)
+    # the latest run of any job: one launched on some assets from the UI's graph (another job)
+    # or a re-execution of part of a run may have rebuilt some tables and not the rest
+    records = instance.get_run_records(limit=1)
     if not records:
         found.reason = "no earlier run in this Dagster instance"
         return found
     last = records[0]
     run, short = last.dagster_run, last.dagster_run.run_id[:8]
-    if run.status != dg.DagsterRunStatus.SUCCESS:
+    ended = datetime.fromtimestamp(last.end_time or last.create_timestamp.timestamp(), UTC)
+    if run.job_name != JOB_NAME:
+        found.reason = f"the last run {short} ran part of the pipeline ({run.job_name})"
+    elif run.parent_run_id is not None:
+        found.reason = f"the last run {short} re-executed part of run {run.parent_run_id[:8]}"
+    elif run.status != dg.DagsterRunStatus.SUCCESS:
         found.reason = f"the last run {short} did not succeed ({run.status.value.lower()})"
-    elif run.tags.get("cardreach/held_back"):
+    elif run.tags.get(gate.HELD_BACK_TAG):
         found.reason = f"the last run {short} held tables back from publication"
     elif run.tags.get(FINGERPRINT_TAG) is None:
         # launched from the UI, maybe on some assets only: what it built is not known here
@@ -276,9 +283,11 @@ def whats_new(instance: dg.DagsterInstance) -> WhatIsNew:
         found.reason = (
             f"the dbt project, the suites, the code or the settings changed since run {short}"
         )
+    elif ended.astimezone(settings.timezone()).date() != datetime.now(settings.timezone()).date():
+        # a feed's age and the freshness checks count from today: judged again every day
+        found.reason = f"the last run {short} was on another day ({settings.local_time(ended)})"
     if found.reason:
         return found
-    ended = datetime.fromtimestamp(last.end_time or last.create_timestamp.timestamp(), UTC)
     found.message = [
         f"nothing new since run {short} at {settings.local_time(ended)}: {state.deliveries} files"
         " already ingested; the marts, the analysts' copy and the report are as published",
@@ -496,6 +505,9 @@ def rebuild(verbose: bool | None = None) -> int:
     # UI, the sensor) writes meanwhile; released for the run that follows, which takes it itself.
     lock = acquire_writer_lock(warehouse.warehouse_dir)
     try:
+        # the record describes the database being set aside: a replay that fails half-way must
+        # not leave it saying every file is in (the replay writes it anew when it completes)
+        settings.ingest_record(warehouse.warehouse_dir).unlink(missing_ok=True)
         if database.exists():
             stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
             for path in (database, database.with_name(database.name + ".wal")):

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+# The run tag publication sets when a failed check held tables back (`make run` reads it).
+HELD_BACK_TAG = "cardreach/held_back"
+
 # Op tag of every quality check: ahead of any other step that is ready at the same time.
 CHECK_PRIORITY_TAGS = {"dagster/priority": "100"}
 

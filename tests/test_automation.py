@@ -76,9 +76,11 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def tick(cursor: str | None = None):
+def tick(cursor: str | None = None, instance: dg.DagsterInstance | None = None):
     """One evaluation as the daemon does it: the run requests, skip message and new cursor."""
-    context = dg.build_sensor_context(cursor=cursor, instance=dg.DagsterInstance.ephemeral())
+    context = dg.build_sensor_context(
+        cursor=cursor, instance=instance or dg.DagsterInstance.ephemeral()
+    )
     return landing_files_sensor.evaluate_tick(context)
 
 
@@ -113,6 +115,24 @@ def test_new_file_requests_one_run_then_nothing(landing_dir):
     assert again.skip_message == (
         "1 new or changed files already have their run (queued or ingesting): accounts.csv"
     )
+
+
+def test_files_arriving_during_a_run_wait_for_it_to_end(landing_dir):
+    """`make run` (or any run of the job) is ingesting: the sensor requests no second run over
+    the same files; once the run is over, what it did not ingest gets its run."""
+    instance = dg.DagsterInstance.ephemeral()
+    running = instance.add_run(
+        dg.DagsterRun(job_name="cardreach_daily", status=dg.DagsterRunStatus.STARTED)
+    )
+    deliver(landing_dir, "accounts.csv", "platform,account_name\n小红书,中信银行信用卡\n")
+    during = tick(instance=instance)
+    assert during.run_requests == []
+    assert during.skip_message == (
+        f"1 new or changed files wait for run {running.run_id[:8]} (started) to end: accounts.csv"
+    )
+    instance.delete_run(running.run_id)  # over, without having ingested it
+    after = tick(during.cursor, instance=instance)
+    assert len(after.run_requests) == 1
 
 
 def test_changed_content_requests_a_new_run_key(landing_dir, tmp_path):

@@ -225,8 +225,7 @@ def test_the_quality_summary_counts_the_checks_of_the_run(sample_report):
     # a warning in sentences: what the check guards (its definition's description) and what it
     # found (the evaluation's); its name stays in the UI
     [row] = [r for r in problems[1:] if r[1] == "intermediate/int_snapshot_coverage"]
-    assert row[0] == "警告" and "snapshot feed" in row[2]
-    assert row[3] == warning.description
+    assert row == ["警告", "intermediate/int_snapshot_coverage", warning.description]
     assert "ge_account_snapshot_feed" not in row
     assert "最新快照距今" in warning.description and "上限 45 天" in warning.description
     assert 'href="quality.html"' in quality

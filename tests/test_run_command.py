@@ -129,6 +129,10 @@ def test_a_changed_seed_a_setting_or_a_new_file_makes_the_next_run_real(
     with monkeypatch.context() as confidential:
         confidential.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "true")
         assert "settings changed" in whats_new(env, confidential).reason
+    # the readers' clock changes the report's times
+    with monkeypatch.context() as zone:
+        zone.setenv(settings.TIMEZONE_ENV, "Europe/Paris")
+        assert "settings changed" in whats_new(env, zone).reason
     # a new delivery
     Landing(root / "landing").csv("accounts__more.csv", [{"platform": "小红书"}])
     found = whats_new(env, monkeypatch)
@@ -152,3 +156,34 @@ def test_the_fingerprint_follows_the_settings(monkeypatch, tmp_path):
     assert project_fingerprint() == first
     monkeypatch.setenv(settings.WAREHOUSE_ENV, str(tmp_path / "b"))
     assert project_fingerprint() != first
+
+
+def test_a_later_run_of_part_of_the_pipeline_makes_the_next_run_real(sample_cli_run, monkeypatch):
+    """Assets materialized from the UI's graph (another job) or a re-execution of part of a run
+    may have rebuilt some tables and not the rest: the next `make run` runs everything."""
+    root, env, first = sample_cli_run
+    assert first.returncode == 0
+    assert whats_new(env, monkeypatch).reason is None
+    with dg.DagsterInstance.get() as instance:
+        [done] = instance.get_runs(dg.RunsFilter(job_name="cardreach_daily"), limit=1)
+        partial = instance.add_run(
+            dg.DagsterRun(job_name="__ASSET_JOB", status=dg.DagsterRunStatus.SUCCESS)
+        )
+        assert "ran part of the pipeline (__ASSET_JOB)" in whats_new(env, monkeypatch).reason
+        instance.delete_run(partial.run_id)
+        again = instance.add_run(
+            dg.DagsterRun(
+                job_name="cardreach_daily",
+                status=dg.DagsterRunStatus.SUCCESS,
+                parent_run_id=done.run_id,
+                root_run_id=done.run_id,
+                tags=done.tags,
+            )
+        )
+        try:
+            assert (
+                f"re-executed part of run {done.run_id[:8]}" in whats_new(env, monkeypatch).reason
+            )
+        finally:
+            instance.delete_run(again.run_id)
+        assert whats_new(env, monkeypatch).reason is None

@@ -22,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import Landing
 
@@ -381,6 +382,38 @@ def test_the_report_charts_show_in_the_assets_metadata(successful_run, page, dag
     assert image.evaluate("img => img.complete && img.naturalWidth") > 300
     page.wait_for_timeout(500)  # the dialog's fade-in
     page.screenshot(path=ARTIFACTS / "report_in_dagster.png")
+
+
+def test_a_mart_shows_its_column_types_and_row_count_and_every_check_a_description(
+    successful_run, page, dagster_ui
+):
+    """What an operator reads of a dbt model in the UI: its columns typed and described, its
+    row count; and of every check of the location, what it guards."""
+    page.goto(f"{dagster_ui.url}/assets/marts/account_performance")
+    expect(page.get_by_text("Row count").first).to_be_visible()
+    expect(page.get_by_text("likes_and_collects_per_note").first).to_be_visible()
+    published = settings.analytics_database(dagster_ui.warehouse)
+    with duckdb.connect(str(published), read_only=True) as conn:
+        [(followers_type,)] = conn.execute(
+            "SELECT data_type FROM duckdb_columns() WHERE schema_name = 'marts'"
+            " AND table_name = 'account_performance' AND column_name = 'followers'"
+        ).fetchall()
+        [(rows,)] = conn.execute("SELECT count(*) FROM marts.account_performance").fetchall()
+    typed = re.compile(rf"^{re.escape(followers_type)}$", re.IGNORECASE)
+    expect(page.get_by_text(typed).first).to_be_visible()
+    expect(page.get_by_text(re.compile(rf"^({rows}|{rows:,})$")).first).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "account_performance_in_dagster.png")
+    nodes = dagster_ui.graphql(
+        "{ assetNodes { assetKey { path } assetChecksOrError {"
+        " ... on AssetChecks { checks { name description } } } } }"
+    )["assetNodes"]
+    checks = [
+        (node["assetKey"]["path"], check["name"], check["description"])
+        for node in nodes
+        for check in node["assetChecksOrError"].get("checks", [])
+    ]
+    assert len(checks) > 300
+    assert [c for c in checks if not (c[2] or "").strip()] == []
 
 
 def test_a_failed_check_shows_its_expectation_in_the_ui(successful_run, page, dagster_ui):

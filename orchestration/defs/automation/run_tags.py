@@ -61,6 +61,9 @@ def project_fingerprint() -> str:
         ("landing", str(settings.landing_dir())),
         ("warehouse", str(settings.warehouse_dir())),
         (settings.PUBLISH_CONFIDENTIAL_ENV, str(settings.publish_confidential())),
+        # the report's times and the links the metadata gives
+        (settings.TIMEZONE_ENV, settings.timezone_name()),
+        (settings.REPORT_PORT_ENV, str(settings.report_port())),
     ):
         digest.update(f"{name}={value}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:16]

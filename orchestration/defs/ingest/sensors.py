@@ -35,6 +35,12 @@ from orchestration.settings import SETTLE_SECONDS, FolderConflict
 from orchestration.warehouse import Warehouse
 
 TICK_SECONDS = 30
+IN_PROGRESS = (
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+)
 
 
 def _observe(landing: Path) -> dict[str, LandingEntry]:
@@ -116,6 +122,14 @@ def evaluate_landing(
     return cursor, changed, sorted(cursor.settling), len(deliveries)
 
 
+def _run_in_progress(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+    """A run of the job queued or under way (from `make run`, the UI, the schedule or a tick)."""
+    runs = instance.get_runs(
+        dg.RunsFilter(job_name="cardreach_daily", statuses=list(IN_PROGRESS)), limit=1
+    )
+    return runs[0] if runs else None
+
+
 @dg.sensor(
     name="landing_files_sensor",
     job_name="cardreach_daily",
@@ -168,6 +182,15 @@ def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
         else:
             reason = f"no new or changed files in {landing} ({seen} files seen)"
         return dg.SensorResult(skip_reason=reason, cursor=cursor.dump())
+    busy = _run_in_progress(context.instance)
+    if busy is not None:
+        # that run ingests what is there when it starts and writes the record: what it leaves
+        # is requested once it is over, never a second run over the same files
+        return dg.SensorResult(
+            skip_reason=f"{len(names)} new or changed files wait for run {busy.run_id[:8]}"
+            f" ({busy.status.value.lower()}) to end: {_names(names)}",
+            cursor=cursor.dump(),
+        )
     context.log.info(f"{len(names)} new or changed files in {landing}: {_names(names)}")
     cursor.requested = run_key
     return dg.SensorResult(

@@ -31,7 +31,7 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse):
     held = gate.held_back(context, PUBLISHED)
     gate.log_held_back(context, held, "published")
     if held:  # shown in the UI's run list, so a run that published only part of it stands out
-        context.instance.add_run_tags(context.run_id, {"cardreach/held_back": str(len(held))})
+        context.instance.add_run_tags(context.run_id, {gate.HELD_BACK_TAG: str(len(held))})
     with warehouse.connect() as conn:
         # a second guard beside the dbt tag: any published table with an is_confidential column
         marked = {

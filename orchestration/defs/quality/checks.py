@@ -58,7 +58,7 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
             "file": shown_path(path),
             "asset": asset_key.to_user_string(),
             "description": meta.get("description"),
-            "checked_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "checked_at": settings.local_time(datetime.now(UTC)),
             "run_id": context.run.run_id,
             "expectations": [],
         }
@@ -130,18 +130,22 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
         return dg.AssetCheckResult(
             passed=not result.failed,
             severity=worst,
-            description=failure_description(result.failed) if result.failed else None,
+            description=failure_description(result.failed, withhold) if result.failed else None,
             metadata=metadata,
         )
 
     return _check
 
 
-def failure_description(failed: list) -> str:
+def failure_description(failed: list, withhold: bool = False) -> str:
     """The check's description: a sentence per failed expectation, errors first. The check's
-    severity says error or warning; only a mix of both marks which sentence is which."""
+    severity says error or warning; only a mix of both marks which sentence is which. When the
+    suite reads the bank's own figures and they are not published, the sentences name no row:
+    the description reaches the UI and the report, as the page's samples would."""
     from orchestration.defs.quality.sentences import failure_sentence
 
+    if withhold:
+        failed = [dataclasses.replace(f, sample_unexpected=[]) for f in failed]
     ordered = sorted(failed, key=lambda f: f.severity != "error")
     mixed = len({f.severity for f in failed}) > 1
     return "; ".join((f"{f.severity}: " if mixed else "") + failure_sentence(f) for f in ordered)
@@ -192,13 +196,12 @@ def _page_links(context, warehouse: Warehouse, record: dict) -> dict:
     try:
         save_result(record, warehouse.warehouse_dir)
         page = render_page(warehouse.warehouse_dir)
+        url = settings.report_url(page, warehouse.warehouse_dir, fragment=record["suite"])
     except Exception as error:
-        context.log.warning(f"the quality page could not be written: {error}")
+        context.log.warning(f"the quality page could not be written or linked: {error}")
         return {}
     return {
-        "quality_page": dg.MetadataValue.url(
-            settings.report_url(page, warehouse.warehouse_dir, fragment=record["suite"])
-        ),
+        "quality_page": dg.MetadataValue.url(url),
         "quality_page_path": dg.MetadataValue.path(str(page)),
     }
 

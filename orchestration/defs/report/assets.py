@@ -23,16 +23,13 @@ from orchestration.warehouse import Warehouse
 QUARANTINE_KEY = dg.AssetKey(["audit", "quarantine"])
 
 
-def _outcome(evaluation: dg.AssetCheckEvaluation, graph) -> CheckOutcome:
-    key = dg.AssetCheckKey(evaluation.asset_key, evaluation.check_name)
-    spec = graph.get_check_spec(key) if key in graph.asset_check_keys else None
+def _outcome(evaluation: dg.AssetCheckEvaluation) -> CheckOutcome:
     return CheckOutcome(
         asset=evaluation.asset_key.to_user_string(),
         name=evaluation.check_name,
         passed=evaluation.passed,
         severity=evaluation.severity.value,
         description=evaluation.description,
-        purpose=spec.description if spec else None,
     )
 
 
@@ -59,7 +56,7 @@ def quality_summary(context: dg.AssetExecutionContext, warehouse: Warehouse) -> 
     return QualitySummary(
         scope=scope,
         checks=sorted(
-            (_outcome(e, graph) for e in evaluations), key=lambda c: (c.passed, c.asset, c.name)
+            (_outcome(e) for e in evaluations), key=lambda c: (c.passed, c.asset, c.name)
         ),
         rows_quarantined_last_ingest=(
             metadata["rows_quarantined"].value if "rows_quarantined" in metadata else None

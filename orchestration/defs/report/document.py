@@ -62,7 +62,6 @@ class CheckOutcome:
     passed: bool
     severity: str  # ERROR or WARN: what a failure does (ERROR blocks downstream)
     description: str | None = None  # what failed, from the evaluation
-    purpose: str | None = None  # what the check guards, from its definition
 
 
 @dataclass(frozen=True)
@@ -1649,14 +1648,12 @@ def _quality(summary: QualitySummary, report_dir: Path) -> QualityBlock:
         tiles=tiles,
         note=note,
         problems=Table(
-            # each check by what it guards and what it found, as sentences; its name is for the
-            # UI (Dagster shows it beside the same description)
-            ["结果", "数据", "检查内容", "发现"],
-            [
-                [level, c.asset, c.purpose or c.name, c.description or MISSING]
-                for level, c in problems
-            ],
-            "llww",
+            # what each check found, as a sentence with the figure and the limit; what it
+            # guards is on the quality page and in the UI (the checks' definitions are worded
+            # for operators, in English)
+            ["结果", "数据", "发现"],
+            [[level, c.asset, c.description or MISSING] for level, c in problems],
+            "llw",
         )
         if problems
         else None,

@@ -28,13 +28,13 @@ from orchestration.defs.report.charts import FONT_STACK
 from orchestration.defs.report.render import environment
 
 OUTCOMES = {  # outcome: (heading text, css class), worst first
-    "error": ("无法运行 could not run", "bad"),
-    "failed": ("失败 failed", "bad"),
-    "warning": ("警告 warning", "warn"),
-    "passed": ("通过 passed", "ok"),
-    "not_run": ("尚未运行 not run yet", ""),
+    "error": ("无法运行", "bad"),
+    "failed": ("失败", "bad"),
+    "warning": ("警告", "warn"),
+    "passed": ("通过", "ok"),
+    "not_run": ("尚未运行", ""),
 }
-SEVERITIES = {"error": "阻断 error", "warning": "警告 warning"}
+SEVERITIES = {"error": "阻断", "warning": "警告"}
 # Every field the page reads; a suite not run yet, or one that could not be evaluated, has some
 # of them only.
 BLANK_RECORD = dict.fromkeys(
@@ -114,7 +114,7 @@ def render_page(warehouse: Path | None = None) -> Path:
                 counts=counts,
                 outcomes=OUTCOMES,
                 severities=SEVERITIES,
-                generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                generated=settings.local_time(datetime.now(UTC)),
                 report=os.path.relpath(settings.report_path(warehouse), target.parent),
                 font_stack=FONT_STACK,
             )
