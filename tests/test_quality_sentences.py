@@ -172,3 +172,20 @@ def test_the_failing_rows_of_the_banks_own_figures_stay_off_the_page(monkeypatch
     assert not _withheld(audience["meta"]["query"])
     monkeypatch.setenv("CARDREACH_PUBLISH_CONFIDENTIAL", "true")
     assert not _withheld(funnel["meta"]["query"])
+
+
+def test_a_withheld_suite_names_no_row_of_the_banks_figures_in_its_description():
+    """The check's description reaches the UI and the report: while the bank's own figures are
+    not published, it says how far off the worst figure is, without the rows that name them."""
+    sql = """
+    SELECT * FROM (VALUES
+      ('招商银行', '小红书', 'app', 'C1', DATE '2024-03-20', 12,
+       '招商银行 小红书 app C1: 2024-03-08..2024-03-20', 1)
+    ) AS t(bank, platform, channel, campaign_id, funnel_date, missing_days, gap, load_id)
+    """
+    [failure] = validate(suite_path("funnel_date_gaps"), sql).failed
+    published = failure_description([failure])
+    withheld = failure_description([failure], withhold=True)
+    assert "C1" in published and "2024-03-08" in published
+    assert "C1" not in withheld and "2024-03-08" not in withheld and "招商银行" not in withheld
+    assert withheld == "1/1 行漏斗连续缺失超出限度（应在 0 天 到 6 天 之间）"  # and the limit

@@ -46,25 +46,25 @@ def failure_sentence(failure: FailedExpectation) -> str:
         limit = limit_text(kind, kwargs, unit)
         if count == 1 and len(values) == 1:
             return f"{what} {values[0]}，{limit}"
-        return f"{_rows(count, failure.rows)}{what}超出限度（{limit}）：{_listed(values)}"
+        return f"{_rows(count, failure.rows)}{what}超出限度（{limit}）{_listed(values)}"
     if kind == "expect_column_values_to_be_in_set" and kwargs.get("value_set") == [False]:
         # a flag that must stay false: the rows that raise it say what happened
         named = _values(failure.sample_unexpected, failure.column, unit, value=False)
-        return f"{_rows(count, failure.rows)}{what}（应为 0 行）：{_listed(named)}"
+        return f"{_rows(count, failure.rows)}{what}（应为 0 行）{_listed(named)}"
     if kind == "expect_column_values_to_be_null":
-        return f"{_rows(count, failure.rows)}{what}（应为 0 行）：{_listed(values)}"
+        return f"{_rows(count, failure.rows)}{what}（应为 0 行）{_listed(values)}"
     if kind == "expect_column_values_to_not_be_null":
         return f"{_rows(count, failure.rows)}{what}为空（应无空值）{_named_by(failure)}"
     if kind == "expect_column_values_to_be_in_set":
         allowed = _set(kwargs.get("value_set"))
-        return f"{_rows(count, failure.rows)}{what}不在允许值 {allowed} 内：{_listed(values)}"
+        return f"{_rows(count, failure.rows)}{what}不在允许值 {allowed} 内{_listed(values)}"
     if kind == "expect_column_values_to_not_be_in_set":
         forbidden = _set(kwargs.get("value_set"))
         # rows named by identify_by say which records; their value is one of the forbidden
         named = _values(failure.sample_unexpected, failure.column, unit, value=False)
-        return f"{_rows(count, failure.rows)}{what}（不得为 {forbidden}）：{_listed(named)}"
+        return f"{_rows(count, failure.rows)}{what}（不得为 {forbidden}）{_listed(named)}"
     if kind in ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"):
-        return f"{_rows(count, failure.rows)}{what}重复（应唯一）：{_listed(values)}"
+        return f"{_rows(count, failure.rows)}{what}重复（应唯一）{_listed(values)}"
     if kind in (
         "expect_table_columns_to_match_set",
         "expect_table_columns_to_match_ordered_list",
@@ -82,7 +82,7 @@ def failure_sentence(failure: FailedExpectation) -> str:
         seen = _number(failure.observed_value) + _spaced(unit)
         return f"{what}的{statistic} {seen}，{between}"
     # any other built-in: its figures as GE reports them, with its arguments as the limit
-    seen = _listed(values) if values else _plain(failure.observed_value)
+    seen = _listed(values).removeprefix("：") if values else _plain(failure.observed_value)
     return f"{kind}（{what}）不满足 {_arguments(kwargs)}：{_rows(count, failure.rows)}{seen}"
 
 
@@ -179,9 +179,10 @@ def _values(sample: list, column: str | None, unit: str = "", value: bool = True
 
 
 def _listed(values: list[str]) -> str:
+    """The values a sentence ends on, after a colon; nothing when no row may be named."""
     shown = values[:SENTENCE_VALUES]
     more = "……" if len(values) > SENTENCE_VALUES else ""
-    return "；".join(shown) + more if shown else "（无样本）"
+    return "：" + "；".join(shown) + more if shown else ""
 
 
 def _named_by(failure: FailedExpectation) -> str:
