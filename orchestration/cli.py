@@ -24,7 +24,13 @@ import dagster as dg
 import duckdb
 
 from orchestration import gate, settings
-from orchestration.warehouse import Warehouse, WarehouseCorrupt, acquire_writer_lock, open_database
+from orchestration.warehouse import (
+    Warehouse,
+    WarehouseCorrupt,
+    acquire_writer_lock,
+    open_database,
+    writer_lock_held,
+)
 
 
 def _definitions() -> dg.Definitions:
@@ -460,6 +466,13 @@ def run(
         why = "forced" if found.reason is None else found.reason
         said = f"; full log: {_rel(log)}" if log else ""
         print(f"cardreach run {run_id[:8]} ({why}){said}", flush=True)
+        if writer_lock_held(settings.warehouse_dir()):
+            # the run's own wait is said in the log: the terminal would show nothing for minutes
+            print(
+                f"  waiting   another run is writing {_rel(settings.warehouse_dir())}; this one"
+                " starts when it ends",
+                flush=True,
+            )
         if log:
             os.environ.setdefault("DBT_USE_COLORS", "false")  # no escape codes in the file
         with _terminal() if log is None else _output_to(log) as terminal:

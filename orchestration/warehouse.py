@@ -83,6 +83,19 @@ def acquire_writer_lock(warehouse_dir: Path, say: Callable[[str], object] = prin
             say(f"another run is writing {warehouse_dir}: waiting")
 
 
+def writer_lock_held(warehouse_dir: Path) -> bool:
+    """Whether another process holds the writer's lock now (taken and let go at once if not)."""
+    if not settings.writer_lock(warehouse_dir).exists():
+        return False
+    lock = FileLock(settings.writer_lock(warehouse_dir))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
+
+
 class Warehouse(dg.ConfigurableResource):
     """Landing and warehouse folders; by default CARDREACH_LANDING and CARDREACH_WAREHOUSE."""
 

@@ -187,3 +187,32 @@ def test_a_later_run_of_part_of_the_pipeline_makes_the_next_run_real(sample_cli_
         finally:
             instance.delete_run(again.run_id)
         assert whats_new(env, monkeypatch).reason is None
+
+
+def test_a_run_waiting_for_another_says_so_on_the_terminal(tmp_path):
+    """While another process writes the warehouse, `make run` says it waits (its own wait goes
+    to the log file): the writer's lock is seen held, and free once that process ends."""
+    from orchestration.warehouse import writer_lock_held
+
+    assert not writer_lock_held(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path;"
+            " from orchestration.warehouse import acquire_writer_lock;"
+            " lock = acquire_writer_lock(Path(sys.argv[1])); print('held', flush=True);"
+            " time.sleep(60)",
+            str(tmp_path),
+        ],
+        cwd=settings.REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert writer_lock_held(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not writer_lock_held(tmp_path)
