@@ -83,6 +83,20 @@ def acquire_writer_lock(warehouse_dir: Path, say: Callable[[str], object] = prin
             say(f"another run is writing {warehouse_dir}: waiting")
 
 
+def _say_who_started(context: dg.InitResourceContext) -> None:
+    """A run launched on some assets from the UI's graph runs an implicit job without the daily
+    job's `ui` tag, and a re-execution copies its parent's `cli` or `sensor`: both are the UI's.
+    Every run opens the warehouse, so this is where each gets its tag."""
+    from orchestration.defs.automation.run_tags import STARTED_BY_TAG
+
+    run, instance = context.dagster_run, context.instance
+    if run is None or instance is None:
+        return
+    re_executed = run.parent_run_id is not None and run.tags.get(STARTED_BY_TAG) != "ui"
+    if STARTED_BY_TAG not in run.tags or re_executed:
+        instance.add_run_tags(run.run_id, {STARTED_BY_TAG: "ui"})
+
+
 def writer_lock_held(warehouse_dir: Path) -> bool:
     """Whether another process holds the writer's lock now (taken and let go at once if not)."""
     if not settings.writer_lock(warehouse_dir).exists():
@@ -136,6 +150,7 @@ class Warehouse(dg.ConfigurableResource):
     # overlapping folders.
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self.check_folders()
+        _say_who_started(context)
         self._writer_lock = acquire_writer_lock(
             self.warehouse_dir, context.log.info if context.log else lambda message: None
         )

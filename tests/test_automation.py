@@ -286,6 +286,28 @@ def test_a_run_launched_from_the_ui_says_so_and_a_launcher_tag_wins():
     assert job.run_tags[STARTED_BY_TAG] == "ui"
 
 
+def test_assets_materialized_from_the_ui_graph_are_tagged_ui(tmp_path, monkeypatch):
+    """The UI's graph runs an implicit job, without the daily job's tag: the warehouse, which
+    every run opens, tags it as the UI's; a launcher's own tag stays."""
+    from orchestration.defs.ingest.assets import ingest_landing_files
+    from orchestration.warehouse import Warehouse
+
+    (tmp_path / "landing").mkdir()
+    warehouse = Warehouse(landing=str(tmp_path / "landing"), warehouse=str(tmp_path / "wh"))
+    instance = dg.DagsterInstance.ephemeral()
+    graph_run = dg.materialize(
+        [ingest_landing_files], resources={"warehouse": warehouse}, instance=instance
+    )
+    assert instance.get_run_by_id(graph_run.run_id).tags[STARTED_BY_TAG] == "ui"
+    cli_run = dg.materialize(
+        [ingest_landing_files],
+        resources={"warehouse": warehouse},
+        instance=instance,
+        tags={STARTED_BY_TAG: "cli"},
+    )
+    assert instance.get_run_by_id(cli_run.run_id).tags[STARTED_BY_TAG] == "cli"
+
+
 def test_instance_queues_runs_one_at_a_time(tmp_path, monkeypatch):
     from dagster._core.run_coordinator import QueuedRunCoordinator
 
