@@ -10,6 +10,7 @@ import datetime as dt
 
 import dagster as dg
 
+from orchestration import settings
 from orchestration.contract.datasets import DATASETS
 from orchestration.settings import FEED_AGE_LIMITS
 from orchestration.warehouse import Warehouse
@@ -18,11 +19,13 @@ CHECK_NAME = "feed_freshness"
 
 
 def feed_age(conn, dataset: str, as_of_column: str) -> tuple[dt.date | None, int | None]:
-    """The latest as-of date delivered for the dataset and its age in days (DuckDB's
-    current_date, as the snapshot feed's suite counts it); (None, None) before any delivery."""
+    """The latest as-of date delivered for the dataset and its age in days, today being the
+    readers' (settings.timezone); (None, None) before any delivery."""
+    today = dt.datetime.now(settings.timezone()).date()
     return conn.execute(
         f'SELECT max("{as_of_column}")::DATE, date_diff(\'day\', max("{as_of_column}")::DATE,'
-        f" current_date) FROM raw.{dataset}"
+        f" ?::DATE) FROM raw.{dataset}",
+        [today],
     ).fetchone()
 
 
