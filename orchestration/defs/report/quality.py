@@ -25,6 +25,7 @@ from pathlib import Path
 
 from orchestration import settings
 from orchestration.defs.report.charts import FONT_STACK
+from orchestration.defs.report.document import write_atomically
 from orchestration.defs.report.render import environment
 
 OUTCOMES = {  # outcome: (heading text, css class), worst first
@@ -119,9 +120,7 @@ def render_page(warehouse: Path | None = None) -> Path:
                 font_stack=FONT_STACK,
             )
         )
-        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        partial.write_text(html, encoding="utf-8")
-        os.replace(partial, target)
+        write_atomically(html, target)
     return target
 
 
