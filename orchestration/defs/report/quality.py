@@ -48,10 +48,7 @@ def save_result(record: dict, warehouse: Path | None = None) -> Path:
     folder = settings.quality_results_dir(warehouse)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{record['suite']}.json"
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    partial.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(partial, target)
-    return target
+    return write_atomically(json.dumps(record, ensure_ascii=False, indent=1), target)
 
 
 @dataclass(frozen=True)
