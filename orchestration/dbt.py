@@ -32,7 +32,7 @@ from pydantic import Field
 
 from orchestration import settings
 from orchestration.metadata import OWNERS, columns_by_table
-from orchestration.warehouse import Warehouse
+from orchestration.warehouse import Warehouse, write_atomically
 
 # dbt models tagged `scoring` run in a step of their own, after the quality gate.
 SCORING_SELECTOR = "tag:scoring"
@@ -309,10 +309,7 @@ def _read_known_lineage(path: Path) -> dict:
 
 def _write_known_lineage(path: Path, known: dict) -> None:
     """Whole or not at all (renamed into place): two runs at once leave one's file, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(known), encoding="utf-8")
-    os.replace(partial, path)
+    write_atomically(json.dumps(known), path)
 
 
 def invocation_folders_root() -> Path:

@@ -5,6 +5,7 @@ time as possible. Analysts never open this database; they read the published cop
 """
 
 import ctypes
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -95,6 +96,16 @@ def _say_who_started(context: dg.InitResourceContext) -> None:
     re_executed = run.parent_run_id is not None and run.tags.get(STARTED_BY_TAG) != "ui"
     if STARTED_BY_TAG not in run.tags or re_executed:
         instance.add_run_tags(run.run_id, {STARTED_BY_TAG: "ui"})
+
+
+def write_atomically(text: str, target: Path) -> Path:
+    """Write beside the target, then rename over it: a reader (the sensor, `make run`, a browser,
+    another run) never sees half a file, and two writers at once leave one's file whole."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
+    return target
 
 
 def writer_lock_held(warehouse_dir: Path) -> bool:

@@ -12,7 +12,6 @@ record means "nothing known", which can only cause a run that finds nothing to d
 """
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import duckdb
 
 from orchestration import settings
 from orchestration.defs.ingest.landing import DeliveredFile, LandingEntry, file_sha256
+from orchestration.warehouse import write_atomically
 
 RECORD_VERSION = 1
 
@@ -76,13 +76,10 @@ def write_ingest_record(
             "size": delivered.size_bytes,
             "mtime_ns": delivered.mtime_ns,
         }
-    path = settings.ingest_record(warehouse)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(
+    write_atomically(
         json.dumps({"version": RECORD_VERSION, "files": files}, ensure_ascii=False),
-        encoding="utf-8",
+        settings.ingest_record(warehouse),
     )
-    os.replace(partial, path)
 
 
 @dataclass

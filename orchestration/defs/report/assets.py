@@ -14,11 +14,10 @@ from orchestration.defs.report.document import (
     CheckOutcome,
     QualitySummary,
     build_report,
-    write_atomically,
 )
 from orchestration.gate import asset_graph
 from orchestration.metadata import OWNERS
-from orchestration.warehouse import Warehouse
+from orchestration.warehouse import Warehouse, write_atomically
 
 QUARANTINE_KEY = dg.AssetKey(["audit", "quarantine"])
 

@@ -1702,12 +1702,3 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
         generated=settings.local_time(datetime.now(UTC)),
     )
     return Report(html=html, charts=charts)
-
-
-def write_atomically(text: str, target: Path) -> Path:
-    """Write beside the target, then rename over it: a reader never sees half a report."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, target)
-    return target

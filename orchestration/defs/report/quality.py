@@ -25,8 +25,8 @@ from pathlib import Path
 
 from orchestration import settings
 from orchestration.defs.report.charts import FONT_STACK
-from orchestration.defs.report.document import write_atomically
 from orchestration.defs.report.render import environment
+from orchestration.warehouse import write_atomically
 
 OUTCOMES = {  # outcome: (heading text, css class), worst first
     "error": ("无法运行", "bad"),
