@@ -12,12 +12,13 @@ failed quality check holds back is decided at publication (`orchestration.gate`)
 
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
 import time
 import warnings
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import dagster as dg
@@ -28,6 +29,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from packaging.version import Version
 from pydantic import Field
 
 from orchestration import settings
@@ -40,6 +42,8 @@ SCORING_SELECTOR = "tag:scoring"
 # run_results.json), two a day, gigabytes in a year: keep the newest few per step, enough to look
 # into the last runs.
 KEPT_INVOCATION_FOLDERS = 10
+# Column lineage variants kept per model in the cache (_column_lineage).
+LINEAGE_VARIANTS_KEPT = 4
 
 
 def _target_path() -> Path:
@@ -252,7 +256,8 @@ def _column_lineage(
     """dagster-dbt's own column lineage (sqlglot on the compiled SQL against the parents'
     schemas), fed with the schemas the finished database holds. sqlglot takes about a second a
     model, so a model's lineage is kept in `known` by its compiled SQL and schemas and only
-    worked out again when one of them changed."""
+    worked out again when one of them changed. A few variants are kept per model: an
+    incremental model compiles one way on a fresh warehouse and another on the next day's."""
     from dagster_dbt.core.dbt_cli_event import (
         EventHistoryMetadata,
         _build_column_lineage_metadata,
@@ -271,10 +276,10 @@ def _column_lineage(
     fingerprint = hashlib.sha256(
         json.dumps([compiled.read_text(encoding="utf-8"), own, parents], sort_keys=True).encode()
     ).hexdigest()
-    cached = known.get(node["unique_id"])
-    if cached and cached["fingerprint"] == fingerprint:
-        deps = cached["deps"]
-    else:
+    variants = known.get(node["unique_id"])
+    variants = variants if isinstance(variants, list) else []
+    deps = next((deps for known_print, deps in variants if known_print == fingerprint), None)
+    if deps is None:
         lineage = _build_column_lineage_metadata(
             event_history_metadata=EventHistoryMetadata(columns=own, parents=parents),
             dbt_resource_props=node,
@@ -289,7 +294,7 @@ def _column_lineage(
             column: [[dep.asset_key.path, dep.column_name] for dep in column_deps]
             for column, column_deps in lineage["dagster/column_lineage"].deps_by_column.items()
         }
-        known[node["unique_id"]] = {"fingerprint": fingerprint, "deps": deps}
+        known[node["unique_id"]] = [[fingerprint, deps], *variants][:LINEAGE_VARIANTS_KEPT]
     return {
         "dagster/column_lineage": dg.TableColumnLineage(
             deps_by_column={
@@ -331,8 +336,26 @@ def prune_invocation_folders(
         shutil.rmtree(folder, ignore_errors=True)
 
 
+class CardreachDbtResource(DbtCliResource):
+    """dagster-dbt's resource without two probes it makes at every `dbt.cli()`, about 4.3 s a
+    dbt step on 2 cores, whatever the data (docs/performance.md): `dbt --version` in a
+    subprocess (the venv's dbt is the locked dbt-core, read from the package metadata instead),
+    and an in-process dbt adapter on the database, opened for dagster-dbt's
+    `fetch_row_counts()` and `fetch_column_metadata()`, which cardreach does not use (it reads
+    types and counts itself once dbt has exited: `with_built_table_metadata`). Both overrides
+    are of dagster-dbt's private methods; `tests/test_asset_metadata.py` runs a real step
+    through them."""
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(
+    return CardreachDbtResource(
         project_dir=DBT_PROJECT,
         dbt_executable=os.fspath(settings.DBT_EXECUTABLE),
     )

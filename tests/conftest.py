@@ -127,9 +127,11 @@ def warehouse(tmp_path, landing, monkeypatch) -> Warehouse:
     return point_settings_at(monkeypatch, landing, tmp_path / "warehouse")
 
 
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    """One pipeline run on the shipped sample, shared by a module's read-only tests."""
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Warehouse:
+    """One pipeline run on the shipped sample per test session (per worker under xdist): a full
+    run costs about a minute whatever the data, so every test that only reads its outcome shares
+    it. Use `sample_run` to read it and `sample_copy` to change it."""
     root = tmp_path_factory.mktemp("sample")
     with pytest.MonkeyPatch.context() as monkeypatch:
         warehouse = point_settings_at(
@@ -137,7 +139,27 @@ def sample_run(tmp_path_factory):
         )
         result = run_pipeline()
         assert result.success, [e.message for e in result.all_events if e.is_failure]
-        yield warehouse
+    return warehouse
+
+
+@pytest.fixture
+def sample_run(sample_warehouse, monkeypatch) -> Warehouse:
+    """The shared sample run, read only, with the settings pointing at it for the test."""
+    monkeypatch.setenv(settings.LANDING_ENV, sample_warehouse.landing)
+    monkeypatch.setenv(settings.WAREHOUSE_ENV, sample_warehouse.warehouse)
+    return sample_warehouse
+
+
+@pytest.fixture
+def sample_copy(sample_warehouse, tmp_path, monkeypatch) -> Warehouse:
+    """A copy of the sample run (its landing folder and warehouse, modification times kept) the
+    test may change: the next delivery, a re-publication, an edited table."""
+    landing = Landing(tmp_path / "landing")
+    shutil.copytree(sample_warehouse.landing, landing.path, dirs_exist_ok=True)
+    landing._clock = max(p.stat().st_mtime for p in landing.path.iterdir())
+    folder = tmp_path / "warehouse"
+    shutil.copytree(sample_warehouse.warehouse, folder)
+    return point_settings_at(monkeypatch, landing, folder)
 
 
 def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:

@@ -100,12 +100,12 @@ def test_the_funnel_marts_stay_out_of_the_analysts_copy_by_default(sample_run):
         assert comment.startswith("CONFIDENTIAL")
 
 
-def test_the_setting_publishes_them_and_turning_it_off_removes_them(sample_run, monkeypatch):
+def test_the_setting_publishes_them_and_turning_it_off_removes_them(sample_copy, monkeypatch):
     from orchestration.defs.publish.assets import analytics_database
 
     def publish() -> set[str]:
-        assert dg.materialize([analytics_database], resources={"warehouse": sample_run}).success
-        with duckdb.connect(str(sample_run.analytics_path), read_only=True) as analysts:
+        assert dg.materialize([analytics_database], resources={"warehouse": sample_copy}).success
+        with duckdb.connect(str(sample_copy.analytics_path), read_only=True) as analysts:
             return {
                 f"{schema}.{table}"
                 for schema, table in analysts.execute(
@@ -118,14 +118,14 @@ def test_the_setting_publishes_them_and_turning_it_off_removes_them(sample_run, 
     monkeypatch.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "false")
     assert not confidential_tables() & publish()
     # a table of the bank's figures that lost its dbt tag is still withheld by its column
-    with duckdb.connect(str(sample_run.database_path)) as conn:
+    with duckdb.connect(str(sample_copy.database_path)) as conn:
         conn.execute(
             "CREATE TABLE marts.untagged AS SELECT 1 AS approvals, true AS is_confidential"
         )
     try:
         assert "marts.untagged" not in publish()
     finally:
-        with duckdb.connect(str(sample_run.database_path)) as conn:
+        with duckdb.connect(str(sample_copy.database_path)) as conn:
             conn.execute("DROP TABLE marts.untagged")
     monkeypatch.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "maybe")
     with pytest.raises(ValueError, match="CARDREACH_PUBLISH_CONFIDENTIAL"):
