@@ -128,10 +128,10 @@ def warehouse(tmp_path, landing, monkeypatch) -> Warehouse:
 
 
 @pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory) -> Warehouse:
-    """One pipeline run on the shipped sample per test session (per worker under xdist): a full
-    run costs about a minute whatever the data, so every test that only reads its outcome shares
-    it. Use `sample_run` to read it and `sample_copy` to change it."""
+def sample_pipeline(tmp_path_factory) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
+    """One `cardreach_daily` run on the shipped sample per test session (per worker under
+    xdist): a run costs about a minute whatever the data, so every test that only reads its
+    outcome shares it. Use `sample_run` to read it and `sample_copy` to change it."""
     root = tmp_path_factory.mktemp("sample")
     with pytest.MonkeyPatch.context() as monkeypatch:
         warehouse = point_settings_at(
@@ -139,7 +139,12 @@ def sample_warehouse(tmp_path_factory) -> Warehouse:
         )
         result = run_pipeline()
         assert result.success, [e.message for e in result.all_events if e.is_failure]
-    return warehouse
+    return warehouse, result
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(sample_pipeline) -> Warehouse:
+    return sample_pipeline[0]
 
 
 @pytest.fixture
@@ -151,15 +156,14 @@ def sample_run(sample_warehouse, monkeypatch) -> Warehouse:
 
 
 @pytest.fixture
-def sample_copy(sample_warehouse, tmp_path, monkeypatch) -> Warehouse:
-    """A copy of the sample run (its landing folder and warehouse, modification times kept) the
-    test may change: the next delivery, a re-publication, an edited table."""
-    landing = Landing(tmp_path / "landing")
+def sample_copy(sample_warehouse, landing, warehouse) -> Warehouse:
+    """The test's `landing` and `warehouse` holding a copy of the shared sample run (modification
+    times kept, later deliveries stamped after them): where a test would first run the pipeline
+    on the sample, then deliver, publish or edit something and run again."""
     shutil.copytree(sample_warehouse.landing, landing.path, dirs_exist_ok=True)
-    landing._clock = max(p.stat().st_mtime for p in landing.path.iterdir())
-    folder = tmp_path / "warehouse"
-    shutil.copytree(sample_warehouse.warehouse, folder)
-    return point_settings_at(monkeypatch, landing, folder)
+    landing._clock = max(int(p.stat().st_mtime) for p in landing.path.iterdir())
+    shutil.copytree(sample_warehouse.warehouse, warehouse.warehouse_dir, dirs_exist_ok=True)
+    return warehouse
 
 
 def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:

@@ -80,9 +80,9 @@ READER = textwrap.dedent(
 )
 
 
-def test_a_reader_holding_the_published_copy_never_blocks_a_run(landing, warehouse, tmp_path):
-    landing.copy_sample()
-    assert run_pipeline().success
+def test_a_reader_holding_the_published_copy_never_blocks_a_run(
+    landing, sample_copy, warehouse, tmp_path
+):
     stop = tmp_path / "stop"
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(warehouse.analytics_path), str(stop)],
@@ -121,9 +121,9 @@ def published_rows(path: Path, table: str) -> list[tuple]:
         return conn.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
 
 
-def test_a_failed_check_leaves_the_previous_publication_of_what_it_holds_back(landing, warehouse):
-    landing.copy_sample()
-    assert run_pipeline().success
+def test_a_failed_check_leaves_the_previous_publication_of_what_it_holds_back(
+    landing, sample_copy, warehouse
+):
     held_tables = ("marts.platform_audience_fit", "marts.platform_scores")
     before = {t: published_rows(warehouse.analytics_path, t) for t in held_tables}
     landing.csv(
@@ -149,9 +149,9 @@ def test_a_failed_check_leaves_the_previous_publication_of_what_it_holds_back(la
     assert {row[2] for row in latest} == {dt.date(2025, 5, 1)}
 
 
-def test_running_twice_on_the_same_landing_leaves_every_mart_identical(landing, warehouse):
-    landing.copy_sample()
-    assert run_pipeline().success
+def test_running_twice_on_the_same_landing_leaves_every_mart_identical(
+    landing, sample_copy, warehouse
+):
     first = mart_tables(warehouse.database_path)
     assert run_pipeline().success
     assert mart_tables(warehouse.database_path) == first

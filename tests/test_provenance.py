@@ -46,8 +46,8 @@ INTERNET_PROFILE = {
 
 
 @pytest.fixture(scope="module")
-def report_html(sample_run) -> str:
-    return settings.report_path(sample_run.warehouse_dir).read_text(encoding="utf-8")
+def report_html(sample_warehouse) -> str:
+    return settings.report_path(sample_warehouse.warehouse_dir).read_text(encoding="utf-8")
 
 
 def cited_tables(html: str, anchor: str):

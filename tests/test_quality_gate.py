@@ -72,9 +72,9 @@ def test_sample_passes_every_blocking_check_and_is_scored(sample_run):
     assert platform_score is None and "(1 peer, minimum 3)" in left_out
 
 
-def test_shares_over_100_hold_back_the_platform_scores_but_not_the_accounts(landing, warehouse):
-    landing.copy_sample()
-    assert run_pipeline().success
+def test_shares_over_100_hold_back_the_platform_scores_but_not_the_accounts(
+    landing, sample_copy, warehouse
+):
     scores_before = published(warehouse, "SELECT * FROM marts.platform_scores ORDER BY ALL")
     # A new platform whose age shares add up to 120: scoring it would add rows to the scores...
     landing.csv(
@@ -145,9 +145,7 @@ def test_shares_over_100_hold_back_the_platform_scores_but_not_the_accounts(land
         ("follower_unit_dropped", "ge_account_performance", "marts.account_scores"),
     ],
 )
-def test_each_suite_catches_its_defect(landing, warehouse, defect, check_name, held):
-    landing.copy_sample()
-    assert run_pipeline().success
+def test_each_suite_catches_its_defect(landing, sample_copy, warehouse, defect, check_name, held):
     before = published(warehouse, f"SELECT * FROM {held} ORDER BY ALL")
     if defect == "mau_in_wrong_unit":  # 23.2亿: a 万 read as 亿 or a digit too many
         landing.csv(
@@ -252,13 +250,11 @@ def test_a_purge_of_followers_is_an_event_warned_alerted_and_scored(landing, war
     ]
 
 
-def test_a_dropped_unit_is_a_data_error_that_holds_back_the_scores(landing, warehouse):
+def test_a_dropped_unit_is_a_data_error_that_holds_back_the_scores(landing, sample_copy, warehouse):
     """12.7万 -> 13 (a 13万 whose 万 was lost; "12.7" itself is not a whole count, and the
     contract quarantines it at ingest): no purge leaves 1 follower in 10,000. The suite fails
     with ERROR, the scores keep their last publication, and the pipeline's own database names
     the drop in account_alerts for the operator."""
-    landing.copy_sample()
-    assert run_pipeline().success
     scores_before = published(warehouse, "SELECT * FROM marts.account_scores ORDER BY ALL")
     landing.csv("account_snapshots__2025-05-01.csv", next_drop_with("中信银行信用卡", "13"))
     result = run_pipeline()
@@ -521,9 +517,9 @@ def note_on(snapshot_date: str, account_name: str, note_id: str, likes: str, col
 NOTES_HELD = ["marts.account_scores", "marts.note_performance", "marts.account_content_mix"]
 
 
-def test_notes_earning_more_than_their_account_hold_back_what_reads_the_notes(landing, warehouse):
-    landing.copy_sample()
-    assert run_pipeline().success
+def test_notes_earning_more_than_their_account_hold_back_what_reads_the_notes(
+    landing, sample_copy, warehouse
+):
     before = {t: published(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in NOTES_HELD}
     # 宁波银行信用卡 has 3.9万 likes and 1.7万 collects on 04-17 (at most 39,499 + 17,499):
     # one note of 5万 + 1.7万 (at least 66,000) cannot be its.
@@ -552,9 +548,7 @@ def test_notes_earning_more_than_their_account_hold_back_what_reads_the_notes(la
     assert published(warehouse, "SELECT count(*) FROM marts.platform_scores") != [(0,)]
 
 
-def test_a_note_whose_counts_fall_is_warned_and_published(landing, warehouse):
-    landing.copy_sample()
-    assert run_pipeline().success
+def test_a_note_whose_counts_fall_is_warned_and_published(landing, sample_copy, warehouse):
     # a sample note of 中信银行信用卡 with 300 likes fewer two weeks on
     [(note_id, published_at, likes, collects)] = query(
         warehouse,

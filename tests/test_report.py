@@ -12,7 +12,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from conftest import Landing, point_settings_at, run_pipeline
 
 from orchestration import settings
 from orchestration.defs.report.charts import FONT_STACK, Bars, Line, bar_chart, line_chart
@@ -41,22 +40,17 @@ SAMPLE_CHARTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def sample_report(tmp_path_factory):
-    """One `cardreach_daily` run on the sample: the warehouse, the run and the report's event."""
-    root = tmp_path_factory.mktemp("report")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        warehouse = point_settings_at(
-            monkeypatch, Landing(root / "landing").copy_sample(), root / "warehouse"
-        )
-        result = run_pipeline()
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
-        [event] = [
-            e.materialization
-            for e in result.get_asset_materialization_events()
-            if e.materialization.asset_key == REPORT_KEY
-        ]
-        yield warehouse, result, event
+@pytest.fixture
+def sample_report(sample_pipeline, sample_run):
+    """The shared `cardreach_daily` run on the sample: the warehouse, the run and the report's
+    event."""
+    warehouse, result = sample_pipeline
+    [event] = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key == REPORT_KEY
+    ]
+    return warehouse, result, event
 
 
 class Tables(HTMLParser):

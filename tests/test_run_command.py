@@ -20,6 +20,8 @@ from orchestration.defs.automation.run_tags import (
 )
 
 STAGES = ("ingest", "transform", "quality", "scoring", "publish", "report")
+# one worker for the module (pytest -n): its `make run` on the sample is made once
+pytestmark = pytest.mark.xdist_group("run_command")
 
 
 def cli_run(env: dict, *args: str) -> subprocess.CompletedProcess:

@@ -27,9 +27,9 @@ ACCOUNT_COMPONENTS = [
 
 
 @pytest.fixture(scope="module")
-def scored_database(sample_run):
+def scored_database(sample_warehouse):
     """The pipeline database of one run on the sample, for the tests to copy."""
-    return sample_run.database_path
+    return sample_warehouse.database_path
 
 
 @pytest.fixture
@@ -225,12 +225,10 @@ SCORE_COLUMNS = (
 )
 
 
-def test_notes_of_a_third_account_make_the_content_component_count(landing, warehouse):
+def test_notes_of_a_third_account_make_the_content_component_count(landing, sample_copy, warehouse):
     """The sample has notes of 中信 and 招行 only: content among 2 peers does not count. Notes of
     宁波 and 平安 delivered later for the same date (an incremental build: no account snapshot is
     new) bring 4 peers, and the date's scores are rebuilt with content counted."""
-    landing.copy_sample()
-    assert run_pipeline().success
     landing.csv(
         "notes__more.csv",
         notes_of("宁波银行信用卡", [1, 3, 9]) + notes_of("平安银行信用卡中心", [40000, 50000]),

@@ -30,6 +30,8 @@ from orchestration import settings
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
 expect = sync_api.expect
+# one worker for the module (pytest -n): the UI, the browser and the launched run are set up once
+pytestmark = pytest.mark.xdist_group("ui_browser")
 
 # the asset the audience share totals suite checks (its failure holds back what depends on it)
 SHARE_TOTALS_ASSET = "staging/stg_app_audience"
@@ -435,7 +437,9 @@ def test_a_failed_check_shows_its_expectation_in_the_ui(successful_run, page, da
     run_id = _launch_from_launchpad(page, dagster_ui)
     # the check holds back the audience tables from publication; the run itself goes through
     assert dagster_ui.wait_for_run(run_id) == "SUCCESS"
-    page.goto(f"{dagster_ui.url}/runs/{run_id}")
+    # the run's log filtered to what was held back: the log is a virtual list, rendering only
+    # the lines in view of about a thousand
+    page.goto(f"{dagster_ui.url}/runs/{run_id}?logs=held%20back")
     expect(
         page.get_by_text(
             "marts/platform_scores held back: check ge_audience_share_totals failed on"
