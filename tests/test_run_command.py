@@ -20,7 +20,8 @@ from orchestration.defs.automation.run_tags import (
 )
 
 STAGES = ("ingest", "transform", "quality", "scoring", "publish", "report")
-# one worker for the module (pytest -n): its `make run` on the sample is made once
+# one worker for the module (pytest -n), and its `make run` on the sample a session fixture: the
+# worker may run other modules' tests between this module's, which would end a module fixture
 pytestmark = pytest.mark.xdist_group("run_command")
 
 
@@ -35,7 +36,7 @@ def cli_run(env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sample_cli_run(tmp_path_factory):
     """`make run` on a copy of the sample, in its own warehouse and Dagster instance."""
     root = tmp_path_factory.mktemp("cli")

@@ -30,7 +30,8 @@ from orchestration import settings
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
 expect = sync_api.expect
-# one worker for the module (pytest -n): the UI, the browser and the launched run are set up once
+# one worker for the module (pytest -n), and the UI, the browser and the launched run session
+# fixtures: the worker may run other modules' tests between this module's, ending module fixtures
 pytestmark = pytest.mark.xdist_group("ui_browser")
 
 # the asset the audience share totals suite checks (its failure holds back what depends on it)
@@ -54,6 +55,7 @@ CHROMIUM_ARGS = [
 ]
 STARTUP_SECONDS = 180
 RUN_SECONDS = 300
+LOG_LOAD_MS = 60_000
 
 
 def _chromium() -> str:
@@ -188,7 +190,7 @@ def _group_alive(process: subprocess.Popen) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dagster_ui(tmp_path_factory):
     root = tmp_path_factory.mktemp("ui")
     home = root / "dagster_home"
@@ -234,7 +236,7 @@ def dagster_ui(tmp_path_factory):
         _stop(process)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as playwright:
@@ -289,7 +291,7 @@ def _launch_from_launchpad(page, ui: DagsterUI) -> str:
     return page.url.rsplit("/runs/", 1)[1].split("?")[0]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def successful_run(browser, dagster_ui):
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     context.route("**/*", _only(dagster_ui.url))
@@ -438,14 +440,14 @@ def test_a_failed_check_shows_its_expectation_in_the_ui(successful_run, page, da
     # the check holds back the audience tables from publication; the run itself goes through
     assert dagster_ui.wait_for_run(run_id) == "SUCCESS"
     # the run's log filtered to what was held back: the log is a virtual list, rendering only
-    # the lines in view of about a thousand
+    # the lines in view of about 1,500 events (375 checks), which take the UI seconds to load
     page.goto(f"{dagster_ui.url}/runs/{run_id}?logs=held%20back")
     expect(
         page.get_by_text(
             "marts/platform_scores held back: check ge_audience_share_totals failed on"
             f" {SHARE_TOTALS_ASSET}: not published in this run"
         ).first
-    ).to_be_visible()
+    ).to_be_visible(timeout=LOG_LOAD_MS)
     page.goto(f"{dagster_ui.url}/assets/{SHARE_TOTALS_ASSET}?view=checks")
     page.get_by_text("ge_audience_share_totals", exact=True).first.click()
     # the check's description: what failed as a sentence, with the figure and the limit
