@@ -15,6 +15,27 @@ from orchestration.warehouse import Warehouse
 
 SAMPLE_LANDING = settings.REPO_ROOT / "data" / "landing"
 
+
+def _a_dbt_target_per_worker() -> None:
+    """Under pytest -n, each worker its own dbt target folder (DBT_TARGET_PATH, which dagster-dbt,
+    `cardreach dbt` and `dagster dev` all follow), seeded with what `make` prepared so that no
+    worker parses again. dbt rewrites manifest.json and partial_parse.msgpack in place whenever a
+    test runs it, while a process of the other worker may be reading them; the column lineage
+    cache would lose the other worker's entries."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or "DBT_TARGET_PATH" in os.environ:
+        return
+    shared = settings.DBT_PROJECT_DIR / "target"
+    own = shared / f"pytest-{worker}"
+    own.mkdir(parents=True, exist_ok=True)
+    for name in ("manifest.json", "partial_parse.msgpack", settings.COLUMN_LINEAGE_FILE):
+        if (shared / name).exists():
+            shutil.copy2(shared / name, own / name)
+    os.environ["DBT_TARGET_PATH"] = str(own)
+
+
+_a_dbt_target_per_worker()
+
 # No test may phone home or write Dagster state outside tmp_path.
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -58,16 +79,6 @@ def snapshot_on(snapshot_date: str, account_name: str, followers: str) -> dict:
         "collects": "2万",
         "source": "t",
     }
-
-
-# The longest modules first (pytest -n): test_ui_browser and test_run_command each on one worker
-# (their xdist_group), and the benchmark's end-to-end run. Started first, they run while the
-# other worker takes the rest, instead of finishing alone at the end.
-STARTED_FIRST = ("test_ui_browser.py", "test_run_command.py", "test_bench.py")
-
-
-def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: item.path.name not in STARTED_FIRST)
 
 
 class Landing:

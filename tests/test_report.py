@@ -245,15 +245,14 @@ def test_the_metadata_has_the_path_and_a_picture_of_each_chart(sample_report):
         assert match.group(1) in svg  # the title is drawn in the picture
 
 
-def test_the_report_alone_summarizes_the_latest_check_of_each(sample_report):
+def test_the_report_alone_summarizes_the_latest_check_of_each(sample_copy):
     """Materialized on its own (no check in its run), it reports each check's latest result."""
-    warehouse, _result, _event = sample_report
     from orchestration.defs.report.assets import report
 
-    result = dg.materialize([report], resources={"warehouse": warehouse})
+    result = dg.materialize([report], resources={"warehouse": sample_copy})
     [event] = result.get_asset_materialization_events()
     assert event.materialization.metadata["checks_passed"].value == 0  # a fresh instance
-    html = (settings.report_path(warehouse.warehouse_dir)).read_text(encoding="utf-8")
+    html = (settings.report_path(sample_copy.warehouse_dir)).read_text(encoding="utf-8")
     assert "未执行检查" in section(html, "quality")
 
 

@@ -20,8 +20,8 @@ from orchestration.defs.automation.run_tags import (
 )
 
 STAGES = ("ingest", "transform", "quality", "scoring", "publish", "report")
-# one worker for the module (pytest -n), and its `make run` on the sample a session fixture: the
-# worker may run other modules' tests between this module's, which would end a module fixture
+# One worker for the module (pytest -n), and its `make run` on the sample a session fixture: as a
+# module fixture it was made twice in one `make test`, torn down between the module's tests.
 pytestmark = pytest.mark.xdist_group("run_command")
 
 

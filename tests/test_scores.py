@@ -40,8 +40,8 @@ def database(scored_database, tmp_path):
     return shutil.copy(scored_database, folder / scored_database.name)
 
 
-def execute(database, sql: str, params=None) -> list[tuple]:
-    with duckdb.connect(str(database)) as conn:
+def execute(database, sql: str, params=None, read_only: bool = False) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=read_only) as conn:
         return conn.execute(sql, params or []).fetchall()
 
 
@@ -169,6 +169,7 @@ def test_a_component_among_fewer_peers_than_the_minimum_does_not_count(scored_da
             "SELECT account_name, score, components_used, growth_component, growth_peers,"
             " growth_contribution, activity_peers, activity_contribution, components_left_out"
             " FROM marts.account_scores WHERE snapshot_date = DATE '2025-04-17'",
+            read_only=True,  # the shared sample run's own database
         )
     }
     cmb = rows["招商银行信用卡申请"]

@@ -30,8 +30,9 @@ from orchestration import settings
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
 expect = sync_api.expect
-# one worker for the module (pytest -n), and the UI, the browser and the launched run session
-# fixtures: the worker may run other modules' tests between this module's, ending module fixtures
+# One worker for the module (pytest -n), and the UI, the browser and the launched run session
+# fixtures: as module fixtures they were set up twice in one `make test` (the launchpad run and
+# the UI's start-up, twice), torn down between the module's tests. They stop at the worker's end.
 pytestmark = pytest.mark.xdist_group("ui_browser")
 
 # the asset the audience share totals suite checks (its failure holds back what depends on it)
