@@ -337,7 +337,7 @@ def prune_invocation_folders(
 
 
 class CardreachDbtResource(DbtCliResource):
-    """dagster-dbt's resource without two probes it makes at every `dbt.cli()`, about 4.3 s a
+    """dagster-dbt's resource without two probes it makes at every `dbt.cli()`, about 3.9 s a
     dbt step on 2 cores, whatever the data (docs/performance.md): `dbt --version` in a
     subprocess (the venv's dbt is the locked dbt-core, read from the package metadata instead),
     and an in-process dbt adapter on the database, opened for dagster-dbt's
