@@ -26,22 +26,16 @@ ACCOUNT_COMPONENTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def scored_database(sample_warehouse):
-    """The pipeline database of one run on the sample, for the tests to copy."""
-    return sample_warehouse.database_path
-
-
 @pytest.fixture
-def database(scored_database, tmp_path):
-    """A copy of the scored database in a warehouse folder of the test's own."""
+def database(sample_warehouse, tmp_path):
+    """A copy of the shared sample run's database in a warehouse folder of the test's own."""
     folder = tmp_path / "warehouse"
     folder.mkdir()
-    return shutil.copy(scored_database, folder / scored_database.name)
+    return shutil.copy(sample_warehouse.database_path, folder / sample_warehouse.database_path.name)
 
 
-def execute(database, sql: str, params=None, read_only: bool = False) -> list[tuple]:
-    with duckdb.connect(str(database), read_only=read_only) as conn:
+def execute(database, sql: str, params=None) -> list[tuple]:
+    with duckdb.connect(str(database)) as conn:
         return conn.execute(sql, params or []).fetchall()
 
 
@@ -158,18 +152,17 @@ def test_a_seed_row_naming_a_missing_metric_stops_the_build_naming_the_row(datab
     )
 
 
-def test_a_component_among_fewer_peers_than_the_minimum_does_not_count(scored_database):
+def test_a_component_among_fewer_peers_than_the_minimum_does_not_count(sample_run):
     """On the sample's 2025-04-17 only 招行 has a growth and an activity (its earlier snapshots):
     a percentile among one peer is 50 whatever the value, and counting it dragged 招行 from about
     80 to 70.2 (with content among 2 peers: only 中信 and 招行 have notes)."""
     rows = {
         row[0]: row[1:]
-        for row in execute(
-            scored_database,
+        for row in query(
+            sample_run,
             "SELECT account_name, score, components_used, growth_component, growth_peers,"
             " growth_contribution, activity_peers, activity_contribution, components_left_out"
             " FROM marts.account_scores WHERE snapshot_date = DATE '2025-04-17'",
-            read_only=True,  # the shared sample run's own database
         )
     }
     cmb = rows["招商银行信用卡申请"]
