@@ -63,3 +63,17 @@ def test_a_built_model_shows_its_column_types_row_count_and_column_lineage(landi
     assert [[["raw", "accounts"], "bank"]] in [
         deps["bank"] for _, deps in known["model.cardreach.stg_accounts"]
     ]
+
+
+def test_a_runs_second_dbt_step_reuses_the_parse_its_first_made_for_this_warehouse(
+    sample_pipeline,
+):
+    """dbt reuses a parse only for the profile it was made with, and each warehouse has its
+    own: the transform step keeps the parse it made, and the scoring step starts from it."""
+    _, result = sample_pipeline
+    [models] = invocation_folders_root().glob(f"cardreach_dbt_models-{result.run_id[:7]}-*")
+    [scores] = invocation_folders_root().glob(f"cardreach_scores-{result.run_id[:7]}-*")
+    assert "PartialParsingSkipParsing" in (scores / "dbt.log").read_text()
+    assert (scores / "partial_parse.msgpack").stat().st_mtime >= (
+        models / "partial_parse.msgpack"
+    ).stat().st_mtime

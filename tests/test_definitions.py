@@ -84,6 +84,13 @@ def test_every_check_says_what_it_guards_and_the_content_assets_are_documented()
         " stg_accounts (rows with a null key part are skipped)."
         " Severity warn: a failure is reported and stops nothing."
     )
+    # a model's required columns are one check, naming them
+    required = dg.AssetCheckKey(
+        dg.AssetKey(["marts", "account_performance"]), "account_performance_not_null"
+    )
+    assert graph.get_check_spec(required).description.startswith(
+        "account_performance's platform, account_name, snapshot_date, is_registered,"
+    )
     # a test of some rows says which: the score is null when no component counts
     score = dg.AssetCheckKey(
         dg.AssetKey(["marts", "account_scores"]), "not_null_account_scores_score"

@@ -2,6 +2,8 @@
 
 import csv
 import shutil
+import subprocess
+import sys
 from datetime import date
 
 import duckdb
@@ -11,6 +13,7 @@ from conftest import query, run_pipeline, snapshot_on
 
 from orchestration import settings
 from orchestration.contract.datasets import CATEGORY_CODES
+from orchestration.dbt import prepared_manifest
 
 
 def test_platform_audience_fit_answers_the_reports_figures(sample_run):
@@ -456,3 +459,46 @@ def test_a_seed_that_gains_a_column_loads_into_an_existing_warehouse(
         assert conn.execute(
             "SELECT count(*), count(hour_start) FROM reference.audience_buckets"
         ).fetchall() == [(len(rows), sum(1 for r in rows if r["hour_start"]))]
+
+
+def test_the_models_unit_tests_pass(sample_copy):
+    """dbt's unit tests (the models' SQL on fixed inputs, in the models' ymls) run here and in
+    `make dbt ARGS=build`, not in the daily run: every one of them, through the operator's
+    command, on a built warehouse (dbt reads the inputs' columns from it)."""
+    declared = len(prepared_manifest()["unit_tests"])
+    assert declared >= 20  # the walk below finds them
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "dbt", "test", "--select", "test_type:unit"],
+        cwd=settings.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert f"PASS={declared} " in done.stdout, done.stdout[-2000:]
+
+
+def test_a_models_required_columns_fail_together_naming_each_column_and_its_nulls(sample_copy):
+    """not_null_columns (tests/generic): one query per model, one failing row per column that
+    holds nulls, with how many."""
+    with sample_copy.connect() as conn:
+        conn.execute(
+            "UPDATE marts.note_performance SET platform = NULL"
+            " WHERE rowid IN (SELECT rowid FROM marts.note_performance LIMIT 2)"
+        )
+        conn.execute(
+            "UPDATE marts.note_performance SET note_id = NULL"
+            " WHERE rowid IN (SELECT rowid FROM marts.note_performance LIMIT 1 OFFSET 5)"
+        )
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "dbt", "test", "--store-failures"]
+        + ["--select", "note_performance_not_null"],
+        cwd=settings.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1 and "Got 2 results" in done.stdout, done.stdout[-2000:]
+    assert sorted(
+        query(sample_copy, "SELECT * FROM dbt_test__audit.note_performance_not_null")
+    ) == [("note_id", 1), ("platform", 2)]
