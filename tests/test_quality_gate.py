@@ -138,52 +138,53 @@ def test_shares_over_100_hold_back_the_platform_scores_but_not_the_accounts(
     ) == [(1,)]
 
 
-@pytest.mark.parametrize(
-    ("defect", "check_name", "held"),
-    [
-        ("mau_in_wrong_unit", "ge_platform_audience_fit", "marts.platform_scores"),
-        ("follower_unit_dropped", "ge_account_performance", "marts.account_scores"),
-    ],
-)
-def test_each_suite_catches_its_defect(landing, sample_copy, warehouse, defect, check_name, held):
-    before = published(warehouse, f"SELECT * FROM {held} ORDER BY ALL")
-    if defect == "mau_in_wrong_unit":  # 23.2亿: a 万 read as 亿 or a digit too many
-        landing.csv(
-            "app_activity__x.csv",
-            [
-                {
-                    "app": "小红书",
-                    "app_category": "content_platform",
-                    "month": "2025-04",
-                    "mau": "23.2亿",
-                    "source": "t",
-                }
-            ],
-        )
-    elif defect == "follower_unit_dropped":  # 12.7万 -> 13: a 13万 whose 万 was lost
-        landing.csv(
-            "account_snapshots__x.csv",
-            [
-                snapshot_on("2025-05-01", name, followers)
-                for name, followers in [
-                    ("中信银行信用卡", "13"),
-                    ("宁波银行信用卡", "4.7万"),
-                    ("招商银行信用卡申请", "4.3万"),
-                    ("平安银行信用卡中心", "3.6万"),
-                ]
-            ],
-        )
+def test_each_suite_catches_its_defect_and_holds_back_only_what_reads_it(
+    landing, sample_copy, warehouse
+):
+    """Two independent defects in one delivery, each caught by its own suite, each holding back
+    only the scores that read its data."""
+    held = {  # suite -> the table it holds back
+        "ge_platform_audience_fit": "marts.platform_scores",
+        "ge_account_performance": "marts.account_scores",
+    }
+    before = {t: published(warehouse, f"SELECT * FROM {t} ORDER BY ALL") for t in held.values()}
+    # 23.2亿 for 小红书's MAU: a 万 read as 亿 or a digit too many
+    landing.csv(
+        "app_activity__x.csv",
+        [
+            {
+                "app": "小红书",
+                "app_category": "content_platform",
+                "month": "2025-04",
+                "mau": "23.2亿",
+                "source": "t",
+            }
+        ],
+    )
+    # 12.7万 -> 13: a 13万 whose 万 was lost
+    landing.csv(
+        "account_snapshots__x.csv",
+        [
+            snapshot_on("2025-05-01", name, followers)
+            for name, followers in [
+                ("中信银行信用卡", "13"),
+                ("宁波银行信用卡", "4.7万"),
+                ("招商银行信用卡申请", "4.3万"),
+                ("平安银行信用卡中心", "3.6万"),
+            ]
+        ],
+    )
     result = run_pipeline()
     failed = failed_checks(result)
-    assert check_name in failed, sorted(failed)
-    assert failed[check_name].severity == dg.AssetCheckSeverity.ERROR
-    metadata = failed[check_name].metadata
-    assert metadata["failed_errors"].value >= 1
-    assert_links_its_section(warehouse, failed[check_name])
-    # what depends on the failed data keeps its previous publication; the pipeline's own
-    # database has the new build, for the operator to look into
-    assert published(warehouse, f"SELECT * FROM {held} ORDER BY ALL") == before
-    assert query(warehouse, f"SELECT * FROM {held} ORDER BY ALL") != before
+    for check_name, table in held.items():
+        assert check_name in failed, sorted(failed)
+        assert failed[check_name].severity == dg.AssetCheckSeverity.ERROR
+        assert failed[check_name].metadata["failed_errors"].value >= 1
+        assert_links_its_section(warehouse, failed[check_name])
+        # what depends on the failed data keeps its previous publication; the pipeline's own
+        # database has the new build, for the operator to look into
+        assert published(warehouse, f"SELECT * FROM {table} ORDER BY ALL") == before[table]
+        assert query(warehouse, f"SELECT * FROM {table} ORDER BY ALL") != before[table]
 
 
 def next_drop_with(account_name: str, followers: str) -> list[dict]:
