@@ -26,13 +26,17 @@ latest as (
 
 ),
 
+-- A platform's latest date is its accounts' latest latest date. Read from `latest`, not from
+-- account_performance again: DuckDB materializes a CTE read twice, and copying every row of
+-- account_performance took 4.4 s of this model's 4.8 s at the benchmark's default size (0.5 s
+-- now).
 platform_latest as (
 
     select
         platform,
         max(snapshot_date) as platform_latest_date
 
-    from account_performance
+    from latest
     group by platform
 
 ),
