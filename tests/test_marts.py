@@ -466,7 +466,7 @@ def test_the_models_unit_tests_pass(sample_copy):
     `make dbt ARGS=build`, not in the daily run: every one of them, through the operator's
     command, on a built warehouse (dbt reads the inputs' columns from it)."""
     declared = len(prepared_manifest()["unit_tests"])
-    assert declared >= 20  # the walk below finds them
+    assert declared >= 20  # the manifest lists them
     done = subprocess.run(
         [sys.executable, "-m", "orchestration.cli", "dbt", "test", "--select", "test_type:unit"],
         cwd=settings.REPO_ROOT,
