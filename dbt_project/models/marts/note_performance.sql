@@ -29,7 +29,15 @@ registry as (
 account_snapshots as (
 
     select platform, account_name, snapshot_date, followers
-    from {{ ref('stg_account_snapshots') }}
+    from {{ ref('stg_account_snapshots') }} as snapshots
+    -- only the accounts with notes, the only ones the two as-of joins look up: DuckDB
+    -- materializes a CTE read twice (every account's every snapshot, otherwise)
+    where exists (
+        select 1
+        from notes
+        where notes.platform = snapshots.platform
+            and notes.account_name = snapshots.account_name
+    )
 
 ),
 
