@@ -4,6 +4,8 @@ import csv
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -190,6 +192,18 @@ def sample_copy(sample_warehouse, landing, warehouse) -> Warehouse:
 def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:
     with duckdb.connect(str(warehouse.database_path), read_only=True) as conn:
         return conn.execute(sql, params or []).fetchall()
+
+
+def cardreach_dbt(warehouse_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """`cardreach dbt ...` on the warehouse in `warehouse_dir`, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "dbt", *args],
+        cwd=settings.REPO_ROOT,
+        env=os.environ | {settings.WAREHOUSE_ENV: str(warehouse_dir)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def materialize_ingest(warehouse: Warehouse) -> dg.ExecuteInProcessResult:

@@ -2,14 +2,12 @@
 
 import csv
 import shutil
-import subprocess
-import sys
 from datetime import date
 
 import duckdb
 import pytest
 import yaml
-from conftest import query, run_pipeline, snapshot_on
+from conftest import cardreach_dbt, query, run_pipeline, snapshot_on
 
 from orchestration import settings
 from orchestration.contract.datasets import CATEGORY_CODES
@@ -467,13 +465,7 @@ def test_the_models_unit_tests_pass(sample_copy):
     command, on a built warehouse (dbt reads the inputs' columns from it)."""
     declared = len(prepared_manifest()["unit_tests"])
     assert declared >= 20  # the manifest lists them
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "dbt", "test", "--select", "test_type:unit"],
-        cwd=settings.REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = cardreach_dbt(sample_copy.warehouse_dir, "test", "--select", "test_type:unit")
     assert done.returncode == 0, done.stdout[-4000:]
     assert f"PASS={declared} " in done.stdout, done.stdout[-2000:]
 
@@ -490,13 +482,12 @@ def test_a_models_required_columns_fail_together_naming_each_column_and_its_null
             "UPDATE marts.note_performance SET note_id = NULL"
             " WHERE rowid IN (SELECT rowid FROM marts.note_performance LIMIT 1 OFFSET 5)"
         )
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "dbt", "test", "--store-failures"]
-        + ["--select", "note_performance_not_null"],
-        cwd=settings.REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = cardreach_dbt(
+        sample_copy.warehouse_dir,
+        "test",
+        "--store-failures",
+        "--select",
+        "note_performance_not_null",
     )
     assert done.returncode == 1 and "Got 2 results" in done.stdout, done.stdout[-2000:]
     assert sorted(

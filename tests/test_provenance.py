@@ -6,15 +6,12 @@ industry's MAU but 2025-03, its audience profile) and which are derived (2024 MA
 report's growth rates, buckets computed as 100 minus the others).
 """
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 
 import duckdb
 import pytest
-from conftest import Landing, point_settings_at, query, run_pipeline
+from conftest import Landing, cardreach_dbt, point_settings_at, query, run_pipeline
 from test_report import parse, section
 
 from orchestration import settings
@@ -203,18 +200,6 @@ def test_audience_profile_names_the_baseline_and_the_sources_of_each_tgi(sample_
     assert "易观千帆 (report April 2025)" in tgi_source and CARD_INDUSTRY_PROFILE in tgi_source
 
 
-def dbt_build(warehouse, select: str) -> subprocess.CompletedProcess:
-    """`cardreach dbt build --select ...` on the warehouse, as an operator runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "dbt", "build", "--select", select],
-        cwd=settings.REPO_ROOT,
-        env=os.environ | {settings.WAREHOUSE_ENV: str(warehouse.warehouse_dir)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def test_a_delivered_whole_internet_baseline_can_be_chosen_for_tgi(tmp_path, monkeypatch):
     """全网 delivered beside the sample: TGI stays against the default until the seed's
     is_default moves to internet_overall; then every TGI, the baseline named and the report
@@ -250,7 +235,7 @@ def test_a_delivered_whole_internet_baseline_can_be_chosen_for_tgi(tmp_path, mon
             "UPDATE reference.audience_baselines"
             " SET is_default = (baseline_code = 'internet_overall')"
         )
-    build = dbt_build(warehouse, "audience_profile")
+    build = cardreach_dbt(warehouse.warehouse_dir, "build", "--select", "audience_profile")
     assert build.returncode == 0, build.stdout[-3000:]
     [(baseline, label, app, share, tgi, source)] = query(warehouse, tgi_of_under_24)
     assert (baseline, label, app, share) == (

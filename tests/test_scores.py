@@ -5,16 +5,12 @@ database and rebuilds the scores as an operator would (`cardreach dbt build --se
 tag:scoring --full-refresh`), with no change to any SQL file.
 """
 
-import os
 import shutil
 import subprocess
-import sys
 
 import duckdb
 import pytest
-from conftest import query, run_pipeline
-
-from orchestration import settings
+from conftest import cardreach_dbt, query, run_pipeline
 
 ACCOUNT_COMPONENTS = [
     "scale",
@@ -40,16 +36,7 @@ def execute(database, sql: str, params=None) -> list[tuple]:
 
 
 def rebuild_scores(database) -> subprocess.CompletedProcess:
-    env = os.environ | {settings.WAREHOUSE_ENV: str(database.parent)}
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "dbt", "build"]
-        + ["--select", "tag:scoring", "--full-refresh"],
-        cwd=settings.REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return cardreach_dbt(database.parent, "build", "--select", "tag:scoring", "--full-refresh")
 
 
 def account_rows(database, components: list[str]) -> dict[tuple, dict]:

@@ -3,16 +3,12 @@ notes labelled by hand (the figures dbt_project/README.md "Themes" quotes), and 
 of marts.content_themes. The SQL logic itself is pinned by the models' dbt unit tests."""
 
 import csv
-import os
 import shutil
 import subprocess
-import sys
 from collections import defaultdict
 
 import duckdb
-from conftest import SAMPLE_LANDING, query
-
-from orchestration import settings
+from conftest import SAMPLE_LANDING, cardreach_dbt, query
 
 ZHONGXIN = "中信银行信用卡"
 ZHAOSHANG = "招商银行信用卡申请"
@@ -153,15 +149,7 @@ def test_a_rule_of_a_theme_that_is_not_defined_fails_naming_the_rule(sample_run,
     check = "assert_content_theme_rules_are_consistent"
 
     def run_check() -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "orchestration.cli", "dbt", "test"]
-            + ["--select", check, "--store-failures"],
-            cwd=settings.REPO_ROOT,
-            env=os.environ | {settings.WAREHOUSE_ENV: str(folder)},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        return cardreach_dbt(folder, "test", "--select", check, "--store-failures")
 
     passed = run_check()
     assert passed.returncode == 0, passed.stdout[-2000:]
