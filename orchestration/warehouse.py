@@ -63,7 +63,7 @@ def give_back_memory() -> None:
     glibc's arenas of the read-ahead thread hold hundreds of MB at scale, and handing them back
     takes well under a millisecond (docs/performance.md). No gc.collect() here: it is slow once
     Great Expectations is loaded, and after a connection closes it freed nothing more (a check's
-    frame, held in GE's cycles, is freed by the check itself: defs/quality/checks.py).
+    frame, held in GE's cycles, is freed as it is validated: defs/quality/suites.py).
     """
     if "pyarrow" in sys.modules:
         sys.modules["pyarrow"].default_memory_pool().release_unused()

@@ -21,6 +21,7 @@ from orchestration.defs.quality.suites import (
     load_suite,
     read_checked_columns,
     validate_dataframe,
+    validate_query,
 )
 
 CARD_SUITE = {
@@ -747,6 +748,96 @@ def test_reading_gives_what_duckdb_df_gives(tmp_path):
     assert str(df["late_null"].dtype) == "Int64"
     assert df.equals(expected)
     assert empty.dtypes.to_dict() == expected_empty.dtypes.to_dict()
+
+
+# 40 accounts' rows, failures of every kind in every part of 7 rows: a verdict to flag (12 rows,
+# more than a sample holds), missing ids, a fee over its bound, banks outside the set or missing
+PARTS_SQL = """
+    select
+        i,
+        case when i % 9 = 4 then null else 'acct ' || i end as account,
+        case when i % 3 = 1 then 'likely_data_error' when i % 5 = 0 then 'event' end as verdict,
+        case when i = 33 then 900 else i * 10 end as fee,
+        case when i % 8 = 2 then 'XYZ' when i % 10 = 7 then null else 'CMB' end as bank,
+        date '2025-01-01' + i::int as day
+    from range(40) t(i)
+"""
+PARTS_SUITE = {
+    "name": "parts",
+    "meta": {"identify_by": ["account", "day"]},
+    "expectations": [
+        {"type": "expect_table_columns_to_match_set", "kwargs": {"column_set": ["i", "fee"]}},
+        {
+            "type": "expect_column_values_to_not_be_in_set",
+            "kwargs": {"column": "verdict", "value_set": ["likely_data_error"]},
+        },
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "account"}},
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "fee", "min_value": 0, "max_value": 500},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "bank", "value_set": ["CMB", "ICBC"]},
+            "meta": {"severity": "warning"},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "day", "min_value": "2024-12-01", "max_value": "2025-12-31"},
+        },
+    ],
+}
+
+
+def test_a_row_wise_suite_read_a_part_at_a_time_has_the_whole_tables_outcome(tmp_path):
+    """What a large table's check holds in memory is one part: the parts' outcomes added up are
+    the outcome on the whole table, count for count, sample for sample, range for range."""
+    path = write_suite(tmp_path, PARTS_SUITE)
+    with duckdb.connect() as conn:
+        whole = validate_query(conn, PARTS_SQL, path, rows_per_part=10**9)
+        parts = validate_query(conn, PARTS_SQL, path, rows_per_part=7)
+
+    assert (whole.parts, whole.rows) == (1, 40)
+    assert parts.parts > 3 and parts.rows == 40
+    assert parts.result == whole.result
+    # what was added up: more failures than a sample holds, ranges over every part, GE's
+    # percentage over the values that are not missing
+    verdict = only_failure(parts.result, "expect_column_values_to_not_be_in_set")
+    assert verdict.unexpected_count == 13 and len(verdict.sample_unexpected) == 10
+    assert verdict.sample_unexpected[0] == {
+        "account": "acct 1",
+        "day": "2025-01-02",
+        "verdict": "likely_data_error",
+    }
+    bank = only_failure(parts.result, "expect_column_values_to_be_in_set")
+    assert bank.unexpected_count == 5 and bank.unexpected_percent == pytest.approx(5 / 36 * 100)
+    [day] = [c for c in parts.result.checked if c.columns == ["day"]]
+    assert day.passed and day.observed_range == ("2025-01-01", "2025-02-09")
+
+
+def test_a_suite_that_needs_every_row_at_once_is_read_whole(tmp_path):
+    path = write_suite(
+        tmp_path,
+        suite_of(
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "account"}},
+            {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "bank"}},
+        ),
+    )
+    with duckdb.connect() as conn:
+        validation = validate_query(conn, PARTS_SQL, path, rows_per_part=7)
+    assert (validation.parts, validation.rows) == (1, 40)
+    # a `mostly` lets a share of failures pass: a share of the whole, so the whole is read too
+    path = write_suite(
+        tmp_path,
+        suite_of(
+            {
+                "type": "expect_column_values_to_not_be_null",
+                "kwargs": {"column": "account", "mostly": 0.9},
+            }
+        ),
+    )
+    with duckdb.connect() as conn:
+        assert validate_query(conn, PARTS_SQL, path, rows_per_part=7).parts == 1
 
 
 def test_nullable_integers_keep_their_values_for_text_checks(tmp_path):

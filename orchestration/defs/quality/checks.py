@@ -15,7 +15,6 @@ its metadata over http (the report server, orchestration/serve.py).
 """
 
 import dataclasses
-import gc
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,9 +25,7 @@ from orchestration import settings
 from orchestration.defs.quality.ledger import checked_through, record_pass, scope_for
 from orchestration.defs.report.quality import render_page, save_result, shown_path
 from orchestration.gate import CHECK_PRIORITY_TAGS
-from orchestration.warehouse import Warehouse, give_back_memory
-
-LARGE_FRAME_ROWS = 100_000
+from orchestration.warehouse import Warehouse
 
 
 def _suite_files() -> list[Path]:
@@ -64,32 +61,21 @@ def _suite_check(path: Path) -> dg.AssetChecksDefinition:
         }
         try:
             # GE loads only when checking
-            from orchestration.defs.quality.suites import (
-                load_suite,
-                read_checked_columns,
-                validate_dataframe,
-            )
+            from orchestration.defs.quality.suites import PART_ROWS, load_suite, validate_query
 
             with warehouse.connect() as conn:
                 scope = scope_for(conn, path, load_suite(path))
                 through = checked_through(conn, scope, query)
-                frame, columns = read_checked_columns(conn, scope.query(query), path)
-            rows = len(frame)
-            context.log.info(f"suite {path.name}: {rows:,} rows, {scope.describe()}")
-            result = validate_dataframe(
-                path,
-                frame,
-                data_asset_name=".".join(asset_key.path),
-                table_columns=columns,
+                validation = validate_query(
+                    conn, scope.query(query), path, data_asset_name=".".join(asset_key.path)
+                )
+            result, rows = validation.result, validation.rows
+            parts = (
+                f" in {validation.parts} parts of about {PART_ROWS:,} rows"
+                if validation.parts > 1
+                else ""
             )
-            # The frame (hundreds of MB at scale) goes now and its memory back to the OS: this
-            # process would otherwise hold it while dbt scores in a process of its own. GE's
-            # objects refer to it in cycles, which only the (slow) cycle collector frees: worth
-            # it for a large frame only.
-            del frame
-            if rows >= LARGE_FRAME_ROWS:
-                gc.collect()
-            give_back_memory()
+            context.log.info(f"suite {path.name}: {rows:,} rows{parts}, {scope.describe()}")
             # Warnings report what a run delivered (an event, a partial date) and hold nothing
             # back: their rows count as checked, or an event would be warned about, and re-read,
             # on every later run. An error keeps its rows for the next run to check again.
