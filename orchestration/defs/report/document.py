@@ -860,22 +860,25 @@ def _scores(conn) -> tuple[list, list[Chart]]:
     weights = _weights(conn, "account")
     labels = code_labels(conn, "score_component")
     # a score is derived from the account's snapshot and, for growth and activity, the one
-    # before it: both rows' sources are its inputs (the peers it is ranked among have their own)
+    # before it: both rows' sources are its inputs (the peers it is ranked among have their own).
+    # The accounts shown are chosen first: joined before, the whole history of snapshots went
+    # into two hash tables (5.9 GB at 4x the benchmark's default size, docs/performance.md).
     latest = _rows(
         conn,
-        "SELECT scores.*, count(*) OVER (PARTITION BY scores.platform) AS accounts_scored,"
-        " snapshot.source, previous.source AS previous_source"
-        " FROM marts.account_scores AS scores"
+        "WITH latest AS (SELECT platform, max(snapshot_date) AS snapshot_date"
+        " FROM marts.account_scores GROUP BY platform),"
+        " shown AS (SELECT scores.*, count(*) OVER (PARTITION BY platform) AS accounts_scored"
+        " FROM marts.account_scores AS scores JOIN latest USING (platform, snapshot_date)"
+        " QUALIFY row_number() OVER (PARTITION BY platform"
+        " ORDER BY score DESC NULLS LAST, account_name) <= ?)"
+        " SELECT shown.*, snapshot.source, previous.source AS previous_source"
+        " FROM shown"
         " LEFT JOIN marts.account_performance AS snapshot USING (platform, account_name,"
         " snapshot_date)"
         " LEFT JOIN marts.account_performance AS previous"
-        " ON previous.platform = scores.platform AND previous.account_name = scores.account_name"
+        " ON previous.platform = shown.platform AND previous.account_name = shown.account_name"
         " AND previous.snapshot_date = snapshot.previous_snapshot_date"
-        " WHERE (scores.platform, scores.snapshot_date) IN"
-        " (SELECT (platform, max(snapshot_date)) FROM marts.account_scores GROUP BY platform)"
-        " QUALIFY row_number() OVER (PARTITION BY scores.platform"
-        " ORDER BY scores.score DESC NULLS LAST, scores.account_name) <= ?"
-        " ORDER BY scores.platform, scores.score DESC NULLS LAST, scores.account_name",
+        " ORDER BY shown.platform, shown.score DESC NULLS LAST, shown.account_name",
         [TOP_ACCOUNTS],
     )
     if not latest:
@@ -1670,7 +1673,10 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
     from orchestration.defs.report.creators import creators
     from orchestration.defs.report.funnel import conversion_funnel
 
-    with duckdb.connect(str(analytics_path), read_only=True) as conn:
+    # under the pipeline's memory cap, as its other connections: DuckDB's own default (80% of
+    # the machine) let the scores section take 5.9 GB at 4x the benchmark's default size
+    config = {"memory_limit": settings.duckdb_memory_limit()}
+    with duckdb.connect(str(analytics_path), read_only=True, config=config) as conn:
         [(published_at, published_by)] = conn.execute(
             "SELECT published_at, run_id FROM publication"
         ).fetchall() or [(None, None)]
