@@ -31,14 +31,16 @@ def _is_lock_error(error: Exception) -> bool:
     return "lock" in str(error).lower()
 
 
+def connection_config() -> dict[str, str]:
+    """DuckDB's settings for every connection of the pipeline's own, to its database or the
+    analysts' copy: its memory cap (DuckDB's default is 80% of the machine)."""
+    return {"memory_limit": settings.duckdb_memory_limit()}
+
+
 def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the pipeline database, turning an unreadable file into an error that says what to do."""
     try:
-        return duckdb.connect(
-            str(path),
-            read_only=read_only,
-            config={"memory_limit": settings.duckdb_memory_limit()},
-        )
+        return duckdb.connect(str(path), read_only=read_only, config=connection_config())
     except duckdb.Error as error:
         if _is_lock_error(error):
             raise

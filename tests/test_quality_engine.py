@@ -750,8 +750,9 @@ def test_reading_gives_what_duckdb_df_gives(tmp_path):
     assert empty.dtypes.to_dict() == expected_empty.dtypes.to_dict()
 
 
-# 40 accounts' rows, failures of every kind in every part of 7 rows: a verdict to flag (12 rows,
-# more than a sample holds), missing ids, a fee over its bound, banks outside the set or missing
+# 40 accounts' rows, failures spread over the parts of 7 rows: a verdict to flag (13 rows, more
+# than a sample holds), missing ids, a fee over its bound, banks outside the set or missing, a
+# note that should be empty, a code of the wrong form
 PARTS_SQL = """
     select
         i,
@@ -759,6 +760,8 @@ PARTS_SQL = """
         case when i % 3 = 1 then 'likely_data_error' when i % 5 = 0 then 'event' end as verdict,
         case when i = 33 then 900 else i * 10 end as fee,
         case when i % 8 = 2 then 'XYZ' when i % 10 = 7 then null else 'CMB' end as bank,
+        case when i % 13 = 6 then 'check' end as note,
+        case when i % 11 = 3 then 'c-' || i else 'C' || i end as code,
         date '2025-01-01' + i::int as day
     from range(40) t(i)
 """
@@ -785,6 +788,11 @@ PARTS_SUITE = {
             "type": "expect_column_values_to_be_between",
             "kwargs": {"column": "day", "min_value": "2024-12-01", "max_value": "2025-12-31"},
         },
+        {"type": "expect_column_values_to_be_null", "kwargs": {"column": "note"}},
+        {
+            "type": "expect_column_values_to_match_regex",
+            "kwargs": {"column": "code", "regex": "^C"},
+        },
     ],
 }
 
@@ -796,10 +804,14 @@ def test_a_row_wise_suite_read_a_part_at_a_time_has_the_whole_tables_outcome(tmp
     with duckdb.connect() as conn:
         whole = validate_query(conn, PARTS_SQL, path, rows_per_part=10**9)
         parts = validate_query(conn, PARTS_SQL, path, rows_per_part=7)
+        exact = validate_query(conn, PARTS_SQL, path, rows_per_part=8)  # 40 rows: 5 full parts
 
     assert (whole.parts, whole.rows) == (1, 40)
     assert parts.parts > 3 and parts.rows == 40
+    assert (exact.parts, exact.rows) == (5, 40)
     assert parts.result == whole.result
+    assert exact.result == whole.result
+    assert len(whole.result.failed) == 7  # every expectation but the date range failed
     # what was added up: more failures than a sample holds, ranges over every part, GE's
     # percentage over the values that are not missing
     verdict = only_failure(parts.result, "expect_column_values_to_not_be_in_set")
@@ -833,6 +845,23 @@ def test_a_suite_that_needs_every_row_at_once_is_read_whole(tmp_path):
             {
                 "type": "expect_column_values_to_not_be_null",
                 "kwargs": {"column": "account", "mostly": 0.9},
+            }
+        ),
+    )
+    with duckdb.connect() as conn:
+        assert validate_query(conn, PARTS_SQL, path, rows_per_part=7).parts == 1
+    # a row_condition is pandas text that may name any column: read whole too
+    path = write_suite(
+        tmp_path,
+        suite_of(
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {
+                    "column": "fee",
+                    "max_value": 500,
+                    "row_condition": "bank == 'CMB'",
+                    "condition_parser": "pandas",
+                },
             }
         ),
     )

@@ -40,6 +40,7 @@ from orchestration.defs.report.provenance import (
     derived,
 )
 from orchestration.defs.report.render import render_page
+from orchestration.warehouse import connection_config
 
 # The two dimensions of the target segment the report compares against the baseline.
 # (their labels are reference.category_codes', category audience_dimension)
@@ -1673,10 +1674,9 @@ def build_report(analytics_path: Path, quality: QualitySummary, report_dir: Path
     from orchestration.defs.report.creators import creators
     from orchestration.defs.report.funnel import conversion_funnel
 
-    # under the pipeline's memory cap, as its other connections: DuckDB's own default (80% of
-    # the machine) let the scores section take 5.9 GB at 4x the benchmark's default size
-    config = {"memory_limit": settings.duckdb_memory_limit()}
-    with duckdb.connect(str(analytics_path), read_only=True, config=config) as conn:
+    # under the pipeline's memory cap: DuckDB's own default let the scores section take 5.9 GB
+    # at 4x the benchmark's default size
+    with duckdb.connect(str(analytics_path), read_only=True, config=connection_config()) as conn:
         [(published_at, published_by)] = conn.execute(
             "SELECT published_at, run_id FROM publication"
         ).fetchall() or [(None, None)]
