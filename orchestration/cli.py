@@ -449,6 +449,7 @@ def run(
 ) -> int:
     from dagster._core.utils import make_new_run_id
 
+    from orchestration.defs.automation.plan import plan_run
     from orchestration.defs.automation.run_tags import run_tags
 
     verbose = settings.verbose() if verbose is None else verbose
@@ -458,6 +459,12 @@ def run(
             print("\n".join(found.message))
             return 0
         job = _definitions().resolve_job_def(JOB_NAME)
+        plan = plan_run(
+            job.asset_layer.asset_graph.materializable_asset_keys,
+            settings.warehouse_dir(),
+            found.new_files,
+            force=force,
+        )
         run_id = make_new_run_id()
         logs = settings.run_logs_dir()
         logs.mkdir(parents=True, exist_ok=True)
@@ -466,6 +473,7 @@ def run(
         why = "forced" if found.reason is None else found.reason
         said = f"; full log: {_rel(log)}" if log else ""
         print(f"cardreach run {run_id[:8]} ({why}){said}", flush=True)
+        print(f"  builds    {plan.summary}", flush=True)
         if writer_lock_held(settings.warehouse_dir()):
             # the run's own wait is said in the log: the terminal would show nothing for minutes
             print(
@@ -484,6 +492,7 @@ def run(
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
                 run_id=run_id,
+                asset_selection=plan.selection,
                 tags={**run_tags("cli", found.new_files), **(tags or {})},
             )
             progress.finish()
@@ -521,6 +530,7 @@ def rebuild(verbose: bool | None = None) -> int:
         # the record describes the database being set aside: a replay that fails half-way must
         # not leave it saying every file is in (the replay writes it anew when it completes)
         settings.ingest_record(warehouse.warehouse_dir).unlink(missing_ok=True)
+        settings.build_record(warehouse.warehouse_dir).unlink(missing_ok=True)
         if database.exists():
             stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
             for path in (database, database.with_name(database.name + ".wal")):
@@ -590,6 +600,7 @@ def paths() -> int:
         ("data quality page", settings.quality_page_path()),
         ("run logs", settings.run_logs_dir()),
         ("ingest record", settings.ingest_record()),
+        ("build record", settings.build_record()),
     ):
         print(f"{label + ':':20} {_rel(path)}")
     return 0

@@ -90,16 +90,64 @@ def prepared_manifest() -> dict:
     return json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
 
 
+def _asset_keys(chosen) -> set[dg.AssetKey]:
+    """The asset keys of the manifest's nodes for which `chosen(unique_id, node)` is true."""
+    translator = CardreachTranslator()
+    manifest = prepared_manifest()
+    return {
+        translator.get_asset_spec(manifest, unique_id, DBT_PROJECT).key
+        for unique_id, node in manifest["nodes"].items()
+        if chosen(unique_id, node)
+    }
+
+
+def _is_table(node: dict) -> bool:
+    return node["resource_type"] in ("model", "seed")
+
+
 def published_asset_keys() -> list[dg.AssetKey]:
     """The assets analysts get, as dbt builds them: every model and seed whose schema is one of
     settings.PUBLISHED_SCHEMAS (the marts, the scores, the reference seeds)."""
-    translator = CardreachTranslator()
-    manifest = prepared_manifest()
     return sorted(
-        translator.get_asset_spec(manifest, unique_id, DBT_PROJECT).key
-        for unique_id, node in manifest["nodes"].items()
-        if node["resource_type"] in ("model", "seed")
-        and node["config"].get("schema") in settings.PUBLISHED_SCHEMAS
+        _asset_keys(
+            lambda _, node: (
+                _is_table(node) and node["config"].get("schema") in settings.PUBLISHED_SCHEMAS
+            )
+        )
+    )
+
+
+@cache
+def dbt_asset_keys() -> frozenset[dg.AssetKey]:
+    """The asset key of every dbt model and seed."""
+    return frozenset(_asset_keys(lambda _, node: _is_table(node)))
+
+
+def models_downstream_of(feeds) -> set[dg.AssetKey]:
+    """The asset keys of the dbt models that read any of the raw tables of `feeds`, directly or
+    through other models."""
+    manifest = prepared_manifest()
+    found: set[str] = set()
+    stack = [
+        unique_id
+        for unique_id, source in manifest["sources"].items()
+        if source["source_name"] == "raw" and source["name"] in set(feeds)
+    ]
+    while stack:
+        for child in manifest["child_map"].get(stack.pop(), []):
+            if child.startswith("model.") and child not in found:
+                found.add(child)
+                stack.append(child)
+    return _asset_keys(lambda unique_id, _: unique_id in found)
+
+
+def as_of_today_models() -> set[dg.AssetKey]:
+    """The asset keys of the dbt models tagged settings.AS_OF_TODAY_TAG."""
+    return _asset_keys(
+        lambda _, node: (
+            node["resource_type"] == "model"
+            and settings.AS_OF_TODAY_TAG in node["config"].get("tags", [])
+        )
     )
 
 
@@ -275,8 +323,11 @@ def _column_lineage(
     """dagster-dbt's own column lineage (sqlglot on the compiled SQL against the parents'
     schemas), fed with the schemas the finished database holds. sqlglot takes about a second a
     model, so a model's lineage is kept in `known` by its compiled SQL and schemas and only
-    worked out again when one of them changed. A few variants are kept per model: an
-    incremental model compiles one way on a fresh warehouse and another on the next day's."""
+    worked out again when one of them changed. A few variants are kept per model. An
+    incremental model compiles one way on a fresh warehouse and another on the next day's, the
+    same columns from the same parents: the other variant's lineage serves it when its source
+    and the schemas are those it was worked out for (4.6 s + 5.0 s of the benchmark's first
+    daily run at the default size, before; docs/performance.md)."""
     from dagster_dbt.core.dbt_cli_event import (
         EventHistoryMetadata,
         _build_column_lineage_metadata,
@@ -295,9 +346,14 @@ def _column_lineage(
     fingerprint = hashlib.sha256(
         json.dumps([compiled.read_text(encoding="utf-8"), own, parents], sort_keys=True).encode()
     ).hexdigest()
+    source = hashlib.sha256(
+        json.dumps([node["checksum"]["checksum"], own, parents], sort_keys=True).encode()
+    ).hexdigest()
     variants = known.get(node["unique_id"])
-    variants = variants if isinstance(variants, list) else []
-    deps = next((deps for known_print, deps in variants if known_print == fingerprint), None)
+    variants = [v for v in variants if len(v) == 3] if isinstance(variants, list) else []
+    deps = next((deps for known_print, deps, _ in variants if known_print == fingerprint), None)
+    if deps is None and node["config"].get("materialized") == "incremental":
+        deps = next((deps for _, deps, known_source in variants if known_source == source), None)
     if deps is None:
         lineage = _build_column_lineage_metadata(
             event_history_metadata=EventHistoryMetadata(columns=own, parents=parents),
@@ -313,7 +369,8 @@ def _column_lineage(
             column: [[dep.asset_key.path, dep.column_name] for dep in column_deps]
             for column, column_deps in lineage["dagster/column_lineage"].deps_by_column.items()
         }
-        known[node["unique_id"]] = [[fingerprint, deps], *variants][:LINEAGE_VARIANTS_KEPT]
+    if not any(known_print == fingerprint for known_print, _, _ in variants):
+        known[node["unique_id"]] = [[fingerprint, deps, source], *variants][:LINEAGE_VARIANTS_KEPT]
     return {
         "dagster/column_lineage": dg.TableColumnLineage(
             deps_by_column={

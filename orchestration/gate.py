@@ -99,12 +99,17 @@ def ancestors(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
     return seen
 
 
-def _checks_not_yet_run(context, upstream: set[dg.AssetKey]) -> list[str]:
-    """Checks of this run on a built upstream asset that have not reported: run out of order."""
-    built = {
+def materialized_in_run(context: dg.AssetExecutionContext) -> set[dg.AssetKey]:
+    """The assets this run has materialized so far."""
+    return {
         event.event_specific_data.materialization.asset_key
         for event in _run_events(context, dg.DagsterEventType.ASSET_MATERIALIZATION)
     }
+
+
+def _checks_not_yet_run(context, upstream: set[dg.AssetKey]) -> list[str]:
+    """Checks of this run on a built upstream asset that have not reported: run out of order."""
+    built = materialized_in_run(context)
     evaluated = {
         event.asset_check_evaluation_data.asset_check_key
         for event in _run_events(context, dg.DagsterEventType.ASSET_CHECK_EVALUATION)

@@ -53,6 +53,8 @@ COLUMN_LINEAGE_FILE = "column_lineage.json"
 # What ingestion holds, per delivered file name (its sha256, size and mtime), as a file the
 # sensor and `make run` read without opening the database (a run may hold it for minutes).
 INGEST_RECORD_FILE = "ingested_files.json"
+# What the last complete build covered (defs/automation/plan.py), beside the ingest record.
+BUILD_RECORD_FILE = "build_record.json"
 # The full log of each `make run` (Dagster's and dbt's lines); the newest few are kept.
 RUN_LOGS_FOLDER = "logs"
 KEPT_RUN_LOGS = 20
@@ -68,6 +70,9 @@ PUBLISHED_SCHEMAS = ("marts", "reference")
 # analysts' copy only when this setting is true; by default they stay in the pipeline's database.
 PUBLISH_CONFIDENTIAL_ENV = "CARDREACH_PUBLISH_CONFIDENTIAL"
 CONFIDENTIAL_TAG = "confidential"
+# dbt models whose rows depend on today's date (a feed's age): rebuilt and checked on the first
+# run of each day even when no delivery of theirs changed (defs/automation/plan.py).
+AS_OF_TODAY_TAG = "as_of_today"
 
 # The report folder is served read-only over http (orchestration/serve.py, started by `make ui`)
 # on this machine only, so the UI's links open it: browsers refuse file:// links from an http page.
@@ -174,6 +179,11 @@ def report_path(warehouse: Path | None = None) -> Path:
 def ingest_record(warehouse: Path | None = None) -> Path:
     """What has been ingested, by file name: read by the sensor and `make run`'s pre-check."""
     return (warehouse or warehouse_dir()) / INGEST_RECORD_FILE
+
+
+def build_record(warehouse: Path | None = None) -> Path:
+    """What the last complete build covered: which runs may rebuild only what changed."""
+    return (warehouse or warehouse_dir()) / BUILD_RECORD_FILE
 
 
 def run_logs_dir(warehouse: Path | None = None) -> Path:

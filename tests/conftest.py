@@ -229,3 +229,24 @@ def run_pipeline(full_refresh: bool = False) -> dg.ExecuteInProcessResult:
         if full_refresh
         else None,
     )
+
+
+def run_planned() -> tuple:
+    """The `cardreach_daily` job on the subset `make run` would launch: what the warehouse's last
+    complete build did not cover (orchestration/defs/automation/plan.py). Returns the result
+    and the RunPlan."""
+    from orchestration.definitions import defs
+    from orchestration.defs.automation.plan import plan_run
+    from orchestration.defs.ingest.landing import scan_landing
+    from orchestration.defs.ingest.record import IngestRecord, new_deliveries
+
+    job = defs().resolve_job_def("cardreach_daily")
+    warehouse = settings.warehouse_dir()
+    new = new_deliveries(scan_landing(settings.landing_dir()), IngestRecord.read(warehouse)).new
+    plan = plan_run(job.asset_layer.asset_graph.materializable_asset_keys, warehouse, sorted(new))
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        asset_selection=plan.selection,
+    )
+    return result, plan

@@ -58,12 +58,30 @@ def test_a_built_model_shows_its_column_types_row_count_and_column_lineage(landi
     stg_lineage = built[STG_ACCOUNTS]["dagster/column_lineage"].lineage.deps_by_column
     assert dg.TableColumnDep(dg.AssetKey(["raw", "accounts"]), "bank") in stg_lineage["bank"]
 
-    # kept by model (a few variants: fingerprint, deps) for the next build, which works it out
-    # again only for what changed
-    known = json.loads((invocation_folders_root() / settings.COLUMN_LINEAGE_FILE).read_text())
+    # kept by model (a few variants: fingerprint, deps, source) for the next build, which works
+    # it out again only for what changed
+    cache = invocation_folders_root() / settings.COLUMN_LINEAGE_FILE
+    kept = cache.read_text()
+    known = json.loads(kept)
     assert [[["raw", "accounts"], "bank"]] in [
-        deps["bank"] for _, deps in known["model.cardreach.stg_accounts"]
+        deps["bank"] for _, deps, _ in known["model.cardreach.stg_accounts"]
     ]
+    # the next build compiles the incremental model another way (only the new loads): the
+    # lineage kept for its source and schemas serves it, not worked out again (marked here)
+    marked = {"followers": [[["marked", "by_the_test"], "followers"]]}
+    for variant in known["model.cardreach.account_performance"]:
+        variant[1] = marked
+    try:
+        cache.write_text(json.dumps(known))
+        again = _build_the_models(warehouse)[ACCOUNT_PERFORMANCE]["dagster/column_lineage"]
+        assert again.lineage.deps_by_column["followers"] == [
+            dg.TableColumnDep(dg.AssetKey(["marked", "by_the_test"]), "followers")
+        ]
+        variants = json.loads(cache.read_text())["model.cardreach.account_performance"]
+        assert len({fingerprint for fingerprint, _, _ in variants}) == 2
+        assert len({source for _, _, source in variants}) == 1
+    finally:
+        cache.write_text(kept)
 
 
 def test_a_dbt_step_reuses_the_parse_the_last_one_made_for_this_warehouse(sample_copy):

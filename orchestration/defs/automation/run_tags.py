@@ -45,10 +45,11 @@ def _source_files() -> list[tuple[str, Path]]:
     return sorted(files)
 
 
-def project_fingerprint() -> str:
+def project_fingerprint(with_folders: bool = True) -> str:
     """A digest of what decides a run's outcome besides the deliveries: every file of the dbt
     project (models, seeds, macros, tests), of the suites and of the code, and the settings that
-    change what is built or published. Hashing them all takes about a tenth of a second."""
+    change what is built or published (with the folders it reads and writes, unless
+    `with_folders` is false). Hashing them all takes about a tenth of a second."""
     digest = hashlib.sha256()
     for name, path in _source_files():
         try:
@@ -57,9 +58,13 @@ def project_fingerprint() -> str:
             continue
         digest.update(name.encode("utf-8", "surrogateescape"))
         digest.update(hashlib.sha256(content).digest())
+    folders = (
+        [("landing", str(settings.landing_dir())), ("warehouse", str(settings.warehouse_dir()))]
+        if with_folders
+        else []
+    )
     for name, value in (
-        ("landing", str(settings.landing_dir())),
-        ("warehouse", str(settings.warehouse_dir())),
+        *folders,
         (settings.PUBLISH_CONFIDENTIAL_ENV, str(settings.publish_confidential())),
         # the report's times and the links the metadata gives
         (settings.TIMEZONE_ENV, settings.timezone_name()),

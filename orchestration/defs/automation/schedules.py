@@ -3,23 +3,24 @@
 import dagster as dg
 
 from orchestration import settings
+from orchestration.defs.automation.plan import plan_for
 from orchestration.defs.automation.run_tags import run_tags
+from orchestration.warehouse import Warehouse
 
 
-def _schedule_tags(context: dg.ScheduleEvaluationContext) -> dict[str, str]:
-    return run_tags("schedule")
-
-
-# Ingestion skips files it already holds, so a run on an unchanged folder only rebuilds and checks.
-cardreach_daily_schedule = dg.ScheduleDefinition(
+# Ingestion skips files it already holds; the run rebuilds what the last complete build did not
+# cover (defs/automation/plan.py): on an unchanged folder, the models that read today's date.
+@dg.schedule(
     name="cardreach_daily_schedule",
     job_name="cardreach_daily",
     cron_schedule="0 6 * * *",
     execution_timezone=settings.timezone_name(),
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    tags_fn=_schedule_tags,
     description="Runs cardreach_daily every day at 06:00 on the clock of $CARDREACH_TIMEZONE"
     " (Asia/Shanghai by default), whatever the landing sensor saw: ingests anything new,"
-    " rebuilds the marts, checks, scores and publishes. Its runs are tagged"
-    " cardreach/started_by=schedule.",
+    " rebuilds the models the last complete build did not cover (and those that read today's"
+    " date), checks, scores and publishes. Its runs are tagged cardreach/started_by=schedule.",
 )
+def cardreach_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    plan = plan_for(context, Warehouse())
+    return dg.RunRequest(tags=run_tags("schedule"), asset_selection=plan.selection)

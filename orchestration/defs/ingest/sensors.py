@@ -28,6 +28,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.automation.plan import plan_for
 from orchestration.defs.automation.run_tags import run_tags
 from orchestration.defs.ingest.landing import LandingEntry, file_sha256, scan_landing
 from orchestration.defs.ingest.record import IngestRecord
@@ -191,9 +192,18 @@ def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
             f" ({busy.status.value.lower()}) to end: {_names(names)}",
             cursor=cursor.dump(),
         )
-    context.log.info(f"{len(names)} new or changed files in {landing}: {_names(names)}")
+    plan = plan_for(context, warehouse, names)
+    context.log.info(
+        f"{len(names)} new or changed files in {landing}: {_names(names)}; builds {plan.summary}"
+    )
     cursor.requested = run_key
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=run_key, tags=run_tags("sensor", names))],
+        run_requests=[
+            dg.RunRequest(
+                run_key=run_key,
+                tags=run_tags("sensor", names),
+                asset_selection=plan.selection,
+            )
+        ],
         cursor=cursor.dump(),
     )

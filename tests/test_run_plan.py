@@ -1,0 +1,152 @@
+"""A run rebuilds what the warehouse's last complete build did not cover, and publishes what a run
+of everything would (orchestration/defs/automation/plan.py)."""
+
+import re
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from conftest import (
+    NEXT_DROP,
+    Landing,
+    materialize_ingest,
+    point_settings_at,
+    run_pipeline,
+    run_planned,
+)
+
+from orchestration import settings
+from orchestration.dbt import as_of_today_models, dbt_asset_keys, models_downstream_of
+from orchestration.defs.automation.plan import BuildRecord, feed_digests, staleness
+from orchestration.defs.ingest.record import IngestRecord
+
+PERFORMANCE = dg.AssetKey(["marts", "account_performance"])
+AUDIENCE_FIT = dg.AssetKey(["marts", "platform_audience_fit"])
+COVERAGE = dg.AssetKey(["intermediate", "int_snapshot_coverage"])
+
+
+def copy_of_sample(sample_warehouse, root: Path, monkeypatch):
+    """A copy of the shared sample run in `root`, the settings pointing at it."""
+    landing = Landing(root / "landing")
+    shutil.copytree(sample_warehouse.landing, landing.path, dirs_exist_ok=True)
+    landing._clock = max(int(p.stat().st_mtime) for p in landing.path.iterdir())
+    shutil.copytree(sample_warehouse.warehouse, root / "warehouse")
+    return landing, point_settings_at(monkeypatch, landing, root / "warehouse")
+
+
+def published_tables(path: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        tables = conn.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name <> 'main'"
+        ).fetchall()
+        return {
+            f"{schema}.{table}": conn.execute(
+                f'SELECT * FROM "{schema}"."{table}" ORDER BY ALL'
+            ).fetchall()
+            for schema, table in tables
+        }
+
+
+def test_the_sample_run_recorded_its_build_as_complete(sample_run):
+    record = BuildRecord.read(Path(sample_run.warehouse))
+    assert record is not None
+    assert record.feeds == feed_digests(IngestRecord.read(Path(sample_run.warehouse)))
+    assert staleness(Path(sample_run.warehouse)).models == frozenset()
+
+
+def test_a_delivery_rebuilds_its_feeds_models_only_and_publishes_what_a_whole_run_does(
+    sample_warehouse, tmp_path, monkeypatch
+):
+    # the same delivery on two copies of the sample run: one run of everything, one planned
+    landing, whole = copy_of_sample(sample_warehouse, tmp_path / "whole", monkeypatch)
+    landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
+    assert run_pipeline().success
+
+    landing, planned = copy_of_sample(sample_warehouse, tmp_path / "planned", monkeypatch)
+    landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
+    result, plan = run_planned()
+    assert result.success
+    built = {e.asset_key for e in result.get_asset_materialization_events()}
+    expected = models_downstream_of(["account_snapshots"])
+    assert built & dbt_asset_keys() == expected
+    assert PERFORMANCE in built and AUDIENCE_FIT not in built
+    assert plan.summary == (
+        f"{len(expected)} of {len(dbt_asset_keys())} dbt models and seeds:"
+        " new deliveries of account_snapshots"
+    )
+    # only the checks of what was built ran
+    checked = {e.asset_key for e in result.get_asset_check_evaluations()}
+    assert AUDIENCE_FIT not in checked and PERFORMANCE in checked
+
+    assert published_tables(planned.analytics_path) == published_tables(whole.analytics_path)
+    # the build is complete again: nothing stale
+    assert staleness(planned.warehouse_dir).models == frozenset()
+
+
+def test_a_held_back_table_leaves_its_feed_stale_for_the_next_run(
+    sample_warehouse, tmp_path, monkeypatch
+):
+    """12.7万 -> 13: the account suite fails and holds the scores back; the build is not recorded
+    as complete, so the next run rebuilds and checks the account snapshots' models again."""
+    landing, warehouse = copy_of_sample(sample_warehouse, tmp_path, monkeypatch)
+    before = BuildRecord.read(warehouse.warehouse_dir)
+    drop = [
+        dict(row, followers="13") if row["account_name"] == "中信银行信用卡" else row
+        for row in NEXT_DROP
+    ]
+    landing.csv("account_snapshots__2025-05-01.csv", drop)
+    result, _ = run_planned()
+    failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    assert "ge_account_performance" in failed
+    assert BuildRecord.read(warehouse.warehouse_dir) == before
+    assert staleness(warehouse.warehouse_dir).feeds == ("account_snapshots",)
+
+
+def test_what_is_stale(sample_copy, landing, monkeypatch):
+    warehouse = sample_copy.warehouse_dir
+    record = BuildRecord.read(warehouse)
+    assert staleness(warehouse).models == frozenset()
+    assert staleness(warehouse, force=True).models is None
+    # a file in the landing folder, not ingested yet: its feed's models
+    stale = staleness(warehouse, ["notes__2025-05-01.csv"])
+    assert stale.models == models_downstream_of(["notes"]) and PERFORMANCE not in stale.models
+    # a file of no known feed is quarantined at ingest: nothing to rebuild
+    assert staleness(warehouse, ["readme.txt"]).models == frozenset()
+    # a delivery ingested by a run that built nothing (the UI's ingest asset alone)
+    landing.csv("app_activity__2025-05.csv", [{"app": "小红书", "month": "2025-05", "mau": "3亿"}])
+    assert materialize_ingest(sample_copy).success
+    assert staleness(warehouse).models == models_downstream_of(["app_activity"])
+    record = BuildRecord(record.fingerprint, record.day, feed_digests(IngestRecord.read(warehouse)))
+    record.write(warehouse)
+    assert staleness(warehouse).models == frozenset()
+    # a new day: the models that read today's date
+    BuildRecord(record.fingerprint, "2000-01-01", record.feeds).write(warehouse)
+    assert staleness(warehouse).models == as_of_today_models() == {COVERAGE}
+    # another version of the project, no record, no database: everything
+    BuildRecord("another", record.day, record.feeds).write(warehouse)
+    assert staleness(warehouse).models is None
+    settings.build_record(warehouse).unlink()
+    assert staleness(warehouse).models is None
+    record.write(warehouse)
+    assert staleness(warehouse).models == frozenset()
+    sample_copy.database_path.unlink()
+    assert staleness(warehouse).models is None
+
+
+def test_every_model_that_reads_todays_date_is_tagged_so():
+    """A model that reads the clock must be rebuilt on a new day whatever was delivered."""
+    clock = re.compile(r"\b(current_date|current_timestamp|now\(\)|today\(\))", re.IGNORECASE)
+    reading = {
+        path.stem
+        for path in (settings.DBT_PROJECT_DIR / "models").rglob("*.sql")
+        if clock.search(
+            "\n".join(
+                line
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if not line.strip().startswith("--")
+            )
+        )
+    }
+    assert reading, "the pattern finds the model that counts a feed's age"
+    assert {key.path[-1] for key in as_of_today_models()} == reading
