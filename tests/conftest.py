@@ -212,14 +212,31 @@ def materialize_ingest(warehouse: Warehouse) -> dg.ExecuteInProcessResult:
     return dg.materialize([ingest_landing_files], resources={"warehouse": warehouse})
 
 
-def run_pipeline(full_refresh: bool = False) -> dg.ExecuteInProcessResult:
-    """The `cardreach_daily` job as `make run` launches it, on the folders the settings name."""
+def planned_run():
+    """What `make run` would launch now on the folders the settings name: the RunPlan of
+    orchestration/defs/automation/plan.py (the assets the last complete build lacks)."""
+    from orchestration.definitions import defs
+    from orchestration.defs.automation.plan import plan_run
+    from orchestration.defs.ingest.landing import scan_landing
+    from orchestration.defs.ingest.record import IngestRecord, new_deliveries
+
+    job = defs().resolve_job_def("cardreach_daily")
+    warehouse = settings.warehouse_dir()
+    new = new_deliveries(scan_landing(settings.landing_dir()), IngestRecord.read(warehouse)).new
+    return plan_run(job.asset_layer.asset_graph.materializable_asset_keys, warehouse, sorted(new))
+
+
+def run_pipeline(full_refresh: bool = False, whole: bool = False) -> dg.ExecuteInProcessResult:
+    """The `cardreach_daily` job as `make run` launches it, on the folders the settings name: on
+    the assets its plan selects. `whole` runs every asset, as the launchpad does, and so does
+    `full_refresh` (the launchpad's option of the dbt steps)."""
     from orchestration.definitions import defs
 
     job = defs().resolve_job_def("cardreach_daily")
     return job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
+        asset_selection=None if whole or full_refresh else planned_run().selection,
         run_config={
             "ops": {
                 step: {"config": {"full_refresh": True}}
@@ -229,24 +246,3 @@ def run_pipeline(full_refresh: bool = False) -> dg.ExecuteInProcessResult:
         if full_refresh
         else None,
     )
-
-
-def run_planned() -> tuple:
-    """The `cardreach_daily` job on the subset `make run` would launch: what the warehouse's last
-    complete build did not cover (orchestration/defs/automation/plan.py). Returns the result
-    and the RunPlan."""
-    from orchestration.definitions import defs
-    from orchestration.defs.automation.plan import plan_run
-    from orchestration.defs.ingest.landing import scan_landing
-    from orchestration.defs.ingest.record import IngestRecord, new_deliveries
-
-    job = defs().resolve_job_def("cardreach_daily")
-    warehouse = settings.warehouse_dir()
-    new = new_deliveries(scan_landing(settings.landing_dir()), IngestRecord.read(warehouse)).new
-    plan = plan_run(job.asset_layer.asset_graph.materializable_asset_keys, warehouse, sorted(new))
-    result = job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        asset_selection=plan.selection,
-    )
-    return result, plan

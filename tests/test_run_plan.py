@@ -11,9 +11,9 @@ from conftest import (
     NEXT_DROP,
     Landing,
     materialize_ingest,
+    planned_run,
     point_settings_at,
     run_pipeline,
-    run_planned,
 )
 
 from orchestration import settings
@@ -61,11 +61,12 @@ def test_a_delivery_rebuilds_its_feeds_models_only_and_publishes_what_a_whole_ru
     # the same delivery on two copies of the sample run: one run of everything, one planned
     landing, whole = copy_of_sample(sample_warehouse, tmp_path / "whole", monkeypatch)
     landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
-    assert run_pipeline().success
+    assert run_pipeline(whole=True).success
 
     landing, planned = copy_of_sample(sample_warehouse, tmp_path / "planned", monkeypatch)
     landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
-    result, plan = run_planned()
+    plan = planned_run()
+    result = run_pipeline()
     assert result.success
     built = {e.asset_key for e in result.get_asset_materialization_events()}
     expected = models_downstream_of(["account_snapshots"])
@@ -96,7 +97,7 @@ def test_a_held_back_table_leaves_its_feed_stale_for_the_next_run(
         for row in NEXT_DROP
     ]
     landing.csv("account_snapshots__2025-05-01.csv", drop)
-    result, _ = run_planned()
+    result = run_pipeline()
     failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
     assert "ge_account_performance" in failed
     assert BuildRecord.read(warehouse.warehouse_dir) == before

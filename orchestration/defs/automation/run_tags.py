@@ -10,6 +10,7 @@ has nothing to do.
 """
 
 import hashlib
+import os
 from pathlib import Path
 
 from orchestration import settings
@@ -37,11 +38,18 @@ def _source_files() -> list[tuple[str, Path]]:
         "orchestration": root / "orchestration",
     }
     for label, folder in folders.items():
-        for path in folder.rglob("*"):
-            parts = path.relative_to(folder).parts
-            hidden = any(part.startswith(".") for part in parts)
-            if path.is_file() and not hidden and not _NOT_SOURCE.intersection(parts):
-                files.append(("/".join((label, *parts)), path))
+        # dbt's target/ is never entered: it holds thousands of files, and a dbt step of another
+        # process may be removing its old invocation folders meanwhile
+        for directory, subfolders, names in os.walk(folder):
+            subfolders[:] = [
+                name for name in subfolders if name not in _NOT_SOURCE and not name.startswith(".")
+            ]
+            parts = Path(directory).relative_to(folder).parts
+            files += [
+                ("/".join((label, *parts, name)), Path(directory, name))
+                for name in names
+                if not name.startswith(".")
+            ]
     return sorted(files)
 
 
