@@ -239,6 +239,7 @@ def whats_new(instance: dg.DagsterInstance) -> WhatIsNew:
     ingest record: a file as ingestion last saw it is not read), a missing database, analysts'
     copy or report, or a last run of the job that did not succeed, held tables back, was
     launched from the UI or ran another version of the project or its settings."""
+    from orchestration.defs.automation.plan import staleness
     from orchestration.defs.automation.run_tags import FINGERPRINT_TAG, project_fingerprint
     from orchestration.defs.ingest.landing import scan_landing
     from orchestration.defs.ingest.record import IngestRecord, new_deliveries
@@ -293,6 +294,12 @@ def whats_new(instance: dg.DagsterInstance) -> WhatIsNew:
         # a feed's age and the freshness checks count from today: judged again every day
         found.reason = f"the last run {short} was on another day ({settings.local_time(ended)})"
     if found.reason:
+        return found
+    # a delivery ingested by a run that did not build its models (it landed after that run was
+    # planned), or a warehouse built before the build record existed
+    stale = staleness(warehouse.warehouse_dir)
+    if stale.models is None or stale.models:
+        found.reason = f"the last complete build does not cover everything ({stale.why})"
         return found
     found.message = [
         f"nothing new since run {short} at {settings.local_time(ended)}: {state.deliveries} files"

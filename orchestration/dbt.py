@@ -138,7 +138,25 @@ def models_downstream_of(feeds) -> set[dg.AssetKey]:
             if child.startswith("model.") and child not in found:
                 found.add(child)
                 stack.append(child)
-    return _asset_keys(lambda unique_id, _: unique_id in found)
+    return asset_keys_of(found)
+
+
+def asset_keys_of(unique_ids) -> set[dg.AssetKey]:
+    """The asset keys of these dbt nodes (their manifest unique ids)."""
+    chosen = set(unique_ids)
+    return _asset_keys(lambda unique_id, _: unique_id in chosen)
+
+
+def models_read_by(sql: str) -> list[dict]:
+    """The dbt models a query names (`schema.table`), as manifest nodes: what a Great
+    Expectations suite's query reads."""
+    text = sql.lower()
+    return [
+        node
+        for node in prepared_manifest()["nodes"].values()
+        if node["resource_type"] == "model"
+        and f"{node['config']['schema']}.{node['alias']}".lower() in text
+    ]
 
 
 def as_of_today_models() -> set[dg.AssetKey]:

@@ -152,7 +152,8 @@ def test_running_twice_on_the_same_landing_leaves_every_mart_identical(
     landing, sample_copy, warehouse
 ):
     first = mart_tables(warehouse.database_path)
-    assert run_pipeline().success
+    # every model built again (a planned run would build none: nothing was delivered)
+    assert run_pipeline(whole=True).success
     assert mart_tables(warehouse.database_path) == first
     # the analysts' copy: every mart but the confidential ones, withheld by default
     withheld = {name.split(".", 1)[1] for name in confidential_tables()}

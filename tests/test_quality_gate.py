@@ -243,8 +243,9 @@ def test_a_purge_of_followers_is_an_event_warned_alerted_and_scored(landing, war
     assert "中信银行信用卡" in alerts and "12.7万 → 7.6万" in alerts
     assert "-40.16%（-40.78%–-39.53%）" in alerts
     # warned once: the next run does not read the event's row again, nor warn about it again
-    again = run_pipeline()
+    again = run_pipeline(whole=True)  # every check runs again (a planned run would skip it)
     assert again.success
+    assert "ge_account_performance" in {c.check_name for c in again.get_asset_check_evaluations()}
     assert "ge_account_performance" not in failed_checks(again)
     assert published(warehouse, ALERTS) == [
         ("中信银行信用卡", date(2025, 5, 1), "follower_drop", "event", 127_000, 76_000)

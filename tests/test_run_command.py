@@ -143,6 +143,15 @@ def test_a_changed_seed_a_setting_or_a_new_file_makes_the_next_run_real(
     assert found.new_files == ["accounts__more.csv"]
     (root / "landing" / "accounts__more.csv").unlink()
     assert whats_new(env, monkeypatch).reason is None
+    # models the last complete build does not cover (here: no build record at all)
+    record = settings.build_record(root / "warehouse")
+    kept = record.read_text(encoding="utf-8")
+    record.unlink()
+    try:
+        assert "the last complete build does not cover" in whats_new(env, monkeypatch).reason
+    finally:
+        record.write_text(kept, encoding="utf-8")
+    assert whats_new(env, monkeypatch).reason is None
     # the report gone
     report = settings.report_path(root / "warehouse")
     aside = report.with_suffix(".aside")

@@ -24,6 +24,7 @@ from orchestration.defs.ingest.record import IngestRecord
 PERFORMANCE = dg.AssetKey(["marts", "account_performance"])
 AUDIENCE_FIT = dg.AssetKey(["marts", "platform_audience_fit"])
 COVERAGE = dg.AssetKey(["intermediate", "int_snapshot_coverage"])
+STG_NOTES = dg.AssetKey(["staging", "stg_notes"])
 
 
 def copy_of_sample(sample_warehouse, root: Path, monkeypatch):
@@ -69,7 +70,9 @@ def test_a_delivery_rebuilds_its_feeds_models_only_and_publishes_what_a_whole_ru
     result = run_pipeline()
     assert result.success
     built = {e.asset_key for e in result.get_asset_materialization_events()}
-    expected = models_downstream_of(["account_snapshots"])
+    # and stg_notes, the asset the suite note_account_totals judges: it reads
+    # int_note_account_totals, which the account snapshots build too
+    expected = models_downstream_of(["account_snapshots"]) | {STG_NOTES}
     assert built & dbt_asset_keys() == expected
     assert PERFORMANCE in built and AUDIENCE_FIT not in built
     assert plan.summary == (
@@ -77,8 +80,9 @@ def test_a_delivery_rebuilds_its_feeds_models_only_and_publishes_what_a_whole_ru
         " new deliveries of account_snapshots"
     )
     # only the checks of what was built ran
-    checked = {e.asset_key for e in result.get_asset_check_evaluations()}
-    assert AUDIENCE_FIT not in checked and PERFORMANCE in checked
+    checked = {e.check_name for e in result.get_asset_check_evaluations()}
+    assert "ge_platform_audience_fit" not in checked
+    assert {"ge_account_performance", "ge_note_account_totals"} <= checked
 
     assert published_tables(planned.analytics_path) == published_tables(whole.analytics_path)
     # the build is complete again: nothing stale
@@ -112,6 +116,9 @@ def test_what_is_stale(sample_copy, landing, monkeypatch):
     # a file in the landing folder, not ingested yet: its feed's models
     stale = staleness(warehouse, ["notes__2025-05-01.csv"])
     assert stale.models == models_downstream_of(["notes"]) and PERFORMANCE not in stale.models
+    # the account snapshots: their models, and the assets whose suites read one of them
+    stale = staleness(warehouse, ["account_snapshots__2025-05-01.csv"])
+    assert stale.models == models_downstream_of(["account_snapshots"]) | {STG_NOTES}
     # a file of no known feed is quarantined at ingest: nothing to rebuild
     assert staleness(warehouse, ["readme.txt"]).models == frozenset()
     # a delivery ingested by a run that built nothing (the UI's ingest asset alone)

@@ -25,7 +25,13 @@ import dagster as dg
 
 from orchestration import settings
 from orchestration.contract.datasets import DATASETS
-from orchestration.dbt import as_of_today_models, dbt_asset_keys, models_downstream_of
+from orchestration.dbt import (
+    as_of_today_models,
+    asset_keys_of,
+    dbt_asset_keys,
+    models_downstream_of,
+    models_read_by,
+)
 from orchestration.defs.automation.run_tags import project_fingerprint
 from orchestration.defs.ingest.landing import dataset_name_of
 from orchestration.defs.ingest.record import IngestRecord
@@ -117,7 +123,21 @@ def staleness(warehouse: Path, new_files: list[str] = (), force: bool = False) -
     if record.day != _today():
         models |= as_of_today_models()
         why += f"; a new day ({record.day} was the last build's)"
-    return Staleness(frozenset(models), why, tuple(known))
+    return Staleness(frozenset(models | _checked_with(models)), why, tuple(known))
+
+
+def _checked_with(models: set[dg.AssetKey]) -> set[dg.AssetKey]:
+    """The assets whose quality suite reads one of `models`: a suite is attached to the asset
+    whose data it judges (stg_notes) and may read a model another feed also builds
+    (int_note_account_totals reads the account snapshots too). Rebuilt with them (a view, or
+    cheap), so that the suite runs again whenever what it reads changed."""
+    attached = set()
+    for path in sorted(settings.EXPECTATIONS_DIR.glob("*.json")):
+        meta = json.loads(path.read_text(encoding="utf-8")).get("meta", {})
+        read = asset_keys_of(node["unique_id"] for node in models_read_by(meta.get("query", "")))
+        if read & models and meta.get("asset"):
+            attached.add(dg.AssetKey(meta["asset"].split("/")))
+    return attached & dbt_asset_keys()
 
 
 @dataclass(frozen=True)

@@ -164,14 +164,11 @@ def _withheld(query: str) -> bool:
     confidential (the bank's own figures) and they are not published (the report's rule)."""
     if settings.publish_confidential():
         return False
-    from orchestration.dbt import prepared_manifest
+    from orchestration.dbt import models_read_by
 
-    text = query.lower()
     return any(
-        f"{node['config']['schema']}.{node['alias']}".lower() in text
-        for node in prepared_manifest()["nodes"].values()
-        if node["resource_type"] == "model"
-        and settings.CONFIDENTIAL_TAG in node["config"].get("tags", [])
+        settings.CONFIDENTIAL_TAG in node["config"].get("tags", [])
+        for node in models_read_by(query)
     )
 
 
