@@ -35,6 +35,7 @@ from orchestration.dbt import (
 from orchestration.defs.automation.run_tags import project_fingerprint
 from orchestration.defs.ingest.landing import dataset_name_of
 from orchestration.defs.ingest.record import IngestRecord
+from orchestration.defs.quality.checks import suite_files
 from orchestration.warehouse import write_atomically
 
 BUILD_RECORD_VERSION = 1
@@ -132,7 +133,7 @@ def _checked_with(models: set[dg.AssetKey]) -> set[dg.AssetKey]:
     (int_note_account_totals reads the account snapshots too). Rebuilt with them (a view, or
     cheap), so that the suite runs again whenever what it reads changed."""
     attached = set()
-    for path in sorted(settings.EXPECTATIONS_DIR.glob("*.json")):
+    for path in suite_files():
         meta = json.loads(path.read_text(encoding="utf-8")).get("meta", {})
         read = asset_keys_of(node["unique_id"] for node in models_read_by(meta.get("query", "")))
         if read & models and meta.get("asset"):

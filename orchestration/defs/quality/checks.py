@@ -28,7 +28,8 @@ from orchestration.gate import CHECK_PRIORITY_TAGS
 from orchestration.warehouse import Warehouse
 
 
-def _suite_files() -> list[Path]:
+def suite_files() -> list[Path]:
+    """Every suite of expectations/, a JSON file each."""
     return sorted(settings.EXPECTATIONS_DIR.glob("*.json"))
 
 
@@ -190,7 +191,7 @@ def _page_links(context, warehouse: Warehouse, record: dict) -> dict:
 
 
 def quality_checks() -> list[dg.AssetChecksDefinition]:
-    return [_suite_check(path) for path in _suite_files()]
+    return [_suite_check(path) for path in suite_files()]
 
 
 @dg.definitions
