@@ -4,14 +4,16 @@ A daily drop usually touches one feed (the account snapshots). Rebuilding, testi
 the models of every other feed costs the same as on the day they were built and changes nothing,
 so `make run`, the sensor and the schedule launch `cardreach_daily` on a subset of its assets:
 ingestion, publication and the report always; of the dbt models, those downstream of a feed with
-deliveries the last complete build did not cover, and the models that read today's date when the
-day changed (dbt tag settings.AS_OF_TODAY_TAG). Their dbt tests and quality checks come with them.
+deliveries the last complete build did not cover, the assets whose quality suite reads one of
+those models, and the models that read today's date when the day changed (dbt tag
+settings.AS_OF_TODAY_TAG). Their dbt tests and quality checks come with them.
 
 The build record (`<warehouse>/build_record.json`) says what the last complete build covered: per
 feed, a digest of the ingested files (from the ingest record), the day and the project's
 fingerprint. Publication writes it at the end of a run that built every model it had to and held
-nothing back; until then the same feeds stay stale, so a failed step, a held-back table or a run
-of some assets from the UI is followed by a run that rebuilds them again. No record, another
+nothing back; until then the same feeds stay stale, so a failed step, a held-back table, a
+delivery that landed after its run was planned or a run of some assets from the UI is followed by
+a run that rebuilds them again (`make run` counts stale models as something new). No record, another
 version of the project, a missing database or `make run FORCE=1`: everything is rebuilt.
 """
 
