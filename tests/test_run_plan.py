@@ -158,3 +158,32 @@ def test_every_model_that_reads_todays_date_is_tagged_so():
     }
     assert reading, "the pattern finds the model that counts a feed's age"
     assert {key.path[-1] for key in as_of_today_models()} == reading
+
+
+def test_the_sensor_and_the_schedule_request_the_planned_subset(sample_copy, landing):
+    """The landing sensor and the daily schedule launch what `make run` would: with the code
+    location's assets, the stale models only (a context without them plans everything)."""
+    from orchestration.definitions import defs
+    from orchestration.defs.automation.schedules import cardreach_daily_schedule
+    from orchestration.defs.ingest.sensors import landing_files_sensor
+
+    repository = defs().get_repository_def()
+    instance = dg.DagsterInstance.ephemeral()
+    publish = dg.AssetKey(["publish", "analytics_database"])
+    # nothing new, the same day: ingestion, publication and the report, no dbt model
+    tick = cardreach_daily_schedule.evaluate_tick(
+        dg.build_schedule_context(instance=instance, repository_def=repository)
+    )
+    [request] = tick.run_requests
+    assert publish in request.asset_selection
+    assert not set(request.asset_selection) & dbt_asset_keys()
+    # a delivery of the account snapshots: their models, not the audience's
+    landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
+    result = landing_files_sensor.evaluate_tick(
+        dg.build_sensor_context(instance=instance, repository_def=repository)
+    )
+    [request] = result.run_requests
+    assert set(request.asset_selection) & dbt_asset_keys() == (
+        models_downstream_of(["account_snapshots"]) | {STG_NOTES}
+    )
+    assert publish in request.asset_selection and AUDIENCE_FIT not in request.asset_selection
