@@ -34,7 +34,7 @@ from orchestration.dbt import (
     models_downstream_of,
     models_read_by,
 )
-from orchestration.defs.automation.run_tags import project_fingerprint
+from orchestration.defs.automation.run_tags import project_fingerprint, shown_names
 from orchestration.defs.ingest.landing import dataset_name_of
 from orchestration.defs.ingest.record import IngestRecord
 from orchestration.defs.quality.checks import suite_files
@@ -106,9 +106,9 @@ def staleness(warehouse: Path, new_files: list[str] = (), force: bool = False) -
     """What the warehouse's models lack: everything, or the models downstream of the feeds whose
     ingested files (and `new_files`, not ingested yet) the last complete build did not cover, with
     the models that read today's date on a new day."""
-    record = BuildRecord.read(warehouse)
     if force:
         return Staleness(None, "a run of everything was asked for")
+    record = BuildRecord.read(warehouse)
     if record is None:
         return Staleness(None, "no complete build is recorded for this warehouse")
     if not settings.pipeline_database(warehouse).exists():
@@ -170,11 +170,9 @@ def record_complete_build(warehouse: Path, materialized: set[dg.AssetKey], run_i
     required = dbt_asset_keys() if stale.models is None else stale.models
     missing = sorted(key.to_user_string() for key in required - materialized)
     if missing:
-        shown = ", ".join(missing[:5]) + (
-            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        )
         return (
-            f"build not recorded as complete: {len(missing)} models not built in this run ({shown})"
+            f"build not recorded as complete: {len(missing)} models not built in this run"
+            f" ({shown_names(missing)})"
         )
     BuildRecord(
         build_fingerprint(), _today(), feed_digests(IngestRecord.read(warehouse)), run_id
