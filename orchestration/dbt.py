@@ -338,31 +338,30 @@ def _built_table_metadata(
 def _column_lineage(
     columns: dict, manifest: dict, node: dict, target_path: Path, translator, known: dict
 ) -> dict:
-    """dagster-dbt's own column lineage (sqlglot on the compiled SQL against the parents'
-    schemas), fed with the schemas the finished database holds. sqlglot takes about a second a
-    model, so a model's lineage is kept in `known` by its compiled SQL and schemas and only
+    """A model's column lineage (`column_deps`: sqlglot on the compiled SQL against the
+    parents' schemas), fed with the schemas the finished database holds. sqlglot takes a
+    while, so a model's lineage is kept in `known` by its compiled SQL and schemas and only
     worked out again when one of them changed. A few variants are kept per model. An
     incremental model compiles one way on a fresh warehouse and another on the next day's, the
     same columns from the same parents: the other variant's lineage serves it when its source
     and the schemas are those it was worked out for (4.6 s + 5.0 s of the benchmark's first
     daily run at the default size, before; docs/performance.md)."""
-    from dagster_dbt.core.dbt_cli_event import (
-        EventHistoryMetadata,
-        _build_column_lineage_metadata,
-    )
 
-    def typed(relation: str) -> dict:
+    def typed(relation: str) -> dict:  # as dagster-dbt's lineage took them: kept keys hold
         return {name: {"data_type": data_type} for name, data_type, _ in columns[relation]}
 
-    parents = {}
+    parents, parent_ids = {}, {}
     for parent_id in manifest["parent_map"].get(node["unique_id"], []):
         parent = manifest["nodes"].get(parent_id) or manifest["sources"].get(parent_id)
         if parent and parent.get("relation_name") and _relation(parent) in columns:
             parents[parent["relation_name"]] = typed(_relation(parent))
+        if parent and parent.get("relation_name"):
+            parent_ids[parent["relation_name"]] = parent_id
     own = typed(_relation(node))
     compiled = target_path / "compiled" / node["package_name"] / node["original_file_path"]
+    sql = compiled.read_text(encoding="utf-8")
     fingerprint = hashlib.sha256(
-        json.dumps([compiled.read_text(encoding="utf-8"), own, parents], sort_keys=True).encode()
+        json.dumps([sql, own, parents], sort_keys=True).encode()
     ).hexdigest()
     source = hashlib.sha256(
         json.dumps([node["checksum"]["checksum"], own, parents], sort_keys=True).encode()
@@ -373,30 +372,82 @@ def _column_lineage(
     if deps is None and node["config"].get("materialized") == "incremental":
         deps = next((deps for _, deps, known_source in variants if known_source == source), None)
     if deps is None:
-        lineage = _build_column_lineage_metadata(
-            event_history_metadata=EventHistoryMetadata(columns=own, parents=parents),
-            dbt_resource_props=node,
-            manifest=manifest,
-            dagster_dbt_translator=translator,
-            target_path=target_path,
-            project=DBT_PROJECT,
+        deps = column_deps(
+            sql,
+            manifest["metadata"]["adapter_type"],
+            {
+                relation: {name: typed["data_type"] for name, typed in types.items()}
+                for relation, types in {**parents, node["relation_name"]: own}.items()
+            },
+            {
+                relation: translator.get_asset_spec(manifest, unique_id, DBT_PROJECT).key.path
+                for relation, unique_id in parent_ids.items()
+            },
+            own,
         )
-        if "dagster/column_lineage" not in lineage:
-            return {}
-        deps = {
-            column: [[dep.asset_key.path, dep.column_name] for dep in column_deps]
-            for column, column_deps in lineage["dagster/column_lineage"].deps_by_column.items()
-        }
     if not any(known_print == fingerprint for known_print, _, _ in variants):
         known[node["unique_id"]] = [[fingerprint, deps, source], *variants][:LINEAGE_VARIANTS_KEPT]
     return {
         "dagster/column_lineage": dg.TableColumnLineage(
             deps_by_column={
-                column: [dg.TableColumnDep(dg.AssetKey(key), name) for key, name in column_deps]
-                for column, column_deps in deps.items()
+                column: [dg.TableColumnDep(dg.AssetKey(key), name) for key, name in upstream]
+                for column, upstream in deps.items()
             }
         )
     }
+
+
+def column_deps(
+    sql: str, dialect: str, schemas: dict, asset_of: dict, own: dict
+) -> dict[str, list[list]]:
+    """Which parent columns each of a model's columns is computed from: `{column: [[parent's
+    asset key path, parent's column], ...]}`. `schemas` are the column types of the model and
+    its parents by relation name, `asset_of` the parents' asset keys by relation name, `own`
+    the model's columns as the database holds them.
+
+    dagster-dbt's own column lineage, found in one walk: dagster-dbt asks sqlglot for one column
+    at a time, and sqlglot parses and qualifies the whole query again for each, then copies it
+    for each step's label. The same deps (tests/test_asset_metadata.py), 6.1 s against 29.5 s
+    for the sample's 44 models, imports included (docs/performance.md)."""
+    from sqlglot import MappingSchema, exp, parse_one, to_table
+    from sqlglot.expressions import normalize_table_name
+    from sqlglot.lineage import lineage
+    from sqlglot.optimizer import optimize
+
+    schema = MappingSchema(dialect=dialect)
+    for relation, types in schemas.items():
+        schema.add_table(
+            table=to_table(relation, dialect=dialect), column_mapping=types, dialect=dialect
+        )
+    optimized = optimize(parse_one(sql, dialect=dialect), schema=schema, dialect=dialect)
+    parent_asset = {
+        normalize_table_name(to_table(relation, dialect=dialect), dialect=dialect): key
+        for relation, key in asset_of.items()
+    }
+    in_database = {name.lower() for name in own}
+    # columns the query does not name (`select *` kept by the database) depend on nothing known
+    deps: dict[str, list[list]] = {
+        name: [] for name in in_database - {n.lower() for n in optimized.named_selects}
+    }
+    # sqlglot >= 28.1 leaves an optimized AST that lineage() cannot walk: as dagster-dbt does,
+    # it reads the optimized query back as text. Untrimmed, each step's source is the scope's
+    # query as it is, not a copy cut to one column (a label this walk does not read).
+    walked = lineage(
+        None, optimized.sql(dialect=dialect), schema, dialect=dialect, trim_selects=False
+    )
+    for column, root in walked.items():
+        if column.lower() not in in_database:
+            continue
+        found = set()
+        for step in root.walk():
+            if step.downstream:
+                continue  # only the leaves name a parent's column
+            table = step.expression.find(exp.Table)
+            key = table and parent_asset.get(normalize_table_name(table, dialect=dialect))
+            if key:
+                found.add((tuple(key), exp.to_column(step.name).name.lower()))
+        deps[column.lower()] = [[list(key), name] for key, name in sorted(found)]
+    return deps
 
 
 def _read_known_lineage(path: Path) -> dict:
