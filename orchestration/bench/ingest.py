@@ -1,4 +1,4 @@
-"""Ingestion alone, into a fresh database: what `farm-bench`-style timing of the ingest stage runs.
+"""Ingestion alone, into a fresh database: the ingest stage timed apart, as a whole process.
 
     python -m orchestration.bench.ingest --landing DIR --workdir DIR
 
