@@ -347,7 +347,7 @@ def _column_lineage(
     and the schemas are those it was worked out for (4.6 s + 5.0 s of the benchmark's first
     daily run at the default size, before; docs/performance.md)."""
 
-    def typed(relation: str) -> dict:  # as dagster-dbt's lineage took them: kept keys hold
+    def typed(relation: str) -> dict:  # as dagster-dbt's lineage took them: kept keys stay valid
         return {name: {"data_type": data_type} for name, data_type, _ in columns[relation]}
 
     parents, parent_ids = {}, {}
@@ -376,7 +376,7 @@ def _column_lineage(
             sql,
             manifest["metadata"]["adapter_type"],
             {
-                relation: {name: typed["data_type"] for name, typed in types.items()}
+                relation: {name: kind["data_type"] for name, kind in types.items()}
                 for relation, types in {**parents, node["relation_name"]: own}.items()
             },
             {
@@ -425,7 +425,8 @@ def column_deps(
         for relation, key in asset_of.items()
     }
     in_database = {name.lower() for name in own}
-    # columns the query does not name (`select *` kept by the database) depend on nothing known
+    # columns the database holds that no select of the query names (dagster-dbt's "implicitly
+    # aliased" ones) depend on nothing known
     deps: dict[str, list[list]] = {
         name: [] for name in in_database - {n.lower() for n in optimized.named_selects}
     }
