@@ -75,7 +75,7 @@ def test_a_built_model_shows_its_column_types_row_count_and_column_lineage(landi
     stg_lineage = built[STG_ACCOUNTS]["dagster/column_lineage"].lineage.deps_by_column
     assert dg.TableColumnDep(dg.AssetKey(["raw", "accounts"]), "bank") in stg_lineage["bank"]
 
-    _agrees_with_dagster_dbt(warehouse, built)
+    _agrees_with_dagster_dbt(warehouse)
 
     # kept by model (a few variants: fingerprint, deps, source) for the next build, which works
     # it out again only for what changed
@@ -103,29 +103,28 @@ def test_a_built_model_shows_its_column_types_row_count_and_column_lineage(landi
         cache.write_text(kept)
 
 
-def _agrees_with_dagster_dbt(warehouse, built: dict) -> None:
+def _agrees_with_dagster_dbt(warehouse) -> None:
     """cardreach walks each model's lineage once for all its columns (orchestration/dbt.py,
-    column_deps); dagster-dbt's own function, one column at a time, finds the same."""
+    column_deps); dagster-dbt's own function, one column at a time, finds the same. Both work it
+    out here from the build's compiled SQL, nothing read from the kept lineage."""
     from dagster_dbt.core.dbt_cli_event import (
         EventHistoryMetadata,
         _build_column_lineage_metadata,
     )
 
+    from orchestration.dbt import _column_lineage, _relation
     from orchestration.metadata import columns_by_table
 
     manifest = prepared_manifest()
-    [target_path] = [  # the build's own dbt folder: the compiled SQL it ran
-        max(
-            invocation_folders_root().glob("cardreach_dbt_models-*"),
-            key=lambda p: p.stat().st_mtime,
-        )
-    ]
+    # the build's own dbt folder: the compiled SQL it ran
+    target_path = max(
+        invocation_folders_root().glob("cardreach_dbt_models-*"), key=lambda p: p.stat().st_mtime
+    )
     with duckdb.connect(str(warehouse.database_path), read_only=True) as conn:
         columns = columns_by_table(conn)
 
     def typed(node: dict) -> dict:
-        relation = f"{node['schema']}.{node.get('alias') or node['name']}"
-        return {name: {"data_type": kind} for name, kind, _ in columns[relation]}
+        return {name: {"data_type": kind} for name, kind, _ in columns[_relation(node)]}
 
     compared = 0
     for node in manifest["nodes"].values():
@@ -143,8 +142,9 @@ def _agrees_with_dagster_dbt(warehouse, built: dict) -> None:
             target_path=target_path,
             project=DBT_PROJECT,
         )["dagster/column_lineage"].deps_by_column
-        ours = built[dg.AssetKey([node["schema"], node["name"]])]
-        ours = ours["dagster/column_lineage"].lineage.deps_by_column
+        ours = _column_lineage(
+            columns, manifest, node, target_path, CardreachTranslator(), known={}
+        )["dagster/column_lineage"].deps_by_column
         assert {c: set(deps) for c, deps in ours.items()} == {
             c: set(deps) for c, deps in theirs.items()
         }, node["name"]
