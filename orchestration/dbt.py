@@ -353,10 +353,11 @@ def _column_lineage(
     parents, parent_ids = {}, {}
     for parent_id in manifest["parent_map"].get(node["unique_id"], []):
         parent = manifest["nodes"].get(parent_id) or manifest["sources"].get(parent_id)
-        if parent and parent.get("relation_name") and _relation(parent) in columns:
+        if not (parent and parent.get("relation_name")):
+            continue
+        parent_ids[parent["relation_name"]] = parent_id
+        if _relation(parent) in columns:
             parents[parent["relation_name"]] = typed(_relation(parent))
-        if parent and parent.get("relation_name"):
-            parent_ids[parent["relation_name"]] = parent_id
     own = typed(_relation(node))
     compiled = target_path / "compiled" / node["package_name"] / node["original_file_path"]
     sql = compiled.read_text(encoding="utf-8")
