@@ -4,8 +4,8 @@
     ("２５～30 岁" is 25-30岁). Apps' and creators' audiences are looked up the same way.
 #}
 {% macro audience_bucket_label(column) %}
-    regexp_replace(
-        translate(trim({{ column }}), '０１２３４５６７８９－–—~～至', '0123456789------'),
-        '\s+', '', 'g'
-    )
+    {{ replace_matches(
+        "translate(trim(" ~ column ~ "), '０１２３４５６７８９－–—~～至', '0123456789------')",
+        '\\s+', ''
+    ) }}
 {% endmacro %}

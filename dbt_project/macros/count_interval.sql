@@ -27,14 +27,14 @@
         {%- if rounding == 'nearest' -%}
             {#- "10万+" says at least 100,000: no rounding below the displayed value #}
             (case when coalesce({{ censored }}, false) then {{ value }}
-                else {{ value }} - {{ step }} // 2 end)
+                else {{ value }} - {{ integer_division(step, 2) }} end)
         {%- else -%}
             ({{ value }})
         {%- endif -%}
     {%- elif bound == 'high' -%}
         (case when not coalesce({{ censored }}, false) then
         {%- if rounding == 'nearest' %}
-            {{ value }} + ({{ step }} + 1) // 2 - 1
+            {{ value }} + {{ integer_division(step ~ ' + 1', 2) }} - 1
         {%- else %}
             {{ value }} + {{ step }} - 1
         {%- endif %}

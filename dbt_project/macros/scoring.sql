@@ -243,7 +243,7 @@
         {{ exceptions.raise_compiler_error("seed score_weights is not built yet (dbt seed): the scores read their components from it") }}
     {%- endif -%}
     {%- set query -%}
-        select component, metric from {{ seed }} where score = '{{ score }}' order by rowid
+        select component, metric from {{ seed }} where score = '{{ score }}' {{ in_seed_order() }}
     {%- endset -%}
     {%- set components = [] -%}
     {%- for row in run_query(query).rows -%}

@@ -36,10 +36,10 @@
         {{ key_list }},
         count(*) = (select count(distinct dimension) from {{ segment }}) and bool_and(is_mapped)
             as is_complete,
-        round(product(in_segment_pct / 100) * 100, 8) as target_share_pct,
+        round({{ product_of('in_segment_pct / 100') }} * 100, 8) as target_share_pct,
         round(greatest(0, sum(in_segment_pct) - (count(*) - 1) * 100), 6) as target_share_min_pct,
         min(in_segment_pct) as target_share_max_pct,
-        string_agg(dimension, ' × ' order by dimension) as dimensions,
+        {{ ordered_list('dimension', ' × ', 'dimension') }} as dimensions,
         -- a segment that does not restrict age counts every age, minors included
         bool_or(includes_minors) or not bool_or(dimension = 'age') as includes_minors
 

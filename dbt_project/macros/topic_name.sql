@@ -3,5 +3,5 @@
     and " #分享你的618攻略 " are the same topic. Campaigns and topic snapshots meet on it.
 #}
 {% macro topic_name(column) %}
-    nullif(trim(cast({{ column }} as varchar), '# 　'), '')
+    nullif(trim(both '# 　' from cast({{ column }} as string)), '')
 {% endmacro %}

@@ -15,7 +15,10 @@ periods as (
 
 hours as (
 
-    select unnest(range(24)) as hour_of_day
+    select hour_of_day
+    from (
+        values {% for hour in range(24) %}({{ hour }}){{ ', ' if not loop.last }}{% endfor %}
+    ) as day (hour_of_day)
     where exists (select 1 from periods)
 
 ),

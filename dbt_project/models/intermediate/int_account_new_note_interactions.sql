@@ -74,7 +74,7 @@ candidates as (
         and account_dates.account_name = notes.account_name
         and notes.snapshot_date <= account_dates.snapshot_date
         and notes.snapshot_date
-            >= account_dates.snapshot_date - to_days(settings.content_snapshot_max_age_days)
+            >= {{ days_before('account_dates.snapshot_date', 'settings.content_snapshot_max_age_days') }}
 
 ),
 
@@ -98,14 +98,14 @@ final as (
         median(interactions) filter (where is_new) as median_interactions_per_new_note,
         count(*) filter (where is_new) as new_notes_counted,
         min(note_snapshot_date) filter (where is_new) as oldest_note_snapshot_date,
-        string_agg(distinct source, ' | ' order by source) filter (where is_new)
+        {{ distinct_list('source', ' | ', where='is_new') }}
             as notes_sources,
         max(load_id) as notes_load_id
 
     from (
         select
             *,
-            cast(published_at as date) > snapshot_date - to_days(content_window_days)
+            cast(published_at as date) > {{ days_before('snapshot_date', 'content_window_days') }}
                 as is_new
         from nearest
     ) as dated

@@ -7,10 +7,8 @@
 -- them, not the account's whole history: a daily drop costs in proportion to the drop.
 {{
     config(
-        materialized='incremental',
-        unique_key=['platform', 'account_name', 'snapshot_date'],
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **snapshot_upsert(whole_dates=false)
     )
 }}
 
@@ -18,7 +16,7 @@ with
 
 -- not materialized: read several times, each time only in part (a few columns, the recomputed
 -- accounts' recent rows), and DuckDB would otherwise first copy the whole table into a CTE buffer
-snapshots as not materialized (
+snapshots as {{ cte_hint('not materialized') }} (
 
     select
         *,
@@ -107,7 +105,7 @@ select
     previous_snapshots.previous_notes,
     previous_snapshots.previous_interactions,
     previous_snapshots.previous_interactions_definition,
-    date_diff('day', previous_snapshots.previous_snapshot_date, snapshots.snapshot_date)
+    {{ dbt.datediff("previous_snapshots.previous_snapshot_date", "snapshots.snapshot_date", 'day') }}
         as days_since_previous
 
 from snapshots

@@ -36,8 +36,8 @@ summed as (
         is_mapped,
         -- rounded to remove float noise from the sum (44.74 + 15.43 + ... is not exact in binary)
         round(sum(share_pct), 6) as share_pct,
-        string_agg(distinct vendor_bucket, ' + ' order by vendor_bucket) as vendor_buckets,
-        string_agg(distinct source, ' | ' order by source) as sources,
+        {{ distinct_list('vendor_bucket', ' + ') }} as vendor_buckets,
+        {{ distinct_list('source', ' | ') }} as sources,
         max(load_id) as latest_load_id
 
     from keyed

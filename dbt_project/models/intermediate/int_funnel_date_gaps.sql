@@ -37,11 +37,11 @@ final as (
         campaign_id,
         funnel_date,
         previous_date,
-        date_diff('day', previous_date, funnel_date) - 1 as missing_days,
+        {{ dbt.datediff("previous_date", "funnel_date", 'day') }} - 1 as missing_days,
         -- what is missing, for the check's report: bank, channel, campaign, the two days around it
         bank || ' ' || platform || ' ' || channel || coalesce(' ' || campaign_id, '') || ': no figures'
-            || ' between ' || strftime(previous_date, '%Y-%m-%d') || ' and '
-            || strftime(funnel_date, '%Y-%m-%d') as gap,
+            || ' between ' || cast(previous_date as string) || ' and '
+            || cast(funnel_date as string) as gap,
         -- the newer delivery of the two days: a gap warns once (meta.new_rows_by)
         greatest(load_id, coalesce(previous_load_id, load_id)) as load_id
 

@@ -88,10 +88,9 @@ joined as (
         and notes_by_date.account_name = same_date.account_name
         and notes_by_date.snapshot_date = same_date.snapshot_date
     -- the account's first snapshot on or after the notes' date
-    asof left join account_snapshots as next_snapshot
-        on notes_by_date.platform = next_snapshot.platform
-        and notes_by_date.account_name = next_snapshot.account_name
-        and notes_by_date.snapshot_date <= next_snapshot.snapshot_date
+    {{ nearest_row_join(
+        'notes_by_date', 'account_snapshots', 'next_snapshot', ['platform', 'account_name'], '<='
+    ) }}
 
 ),
 
@@ -110,13 +109,13 @@ final as (
             as notes_exceed_account,
         case
             when notes_likes_and_collects_low > account_likes_and_collects_high
-                then account_name || ' on ' || strftime(snapshot_date, '%Y-%m-%d') || ': '
+                then account_name || ' on ' || cast(snapshot_date as string) || ': '
                     || notes_delivered || ' note(s) earn at least '
                     || notes_likes_and_collects_low || ' likes+collects, the account at most '
                     || account_likes_and_collects_high
         end as notes_excess,
         next_account_snapshot_date,
-        date_diff('day', snapshot_date, next_account_snapshot_date)
+        {{ dbt.datediff("snapshot_date", "next_account_snapshot_date", 'day') }}
             as days_to_next_account_snapshot,
         -- only the account's latest notes date: the feed's state now, warned while it lasts,
         -- never an old gap repeated by every later run
@@ -124,12 +123,12 @@ final as (
             when snapshot_date < max(snapshot_date) over (partition by platform, account_name)
                 then null
             when next_account_snapshot_date is null
-                or date_diff('day', snapshot_date, next_account_snapshot_date)
+                or {{ dbt.datediff("snapshot_date", "next_account_snapshot_date", 'day') }}
                     > content_snapshot_max_age_days
-                then account_name || ' on ' || strftime(snapshot_date, '%Y-%m-%d') || ': '
+                then account_name || ' on ' || cast(snapshot_date as string) || ': '
                     || notes_delivered || ' note(s), no account snapshot within '
                     || content_snapshot_max_age_days || ' days on or after (next: '
-                    || coalesce(strftime(next_account_snapshot_date, '%Y-%m-%d'), 'none') || ')'
+                    || coalesce(cast(next_account_snapshot_date as string), 'none') || ')'
         end as unscored_notes
 
     from joined

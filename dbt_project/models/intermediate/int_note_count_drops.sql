@@ -79,8 +79,8 @@ final as (
         case
             when {% for count in counts %}{{ count }}_fell{{ ' or ' if not loop.last }}{% endfor %}
                 then 'note ' || note_id || ' of ' || account_name || ', '
-                    || strftime(previous_snapshot_date, '%Y-%m-%d') || ' → '
-                    || strftime(snapshot_date, '%Y-%m-%d') || ': '
+                    || cast(previous_snapshot_date as string) || ' → '
+                    || cast(snapshot_date as string) || ': '
                     || concat_ws(
                         ', ',
                         {%- for count in counts %}

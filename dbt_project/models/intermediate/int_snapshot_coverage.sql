@@ -54,7 +54,7 @@ final as (
         coalesce(accounts < previous_accounts, false) as is_partial,
         snapshot_date = latest_snapshot_date as is_latest_date,
         -- evaluated when read (a view): how stale the feed is now
-        date_diff('day', latest_snapshot_date, current_date) as days_since_latest_snapshot
+        {{ dbt.datediff("latest_snapshot_date", "current_date", 'day') }} as days_since_latest_snapshot
 
     from compared
 

@@ -75,8 +75,8 @@ final as (
         case
             when {{ count }}_fell
                 then '#' || topic || '# on ' || platform || ', '
-                    || strftime(previous_snapshot_date, '%Y-%m-%d') || ' → '
-                    || strftime(snapshot_date, '%Y-%m-%d') || ': {{ count }} '
+                    || cast(previous_snapshot_date as string) || ' → '
+                    || cast(snapshot_date as string) || ': {{ count }} '
                     || previous_{{ count }} || ' → ' || {{ count }}
         end as {{ count }}_drop{{ ',' if not loop.last }}
         {%- endfor %}

@@ -30,11 +30,11 @@ by_series as (
         median(interactions) as median_interactions_per_note,
         count(*) filter (where is_hit) as hit_notes,
         count(is_hit) as notes_with_hit_verdict,
-        string_agg(distinct interactions_definition, '; ' order by interactions_definition)
+        {{ distinct_list('interactions_definition', '; ') }}
             as interactions_definitions,
         min(snapshot_date) as snapshot_date_min,
         max(snapshot_date) as snapshot_date_max,
-        string_agg(distinct source, ' | ' order by source) as sources
+        {{ distinct_list('source', ' | ') }} as sources
 
     from latest_notes
     group by platform, account_name, month, coalesce(series, '(no series)'), series is not null

@@ -13,11 +13,9 @@
 -- needs a full refresh: `dbt build --full-refresh`, or "full_refresh" in the Dagster launchpad.
 {{
     config(
-        materialized='incremental',
-        unique_key=['platform', 'account_name', 'snapshot_date'],
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
         pre_hook="{{ record_rewrite('refreshed_through_load_id') }}",
+        **snapshot_upsert(whole_dates=true)
     )
 }}
 
@@ -25,7 +23,7 @@ with
 
 -- not materialized: read several times, each time only in part (a column, a day), and DuckDB
 -- would otherwise first copy the whole table into a CTE buffer
-snapshot_changes as not materialized (
+snapshot_changes as {{ cte_hint('not materialized') }} (
 
     select * from {{ ref('int_account_snapshot_changes') }}
 
@@ -44,7 +42,7 @@ follower_tiers as (
 ),
 
 -- a row per platform and date (small): read twice on the incremental path, so computed once
-snapshot_coverage as materialized (
+snapshot_coverage as {{ cte_hint('materialized') }} (
 
     select platform, snapshot_date, previous_snapshot_date, is_partial
     from {{ ref('int_snapshot_coverage') }}

@@ -34,13 +34,11 @@ usage as (
         max(collaborations.collaboration_date) as last_collaboration_date,
         count(distinct collaborations.campaign_id) as campaigns,
         -- a campaign_id no campaign has is shown as the id (a dbt test warns about it)
-        string_agg(
-            distinct coalesce(campaigns.name, collaborations.campaign_id), ' | '
-            order by coalesce(campaigns.name, collaborations.campaign_id)
-        ) as campaign_names,
+        {{ distinct_list('coalesce(campaigns.name, collaborations.campaign_id)', ' | ') }}
+            as campaign_names,
         sum(collaborations.cost) as cost_yuan,
         count(*) filter (where collaborations.cost is null) as collaborations_without_cost,
-        string_agg(distinct collaborations.source, ' | ' order by collaborations.source)
+        {{ distinct_list('collaborations.source', ' | ') }}
             as collaboration_sources
 
     from collaborations
@@ -57,7 +55,7 @@ other_banks as (
         usage.bank,
         usage.platform,
         usage.creator_id,
-        string_agg(others.bank, ', ' order by others.bank) as other_banks,
+        {{ ordered_list('others.bank', ', ', 'others.bank') }} as other_banks,
         count(others.bank) as other_banks_count
 
     from usage

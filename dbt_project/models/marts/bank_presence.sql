@@ -84,10 +84,9 @@ presence as (
         registry.platform,
         registry.bank_type,
         count(distinct registry.counted_bank) as banks_with_account,
-        string_agg(distinct registry.counted_bank, ', ' order by registry.counted_bank)
+        {{ distinct_list('registry.counted_bank', ', ') }}
             as banks_with_account_names,
-        string_agg(distinct registry.bank, ', ' order by registry.bank)
-            filter (where registry.counted_bank is null) as banks_unmatched,
+        {{ distinct_list('registry.bank', ', ', where='registry.counted_bank is null') }} as banks_unmatched,
         count(*) as accounts,
         count(account_latest.account_name) as accounts_with_snapshot,
         count(*) filter (where account_latest.followers >= 10000) as accounts_over_10k,

@@ -36,13 +36,13 @@ conversion as (
         campaign_id,
         min(funnel_date) as funnel_first_date,
         max(funnel_date) as funnel_last_date,
-        string_agg(distinct channel, ', ' order by channel) as funnel_channels,
+        {{ distinct_list('channel', ', ') }} as funnel_channels,
         {%- for stage in stages %}
         {{ stage_total(stage) }} as {{ stage }},
         {%- endfor %}
         {{ stage_total('spend_amount') }} as spend_amount_yuan,
         {{ stage_total('shares') }} as shares,
-        string_agg(distinct source, ' | ' order by source) as funnel_sources
+        {{ distinct_list('source', ' | ') }} as funnel_sources
 
     from funnel
     where campaign_id is not null
@@ -57,7 +57,7 @@ own_costs as (
         platform,
         campaign_id,
         sum(cost) as marketing_cost_yuan,
-        string_agg(distinct source, ' | ' order by source) as cost_sources
+        {{ distinct_list('source', ' | ') }} as cost_sources
 
     from marketing_costs
     where campaign_id is not null

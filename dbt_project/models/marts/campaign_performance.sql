@@ -110,10 +110,10 @@ official_notes as (
         campaigns.campaign_id,
         count(notes.note_id) as official_notes,
         cast(sum(notes.interactions) as bigint) as official_note_interactions,
-        string_agg(distinct notes.interactions_definition, '; ' order by notes.interactions_definition)
+        {{ distinct_list('notes.interactions_definition', '; ') }}
             as official_note_interactions_definitions,
         max(notes.snapshot_date) as official_notes_snapshot_date_max,
-        list(distinct notes.source) filter (where notes.source is not null) as note_sources
+        {{ distinct_array('notes.source') }} as note_sources
 
     from campaigns
     left join notes
@@ -133,8 +133,7 @@ campaign_cost as (
         sum(collaborations.cost) as collaboration_cost_yuan,
         count(collaborations.creator_id) filter (where collaborations.cost is null)
             as collaborations_without_cost,
-        list(distinct collaborations.source) filter (where collaborations.source is not null)
-            as collaboration_sources
+        {{ distinct_array('collaborations.source') }} as collaboration_sources
 
     from campaigns
     left join collaborations
@@ -166,7 +165,7 @@ overlapping as (
     -- baseline is measured over: the account's growth then is theirs too
     select
         measured_span.campaign_id,
-        string_agg(others.campaign_id, ', ' order by others.start_date, others.campaign_id)
+        {{ ordered_list('others.campaign_id', ', ', 'others.start_date, others.campaign_id') }}
             as overlapping_campaigns
 
     from measured_span
@@ -207,8 +206,8 @@ joined as (
         account_at_end.followers_high - account_at_start.followers_low as followers_change_high,
 
         -- a rate's low end: the lowest end over the highest start; its high end the reverse
-        {%- set window_days = 'date_diff(\'day\', account_at_start.snapshot_date, account_at_end.snapshot_date)' %}
-        {%- set baseline_days = 'date_diff(\'day\', account_at_baseline.snapshot_date, account_at_start.snapshot_date)' %}
+        {%- set window_days = dbt.datediff('account_at_start.snapshot_date', 'account_at_end.snapshot_date', 'day') %}
+        {%- set baseline_days = dbt.datediff('account_at_baseline.snapshot_date', 'account_at_start.snapshot_date', 'day') %}
         {{ weekly_growth_pct('account_at_end.followers', 'account_at_start.followers', window_days) }}
             as window_weekly_growth_pct,
         {{ weekly_growth_pct('account_at_end.followers_low', 'account_at_start.followers_high', window_days) }}
@@ -238,11 +237,13 @@ joined as (
         campaign_cost.collaborations_without_cost,
         overlapping.overlapping_campaigns,
 
-        list_distinct(list_filter(
-            [topic_at_start.source, topic_at_end.source], source -> source is not null
+        array_distinct(filter(
+            {{ array_of(['topic_at_start.source', 'topic_at_end.source']) }},
+            source -> source is not null
         )) as topic_source_list,
-        list_distinct(list_filter(
-            [account_at_baseline.source, account_at_start.source, account_at_end.source],
+        array_distinct(filter(
+            {{ array_of(['account_at_baseline.source', 'account_at_start.source',
+                'account_at_end.source']) }},
             source -> source is not null
         )) as account_source_list,
         official_notes.note_sources,
@@ -290,16 +291,16 @@ explained as (
                 '; ',
                 case when baseline_snapshot_date is null
                     then 'no snapshot of ' || account_name || ' within ' || edge_tolerance_days
-                        || ' days on or before ' || strftime(baseline_edge_date, '%Y-%m-%d')
+                        || ' days on or before ' || cast(baseline_edge_date as string)
                         || ' (' || baseline_days || ' days before the start): no baseline'
                 end,
                 case when start_snapshot_date is null
                     then 'no snapshot of ' || account_name || ' within ' || edge_tolerance_days
-                        || ' days on or before the start ' || strftime(start_date, '%Y-%m-%d')
+                        || ' days on or before the start ' || cast(start_date as string)
                 end,
                 case when end_snapshot_date is null
                     then 'no snapshot of ' || account_name || ' within ' || edge_tolerance_days
-                        || ' days on or after the end ' || strftime(end_date, '%Y-%m-%d')
+                        || ' days on or after the end ' || cast(end_date as string)
                 end,
                 case when start_snapshot_date = end_snapshot_date
                     then 'the window''s start and end snapshot are the same day'
@@ -315,11 +316,11 @@ explained as (
             '; ',
             case when topic_start_snapshot_date is null
                 then 'no snapshot of #' || topic || '# within ' || edge_tolerance_days
-                    || ' days on or before the start ' || strftime(start_date, '%Y-%m-%d')
+                    || ' days on or before the start ' || cast(start_date as string)
             end,
             case when topic_end_snapshot_date is null
                 then 'no snapshot of #' || topic || '# within ' || edge_tolerance_days
-                    || ' days on or after the end ' || strftime(end_date, '%Y-%m-%d')
+                    || ' days on or after the end ' || cast(end_date as string)
             end
         ), '') as topic_unmeasured_reason
 
@@ -342,7 +343,7 @@ final as (
         app_channel,
         start_date,
         end_date,
-        date_diff('day', start_date, end_date) + 1 as window_days,
+        {{ dbt.datediff("start_date", "end_date", 'day') }} + 1 as window_days,
 
         -- the topic
         topic_start_snapshot_date,
@@ -395,16 +396,14 @@ final as (
 
         -- provenance: each figure's sources, and all of them
         source as campaign_source,
-        array_to_string(list_sort(topic_source_list), ' | ') as topic_sources,
-        array_to_string(list_sort(account_source_list), ' | ') as account_sources,
-        array_to_string(list_sort(collaboration_sources), ' | ') as collaboration_sources,
-        array_to_string(
-            list_sort(list_distinct(flatten([
-                [source], topic_source_list, account_source_list,
-                coalesce(note_sources, []), coalesce(collaboration_sources, [])
-            ]))),
-            ' | '
-        ) as sources
+        {{ joined_array('topic_source_list', ' | ') }} as topic_sources,
+        {{ joined_array('account_source_list', ' | ') }} as account_sources,
+        {{ joined_array('collaboration_sources', ' | ') }} as collaboration_sources,
+        {{ joined_array('flatten(' ~ array_of([
+            array_of(['source']), 'topic_source_list', 'account_source_list',
+            'coalesce(note_sources, ' ~ array_of([]) ~ ')',
+            'coalesce(collaboration_sources, ' ~ array_of([]) ~ ')',
+        ]) ~ ')', ' | ') }} as sources
 
     from explained
 

@@ -37,9 +37,9 @@ by_theme as (
         median(age_days) as median_age_days,
         count(*) filter (where is_hit) as hit_notes,
         count(is_hit) as notes_with_hit_verdict,
-        string_agg(distinct interactions_definition, '; ' order by interactions_definition)
+        {{ distinct_list('interactions_definition', '; ') }}
             as interactions_definitions,
-        string_agg(distinct source, ' | ' order by source) as sources
+        {{ distinct_list('source', ' | ') }} as sources
 
     from note_themes
     group by platform, account_name, theme
@@ -64,11 +64,8 @@ peers as (
         median(peer_note.age_days) as peer_median_age_days,
         count(distinct peer_note.account_name) as peer_accounts,
         count(peer_note.note_id) as peer_notes,
-        string_agg(
-            distinct peer_note.interactions_definition,
-            '; ' order by peer_note.interactions_definition
-        ) as peer_interactions_definitions,
-        string_agg(distinct peer_note.source, ' | ' order by peer_note.source) as peer_sources
+        {{ distinct_list('peer_note.interactions_definition', '; ') }} as peer_interactions_definitions,
+        {{ distinct_list('peer_note.source', ' | ') }} as peer_sources
 
     from by_theme as this_account
     left join note_themes as peer_note

@@ -58,8 +58,8 @@ segment_sources as (
         platform,
         creator_id,
         month,
-        string_agg(distinct creator_sources, ' | ' order by creator_sources) as creator_sources,
-        string_agg(distinct platform_sources, ' | ' order by platform_sources)
+        {{ distinct_list('creator_sources', ' | ') }} as creator_sources,
+        {{ distinct_list('platform_sources', ' | ') }}
             as platform_sources
 
     from profile

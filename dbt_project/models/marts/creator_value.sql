@@ -40,7 +40,7 @@ bounded as (
         {{ count_interval(
             'high', 'previous_followers', 'previous_followers_step', 'previous_followers_censored'
         ) }} as previous_followers_high,
-        date_diff('day', previous_snapshot_date, snapshot_date) as days_since_previous
+        {{ dbt.datediff("previous_snapshot_date", "snapshot_date", 'day') }} as days_since_previous
 
     from with_previous
 

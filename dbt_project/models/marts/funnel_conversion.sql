@@ -66,7 +66,7 @@ funnel_by_period as (
         {%- endfor %}
         {{ stage_total('spend_amount') }} as spend_amount_yuan,
         {{ stage_total('shares') }} as shares,
-        string_agg(distinct funnel.source, ' | ' order by funnel.source) as funnel_sources
+        {{ distinct_list('funnel.source', ' | ') }} as funnel_sources
 
     from funnel
     cross join periods
@@ -84,7 +84,7 @@ costs_by_period as (
         periods.period_type,
         cast(date_trunc(periods.period_type, costs.cost_date) as date) as period_start,
         sum(costs.cost) as cost_yuan,
-        string_agg(distinct costs.source, ' | ' order by costs.source) as cost_sources
+        {{ distinct_list('costs.source', ' | ') }} as cost_sources
 
     from costs
     cross join periods
@@ -111,12 +111,10 @@ final as (
         keys.campaign_id,
         keys.period_type,
         keys.period_start,
-        cast(
-            keys.period_start + case keys.period_type
-                when 'week' then interval 6 day
-                else interval 1 month - interval 1 day
-            end as date
-        ) as period_end,
+        case keys.period_type
+            when 'week' then date_add(keys.period_start, 6)
+            else last_day(keys.period_start)
+        end as period_end,
         coalesce(f.days_with_figures, 0) as days_with_figures,
         f.first_date,
         f.last_date,

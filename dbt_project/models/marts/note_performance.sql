@@ -101,7 +101,7 @@ hit_baselines as (
         and this_note.snapshot_date = earlier.snapshot_date
         and earlier.note_published_at < this_note.note_published_at
         and earlier.note_published_at
-            >= this_note.note_published_at - to_days(hit_rule.window_days)
+            >= {{ days_before('this_note.note_published_at', 'hit_rule.window_days') }}
     group by this_note.platform, this_note.note_id, this_note.snapshot_date
 
 ),
@@ -133,14 +133,12 @@ joined as (
         and with_previous.note_id = hit_baselines.note_id
         and with_previous.snapshot_date = hit_baselines.snapshot_date
     -- the account's snapshots nearest the note's snapshot date, on or before and on or after
-    asof left join account_snapshots as followers_before
-        on with_previous.platform = followers_before.platform
-        and with_previous.account_name = followers_before.account_name
-        and with_previous.snapshot_date >= followers_before.snapshot_date
-    asof left join account_snapshots as followers_after
-        on with_previous.platform = followers_after.platform
-        and with_previous.account_name = followers_after.account_name
-        and with_previous.snapshot_date <= followers_after.snapshot_date
+    {{ nearest_row_join(
+        'with_previous', 'account_snapshots', 'followers_before', ['platform', 'account_name'], '>='
+    ) }}
+    {{ nearest_row_join(
+        'with_previous', 'account_snapshots', 'followers_after', ['platform', 'account_name'], '<='
+    ) }}
 
 ),
 
@@ -153,8 +151,8 @@ nearest_followers as (
             when followers_after_date is not null
                 and (
                     followers_before_date is null
-                    or date_diff('day', snapshot_date, followers_after_date)
-                        < date_diff('day', followers_before_date, snapshot_date)
+                    or {{ dbt.datediff("snapshot_date", "followers_after_date", 'day') }}
+                        < {{ dbt.datediff("followers_before_date", "snapshot_date", 'day') }}
                 )
                 then followers_after_date
             else followers_before_date
@@ -180,7 +178,7 @@ final as (
         published_at,
         published_at_has_time,
         snapshot_date,
-        date_diff('day', cast(published_at as date), snapshot_date) as age_days,
+        {{ dbt.datediff("cast(published_at as date)", "snapshot_date", 'day') }} as age_days,
         likes,
         likes_step,
         collects,
@@ -192,7 +190,7 @@ final as (
         interactions,
         interactions_definition,
         previous_snapshot_date,
-        date_diff('day', previous_snapshot_date, snapshot_date) as days_since_previous,
+        {{ dbt.datediff("previous_snapshot_date", "snapshot_date", 'day') }} as days_since_previous,
         previous_interactions,
         -- only between snapshots that count the same things (shares delivered in one only would
         -- read as a change)
@@ -201,7 +199,7 @@ final as (
                 then interactions - previous_interactions
         end as interactions_change,
         followers_snapshot_date,
-        date_diff('day', snapshot_date, followers_snapshot_date) as followers_snapshot_offset_days,
+        {{ dbt.datediff("snapshot_date", "followers_snapshot_date", 'day') }} as followers_snapshot_offset_days,
         account_followers,
         round(interactions * 1000.0 / nullif(account_followers, 0), 2)
             as interactions_per_thousand_followers,

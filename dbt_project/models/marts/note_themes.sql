@@ -34,7 +34,7 @@ hashtags as (
         select
             platform,
             note_id,
-            unnest(string_split_regex(replace(topics, '[话题]', ''), '[#＃\s]+')) as hashtag
+            {{ each_part("replace(topics, '[话题]', '')", '[#＃\\s]+') }} as hashtag
         from latest_notes
         where topics is not null
     ) as split
@@ -91,7 +91,7 @@ note_theme_matches as (
         platform,
         note_id,
         theme,
-        string_agg(matched_rule, '; ' order by match_on desc, pattern, matched_rule) as matched_by
+        {{ ordered_list('matched_rule', '; ', 'match_on desc, pattern, matched_rule') }} as matched_by
 
     from (select distinct * from matches) as distinct_matches
     group by platform, note_id, theme

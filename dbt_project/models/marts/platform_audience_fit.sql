@@ -92,7 +92,7 @@ audience_sources as (
     select
         app,
         month,
-        string_agg(distinct sources, ' | ' order by sources) as audience_sources
+        {{ distinct_list('sources', ' | ') }} as audience_sources
 
     from audience_shares
     where dimension in ('age', 'consumption')

@@ -55,10 +55,10 @@ account_span as (
 
 weeks as (
 
-    -- generate_series includes both ends; the weeks are Mondays, 7 days apart
+    -- each_date includes both ends; the weeks are Mondays, 7 days apart
     select
         account_span.*,
-        cast(unnest(generate_series(first_week, last_week, interval 7 day)) as date) as week_start
+        {{ each_date('first_week', 'last_week', 7) }} as week_start
 
     from account_span
 

@@ -35,14 +35,14 @@ by_slot as (
         account_name,
         any_value(bank) as bank,
         bool_or(is_registered) as is_registered,
-        isodow(published_at) as weekday,
+        {{ iso_weekday('published_at') }} as weekday,
         hour(published_at) as hour_of_day,
         count(*) as notes_published,
         median(interactions) as median_interactions
 
     from latest_notes
     where published_at_has_time
-    group by platform, account_name, isodow(published_at), hour(published_at)
+    group by platform, account_name, {{ iso_weekday('published_at') }}, hour(published_at)
 
 ),
 
@@ -54,7 +54,11 @@ final as (
         by_slot.bank,
         by_slot.is_registered,
         by_slot.weekday,
-        ['周一', '周二', '周三', '周四', '周五', '周六', '周日'][by_slot.weekday] as weekday_label,
+        case by_slot.weekday
+            {%- for label in ['周一', '周二', '周三', '周四', '周五', '周六', '周日'] %}
+            when {{ loop.index }} then '{{ label }}'
+            {%- endfor %}
+        end as weekday_label,
         by_slot.hour_of_day,
         by_slot.notes_published,
         round(100.0 * by_slot.notes_published / account_totals.account_timed_notes, 1)

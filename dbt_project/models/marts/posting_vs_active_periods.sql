@@ -55,7 +55,7 @@ account_months as (
         bool_or(is_registered) as is_registered,
         month,
         count(*) as timed_notes,
-        string_agg(distinct source, ' | ' order by source) as notes_sources
+        {{ distinct_list('source', ' | ') }} as notes_sources
 
     from timed_notes
     group by platform, account_name, month
@@ -104,7 +104,7 @@ nearest_audience_month as (
         on note_months.platform = audience_months.app
     qualify row_number() over (
         partition by note_months.platform, note_months.month
-        order by abs(date_diff('month', audience_months.month, note_months.month)),
+        order by abs({{ dbt.datediff("audience_months.month", "note_months.month", 'month') }}),
             audience_months.month
     ) = 1
 
@@ -129,7 +129,7 @@ final as (
             100.0 * coalesce(notes_per_period.notes_in_period, 0) / account_months.timed_notes, 1
         ) as notes_share_pct,
         nearest_audience_month.audience_month,
-        date_diff('month', account_months.month, nearest_audience_month.audience_month)
+        {{ dbt.datediff("account_months.month", "nearest_audience_month.audience_month", 'month') }}
             as audience_month_offset_months,
         audience_active.share_pct as audience_active_share_pct,
         round(

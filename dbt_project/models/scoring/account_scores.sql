@@ -17,10 +17,8 @@
 -- (and a new component changes the columns, which an incremental build refuses).
 {{
     config(
-        materialized='incremental',
-        unique_key=['platform', 'account_name', 'snapshot_date'],
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **snapshot_upsert(whole_dates=true)
     )
 }}
 

@@ -40,9 +40,8 @@ final as (
     select
         *,
         -- who the app was compared with: the apps of its category with a row that month
-        array_to_string(
-            list_sort(list(app) over (partition by app_category, month)), ', '
-        ) as peer_apps
+        {{ joined_array('array_agg(app) over (partition by app_category, month)', ', ') }}
+            as peer_apps
 
     from scored
 

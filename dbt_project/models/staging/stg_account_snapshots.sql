@@ -8,10 +8,8 @@
 -- delete+insert replaces.
 {{
     config(
-        materialized='incremental',
-        unique_key=['platform', 'account_name', 'snapshot_date'],
-        incremental_strategy='delete+insert',
         on_schema_change='fail',
+        **snapshot_upsert(whole_dates=false)
     )
 }}
 
@@ -30,42 +28,42 @@ renamed as (
 
     select
         -- key
-        cast(platform as varchar) as platform,
-        cast(account_name as varchar) as account_name,
+        cast(platform as string) as platform,
+        cast(account_name as string) as account_name,
         cast(snapshot_date as date) as snapshot_date,
 
         -- counts: value, text as delivered, rounding step, "at least" flag
         cast(followers as bigint) as followers,
-        cast(followers_raw as varchar) as followers_raw,
+        cast(followers_raw as string) as followers_raw,
         cast(followers_step as bigint) as followers_step,
         cast(followers_censored as boolean) as followers_censored,
         cast(notes as bigint) as notes,
-        cast(notes_raw as varchar) as notes_raw,
+        cast(notes_raw as string) as notes_raw,
         cast(notes_step as bigint) as notes_step,
         cast(notes_censored as boolean) as notes_censored,
         cast(likes as bigint) as likes,
-        cast(likes_raw as varchar) as likes_raw,
+        cast(likes_raw as string) as likes_raw,
         cast(likes_step as bigint) as likes_step,
         cast(likes_censored as boolean) as likes_censored,
         cast(collects as bigint) as collects,
-        cast(collects_raw as varchar) as collects_raw,
+        cast(collects_raw as string) as collects_raw,
         cast(collects_step as bigint) as collects_step,
         cast(collects_censored as boolean) as collects_censored,
         cast(likes_and_collects as bigint) as delivered_likes_and_collects,
-        cast(likes_and_collects_raw as varchar) as likes_and_collects_raw,
+        cast(likes_and_collects_raw as string) as likes_and_collects_raw,
         cast(likes_and_collects_step as bigint) as delivered_likes_and_collects_step,
         cast(likes_and_collects_censored as boolean) as delivered_likes_and_collects_censored,
         cast(comments as bigint) as comments,
-        cast(comments_raw as varchar) as comments_raw,
+        cast(comments_raw as string) as comments_raw,
         cast(comments_step as bigint) as comments_step,
         cast(comments_censored as boolean) as comments_censored,
         cast(shares as bigint) as shares,
-        cast(shares_raw as varchar) as shares_raw,
+        cast(shares_raw as string) as shares_raw,
         cast(shares_step as bigint) as shares_step,
         cast(shares_censored as boolean) as shares_censored,
 
         -- provenance
-        cast(source as varchar) as source,
+        cast(source as string) as source,
         load_id,
         file_name,
         sha256,

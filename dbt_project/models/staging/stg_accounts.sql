@@ -11,16 +11,16 @@ renamed as (
 
     select
         -- key
-        cast(platform as varchar) as platform,
-        cast(account_name as varchar) as account_name,
+        cast(platform as string) as platform,
+        cast(account_name as string) as account_name,
 
         -- attributes
-        cast(bank as varchar) as bank,
-        cast(bank_type as varchar) as bank_type,
-        cast(account_role as varchar) as account_role,
+        cast(bank as string) as bank,
+        cast(bank_type as string) as bank_type,
+        cast(account_role as string) as account_role,
         -- who names the account (the registry is curated: an account may be named by a report
         -- that gives no figures, or carry an illustrative name); null when not delivered
-        cast(source as varchar) as source,
+        cast(source as string) as source,
 
         -- provenance
         load_id,

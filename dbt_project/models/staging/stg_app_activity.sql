@@ -11,18 +11,18 @@ renamed as (
 
     select
         -- key
-        cast(app as varchar) as app,
+        cast(app as string) as app,
         cast(month as date) as month,
 
         -- figures
-        cast(app_category as varchar) as app_category,
+        cast(app_category as string) as app_category,
         cast(mau as bigint) as mau,
-        cast(mau_raw as varchar) as mau_raw,
+        cast(mau_raw as string) as mau_raw,
         cast(mau_step as bigint) as mau_step,
         cast(mau_censored as boolean) as mau_censored,
 
         -- provenance
-        cast(source as varchar) as source,
+        cast(source as string) as source,
         load_id,
         file_name,
         sha256,

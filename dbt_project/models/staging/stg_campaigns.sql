@@ -15,24 +15,24 @@ renamed as (
 
     select
         -- key
-        cast(campaign_id as varchar) as campaign_id,
+        cast(campaign_id as string) as campaign_id,
 
         -- the campaign
-        cast(platform as varchar) as platform,
-        cast(bank as varchar) as bank,
-        cast(account_name as varchar) as account_name,
-        cast(name as varchar) as name,
+        cast(platform as string) as platform,
+        cast(bank as string) as bank,
+        cast(account_name as string) as account_name,
+        cast(name as string) as name,
         {{ topic_name('topic') }} as topic,
-        cast(topic as varchar) as topic_as_delivered,
-        cast(mechanic as varchar) as mechanic,
-        cast(offer as varchar) as offer,
-        cast(private_channel as varchar) as private_channel,
-        cast(app_channel as varchar) as app_channel,
+        cast(topic as string) as topic_as_delivered,
+        cast(mechanic as string) as mechanic,
+        cast(offer as string) as offer,
+        cast(private_channel as string) as private_channel,
+        cast(app_channel as string) as app_channel,
         cast(start_date as date) as start_date,
         cast(end_date as date) as end_date,
 
         -- provenance
-        cast(source as varchar) as source,
+        cast(source as string) as source,
         load_id,
         file_name,
         sha256,

@@ -13,19 +13,19 @@ renamed as (
 
     select
         -- key
-        cast(bank as varchar) as bank,
-        cast(platform as varchar) as platform,
-        cast(creator_id as varchar) as creator_id,
+        cast(bank as string) as bank,
+        cast(platform as string) as platform,
+        cast(creator_id as string) as creator_id,
         cast(date as date) as collaboration_date,
-        cast(note_id as varchar) as note_id,
+        cast(note_id as string) as note_id,
 
         -- the collaboration
-        cast(campaign_id as varchar) as campaign_id,
+        cast(campaign_id as string) as campaign_id,
         cast(cost as decimal(18, 2)) as cost,
-        cast(cost_raw as varchar) as cost_raw,
+        cast(cost_raw as string) as cost_raw,
 
         -- provenance
-        cast(source as varchar) as source,
+        cast(source as string) as source,
         load_id,
         file_name,
         sha256,

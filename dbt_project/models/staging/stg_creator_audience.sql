@@ -15,19 +15,19 @@ renamed as (
 
     select
         -- key
-        cast(platform as varchar) as platform,
-        cast(creator_id as varchar) as creator_id,
+        cast(platform as string) as platform,
+        cast(creator_id as string) as creator_id,
         cast(month as date) as month,
-        cast(dimension as varchar) as dimension,
-        cast(bucket as varchar) as vendor_bucket,
+        cast(dimension as string) as dimension,
+        cast(bucket as string) as vendor_bucket,
         {{ audience_bucket_label('bucket') }} as vendor_bucket_normalized,
 
         -- figures
         cast(share_pct as double) as share_pct,
-        cast(share_pct_raw as varchar) as share_pct_raw,
+        cast(share_pct_raw as string) as share_pct_raw,
 
         -- provenance
-        cast(source as varchar) as source,
+        cast(source as string) as source,
         load_id,
         file_name,
         sha256,

@@ -15,10 +15,10 @@ renamed as (
     select
         -- key
         cast(date as date) as funnel_date,
-        cast(bank as varchar) as bank,
-        cast(platform as varchar) as platform,
-        cast(channel as varchar) as channel,
-        cast(campaign_id as varchar) as campaign_id,
+        cast(bank as string) as bank,
+        cast(platform as string) as platform,
+        cast(channel as string) as channel,
+        cast(campaign_id as string) as campaign_id,
 
         -- stages, in the funnel's order, and what the cards spent
         cast(impressions as bigint) as impressions,
@@ -31,7 +31,7 @@ renamed as (
         cast(shares as bigint) as shares,
 
         -- provenance
-        cast(source as varchar) as source,
+        cast(source as string) as source,
         load_id,
         file_name,
         sha256,

@@ -14,18 +14,18 @@ renamed as (
     select
         -- key
         cast(date as date) as cost_date,
-        cast(bank as varchar) as bank,
-        cast(platform as varchar) as platform,
-        cast(channel as varchar) as channel,
-        cast(campaign_id as varchar) as campaign_id,
-        cast(cost_type as varchar) as cost_type,
+        cast(bank as string) as bank,
+        cast(platform as string) as platform,
+        cast(channel as string) as channel,
+        cast(campaign_id as string) as campaign_id,
+        cast(cost_type as string) as cost_type,
 
         -- the cost, yuan
         cast(cost as decimal(18, 2)) as cost,
-        cast(cost_raw as varchar) as cost_raw,
+        cast(cost_raw as string) as cost_raw,
 
         -- provenance
-        cast(source as varchar) as source,
+        cast(source as string) as source,
         load_id,
         file_name,
         sha256,

@@ -14,22 +14,22 @@ renamed as (
 
     select
         -- key
-        cast(platform as varchar) as platform,
+        cast(platform as string) as platform,
         {{ topic_name('topic') }} as topic,
         cast(snapshot_date as date) as snapshot_date,
 
         -- counts: value, text as delivered, rounding step, "at least" flag
         cast(notes_count as bigint) as notes_count,
-        cast(notes_count_raw as varchar) as notes_count_raw,
+        cast(notes_count_raw as string) as notes_count_raw,
         cast(notes_count_step as bigint) as notes_count_step,
         cast(notes_count_censored as boolean) as notes_count_censored,
         cast(views as bigint) as views,
-        cast(views_raw as varchar) as views_raw,
+        cast(views_raw as string) as views_raw,
         cast(views_step as bigint) as views_step,
         cast(views_censored as boolean) as views_censored,
 
         -- provenance
-        cast(source as varchar) as source,
+        cast(source as string) as source,
         load_id,
         file_name,
         sha256,
