@@ -16,7 +16,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 DBT_SOURCES := $(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -not -path 'dbt_project/target/*' -not -path 'dbt_project/logs/*' 2>/dev/null)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test ui rebuild lint lock clean help bench-data bench browser-deps docs dbt paths purge
+.PHONY: run test ui rebuild lint lock clean help bench-data bench browser-deps java-deps docs dbt paths purge
 .DEFAULT_GOAL := help
 
 help:
@@ -50,14 +50,14 @@ env: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml $(MANIFEST)
 
 # `make run FORCE=1` runs everything even when nothing is new; `make run V=1` (or
 # CARDREACH_VERBOSE=1) shows every log line instead of one line per stage.
-run: env
+run: env $(if $(filter spark,$(CARDREACH_ENGINE)),java-deps)
 	$(BIN)/python -m orchestration.cli run $(if $(FORCE),--force) $(if $(V),--verbose)
 
 # Rebuild cardreach.duckdb from archive/ (the broken file is moved aside), then run everything.
 rebuild: env
 	$(BIN)/python -m orchestration.cli rebuild
 
-test: env browser-deps
+test: env browser-deps java-deps
 	$(BIN)/python -m pytest
 
 # No target given: `dagster dev` loads the code location pyproject.toml names, `cardreach`.
@@ -81,6 +81,16 @@ browser-deps:
 	echo "installing $(BROWSER_PACKAGES) with apt-get"; \
 	$(APT_INSTALL) $(BROWSER_PACKAGES) \
 	  || { $(SUDO) apt-get update -q && $(APT_INSTALL) $(BROWSER_PACKAGES); }
+
+# Spark (CARDREACH_ENGINE=spark, and the test that builds the sample on it) runs on a Java
+# runtime of 17 or later, which apt-get installs when none is on the PATH.
+JAVA_PACKAGES := openjdk-17-jre-headless
+
+java-deps:
+	@if command -v java >/dev/null; then exit 0; fi; \
+	echo "installing $(JAVA_PACKAGES) with apt-get"; \
+	$(APT_INSTALL) $(JAVA_PACKAGES) \
+	  || { $(SUDO) apt-get update -q && $(APT_INSTALL) $(JAVA_PACKAGES); }
 
 # Documentation that opens offline: dbt's docs as one self-contained page (column types from the
 # pipeline's database, so after `make run`, and not while a run writes), and the data quality

@@ -33,7 +33,7 @@ from dagster_dbt import (
 from packaging.version import Version
 from pydantic import Field
 
-from orchestration import settings
+from orchestration import engine, settings
 from orchestration.metadata import OWNERS, columns_by_table
 from orchestration.warehouse import Warehouse, write_atomically
 
@@ -87,7 +87,12 @@ def prepared_manifest() -> dict:
     DBT_PROJECT.prepare_if_dev()
     if not DBT_PROJECT.manifest_path.exists():
         prepare()
-    return json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    if manifest["metadata"].get("adapter_type") != settings.engine():
+        # parsed for the other engine: its models' materializations differ (macros/portable.sql)
+        prepare()
+        manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    return manifest
 
 
 def _asset_keys(chosen) -> set[dg.AssetKey]:
@@ -235,6 +240,8 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
                     events.append(event)
             except Exception as error:  # dbt's failure, raised once its events are out
                 failure = error
+            if engine.on_spark():
+                copy_back_from_spark(events, warehouse, context)
             yield from with_built_table_metadata(events, invocation.target_path, warehouse, context)
             if failure is not None:
                 raise failure
@@ -249,6 +256,24 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
                 context.log.warning(f"could not prune old dbt invocation folders: {error}")
 
     return _build
+
+
+def copy_back_from_spark(events, warehouse: Warehouse, context) -> None:
+    """What dbt built on Spark, copied into the pipeline's database for the steps after it
+    (orchestration/engine.py)."""
+    started = time.monotonic()
+    manifest = prepared_manifest()
+    built = [
+        manifest["nodes"][event.metadata["unique_id"].value]
+        for event in events
+        if isinstance(event, dg.Output) and "unique_id" in event.metadata
+    ]
+    with warehouse.connect() as conn:
+        copied = engine.copy_back(conn, warehouse.warehouse_dir, built)
+    context.log.info(
+        f"{len(copied)} tables dbt built on Spark copied into the pipeline's database"
+        f" ({sum(copied.values()):,} rows) in {time.monotonic() - started:.1f}s"
+    )
 
 
 def with_built_table_metadata(events, target_path: Path, warehouse: Warehouse, context):

@@ -36,6 +36,22 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 # Not a user setting: how the pipeline hands dbt's profile the database it writes.
 DBT_DATABASE_ENV = "CARDREACH_DBT_DATABASE"
 
+# Which engine dbt builds the models on (docs/scaling.md): DuckDB in the pipeline's database, the
+# embedded default, or Spark, reading the raw layer as Parquet from the lake. The name is also
+# the dbt target's (dbt_project/profiles.yml).
+ENGINE_ENV = "CARDREACH_ENGINE"
+ENGINES = ("duckdb", "spark")
+DEFAULT_ENGINE = "duckdb"
+# Where the raw layer is written as Parquet for Spark, one part per delivery: a folder every
+# Spark worker reads (a shared mount on a cluster); by default the warehouse's `lake` folder.
+LAKE_ENV = "CARDREACH_LAKE"
+LAKE_FOLDER = "lake"
+# Spark in local mode keeps its tables and its catalog (metastore) here, inside the warehouse.
+SPARK_FOLDER = "spark"
+# Not user settings: how the pipeline hands dbt's Spark profile the lake and its own folder.
+DBT_LAKE_ENV = "CARDREACH_DBT_LAKE"
+DBT_SPARK_DIR_ENV = "CARDREACH_DBT_SPARK_DIR"
+
 # What cardreach writes, inside the warehouse folder.
 PIPELINE_DATABASE_FILE = "cardreach.duckdb"
 ANALYTICS_DATABASE_FILE = "analytics.duckdb"
@@ -267,11 +283,37 @@ def timezone() -> ZoneInfo:
     return ZoneInfo(timezone_name())
 
 
+def engine() -> str:
+    """The engine dbt builds the models on: `duckdb` (default) or `spark`."""
+    value = (os.environ.get(ENGINE_ENV) or DEFAULT_ENGINE).strip().lower()
+    if value not in ENGINES:
+        raise ValueError(
+            f"{ENGINE_ENV}={value!r} is not an engine cardreach builds on: set it to"
+            f" {' or '.join(ENGINES)} (docs/scaling.md), or unset it for {DEFAULT_ENGINE}"
+        )
+    return value
+
+
+def lake_dir(warehouse: Path | None = None) -> Path:
+    """The raw layer as Parquet (LAKE_ENV), which dbt on Spark reads."""
+    configured = os.environ.get(LAKE_ENV)
+    return resolve(configured) if configured else (warehouse or warehouse_dir()) / LAKE_FOLDER
+
+
+def spark_dir(warehouse: Path | None = None) -> Path:
+    """Spark's local tables and catalog, when it runs in local mode on this machine."""
+    return (warehouse or warehouse_dir()) / SPARK_FOLDER
+
+
 def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
-    """What dbt's profile reads (dbt_project/profiles.yml): the database and the memory cap."""
+    """What dbt's profile reads (dbt_project/profiles.yml): the engine (its target), the database
+    and the memory cap, and on Spark the lake and Spark's local folder."""
     return {
+        ENGINE_ENV: engine(),
         DBT_DATABASE_ENV: str(pipeline_database(warehouse)),
         MEMORY_LIMIT_ENV: duckdb_memory_limit(),
+        DBT_LAKE_ENV: str(lake_dir(warehouse)),
+        DBT_SPARK_DIR_ENV: str(spark_dir(warehouse)),
     }
 
 

@@ -565,6 +565,7 @@ def bench(args) -> tuple[dict, int]:
         bad_rate=args.bad_rate,
     )
     result: dict = {
+        "engine": settings.engine(),  # CARDREACH_ENGINE: what dbt builds on (docs/scaling.md)
         "accounts": params.accounts,
         "days": params.days,
         "apps": params.apps,

@@ -13,6 +13,7 @@ import warnings
 import dagster as dg
 
 from orchestration.contract.datasets import DATASETS, Column, Dataset, Kind
+from orchestration.defs.ingest.lake import export_raw_layer
 from orchestration.defs.ingest.load import (
     FILE_LOG_COLUMNS,
     LINEAGE_COLUMNS,
@@ -20,8 +21,9 @@ from orchestration.defs.ingest.load import (
     ingest_landing,
 )
 from orchestration.defs.ingest.validation import typed_columns
+from orchestration.engine import on_spark
 from orchestration.metadata import OWNERS, table_metadata, table_preview, with_descriptions
-from orchestration.settings import FEED_AGE_LIMITS, LANDING_ENV
+from orchestration.settings import FEED_AGE_LIMITS, LANDING_ENV, lake_dir
 from orchestration.warehouse import Warehouse
 
 # The run tag `make rebuild` sets on the run that follows its replay of the archive.
@@ -203,6 +205,11 @@ def ingest_landing_files(context: dg.AssetExecutionContext, warehouse: Warehouse
             )
     with warehouse.connect() as conn:
         report = ingest_landing(conn, landing, warehouse.archive_dir, run_id=context.run_id)
+        if on_spark():  # dbt on Spark reads the raw layer from the lake
+            lake = lake_dir(warehouse.warehouse_dir)
+            context.log.info(
+                f"raw layer to the lake {lake}: {export_raw_layer(conn, lake).summary()}"
+            )
         if report.files_mtime_in_future:
             context.log.warning(
                 f"{len(report.files_mtime_in_future)} files have a modification time ahead of"

@@ -1,0 +1,107 @@
+"""The engine dbt builds on (CARDREACH_ENGINE), as the Dagster side sees it (docs/scaling.md).
+
+On DuckDB, dbt builds in the pipeline's own database and everything after it reads the tables
+there. On Spark, dbt reads the raw layer from the lake (ingest/lake.py) and builds each model as
+a Parquet table in Spark's table folder. Every step after a dbt step (the Great Expectations
+gate, the scores' checks, publication, the report) is the same code on both engines: each table
+a dbt step built on Spark is copied back, whole, into the pipeline's database, in place of the
+last copy. The analysts' copy is therefore the same DuckDB file whichever engine built it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from orchestration import settings
+
+# The folder of Spark's tables inside settings.spark_dir: the profile's spark.sql.warehouse.dir
+# (dbt_project/profiles.yml), one folder per table, `<schema>.db/<table>`.
+SPARK_TABLES_FOLDER = "tables"
+# A model whose pre-hook records a full rewrite in the quality ledger (dbt macro record_rewrite)
+_RECORDS_REWRITE = re.compile(r"record_rewrite\(\s*'([A-Za-z_][A-Za-z0-9_]*)'\s*\)")
+
+
+def on_spark() -> bool:
+    return settings.engine() == "spark"
+
+
+def spark_table_folder(warehouse: Path, relation: str) -> Path:
+    schema, table = relation.split(".")
+    return settings.spark_dir(warehouse) / SPARK_TABLES_FOLDER / f"{schema}.db" / table
+
+
+def _parts(folder: Path) -> list[Path]:
+    """A Spark table's data files: Parquet, partition folders included, Spark's own hidden
+    files (_SUCCESS, .crc) left out."""
+    return sorted(
+        path
+        for path in folder.rglob("*.parquet")
+        if not any(part.startswith(("_", ".")) for part in path.relative_to(folder).parts)
+    )
+
+
+def rewrite_stamps(node: dict) -> list[str]:
+    """The columns whose rewrite a model records in the quality ledger (its record_rewrite
+    pre-hook): a copied table's rows are all new to the checks on those columns."""
+    hooks = node.get("config", {}).get("pre-hook") or []
+    return [
+        column
+        for hook in hooks
+        for column in _RECORDS_REWRITE.findall(
+            hook.get("sql", "") if isinstance(hook, dict) else hook
+        )
+    ]
+
+
+def copy_back(
+    conn: duckdb.DuckDBPyConnection, warehouse: Path, nodes: list[dict]
+) -> dict[str, int]:
+    """Copy each built table of these manifest nodes from Spark's Parquet files into the
+    pipeline's database, replacing it whole. Returns the rows copied by relation; a table with
+    no data file yet (Spark wrote none) is left out."""
+    copied: dict[str, int] = {}
+    for node in nodes:
+        relation = f"{node['schema']}.{node.get('alias') or node['name']}"
+        schema, table = relation.split(".")
+        folder = spark_table_folder(warehouse, relation)
+        parts = _parts(folder)
+        if not parts:
+            continue
+        # partitioned by (platform, snapshot_date): `platform=.../snapshot_date=.../part.parquet`
+        partitioned = any(part.parent != folder for part in parts)
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        is_view = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ?"
+            " AND table_name = ? AND table_type = 'VIEW'",
+            [schema, table],
+        ).fetchone()[0]
+        if is_view:  # DuckDB's view of the model, from a build on DuckDB before
+            conn.execute(f'DROP VIEW "{schema}"."{table}"')
+        conn.execute(
+            f'CREATE OR REPLACE TABLE "{schema}"."{table}" AS SELECT * FROM read_parquet(?,'
+            " hive_partitioning = ?)",
+            [[str(p) for p in parts], partitioned],
+        )
+        copied[relation] = conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+        for column in rewrite_stamps(node):
+            _record_rewrite(conn, column)
+    return copied
+
+
+def _record_rewrite(conn: duckdb.DuckDBPyConnection, column: str) -> None:
+    """What the dbt macro record_rewrite does on DuckDB: the checks on `column` read every row
+    again. A copy replaces the whole table, so each copy counts as a rewrite."""
+    from orchestration.defs.quality.ledger import LEDGER
+
+    exists = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'audit'"
+        " AND table_name = 'quality_checked_through'"
+    ).fetchone()[0]
+    if exists:
+        conn.execute(
+            f"INSERT INTO {LEDGER} (event, column_name, run_id) VALUES ('rewritten', ?, ?)",
+            [column, "copied from Spark"],
+        )

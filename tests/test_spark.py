@@ -1,0 +1,253 @@
+"""dbt on Spark (CARDREACH_ENGINE=spark, docs/scaling.md).
+
+`cardreach run` on the shipped sample with Spark in local mode (pyspark, a Java runtime) runs the
+whole pipeline: ingestion writes the raw layer to the lake as Parquet, dbt builds every model on
+Spark, the tables come back into the pipeline's database for the gate, scoring and publication.
+Every table of the marts and of the reference seeds must then hold the rows the DuckDB run of the
+same sample holds. The Spark run is made once per session (about two minutes, most of it Spark's
+start and its per-statement cost, docs/scaling.md).
+"""
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import duckdb
+import pytest
+from conftest import NEXT_DROP, Landing, materialize_ingest, run_pipeline
+
+from orchestration import settings
+from orchestration.dbt import prepared_manifest
+from orchestration.defs.ingest.lake import SCHEMA_PART, export_raw_layer
+from orchestration.engine import spark_table_folder
+
+pytestmark = pytest.mark.xdist_group("spark")
+
+COMPARED_SCHEMAS = ("marts", "reference")
+# Fractions agree to this relative tolerance: Spark and DuckDB add a group's values in different
+# orders, which moves the last bits of a sum (1e-12 of the value on the sample).
+RELATIVE_TOLERANCE = 1e-9
+FRACTION_TYPES = ("DOUBLE", "FLOAT", "DECIMAL")
+
+
+def _cli_run(env: dict) -> subprocess.CompletedProcess:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run"],
+        cwd=settings.REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    print(f"a run of the sample on Spark: {time.monotonic() - started:.0f}s")
+    return result
+
+
+@pytest.fixture(scope="session")
+def spark_runs(tmp_path_factory):
+    """`CARDREACH_ENGINE=spark make run` on a copy of the sample, in its own warehouse, Dagster
+    instance and dbt target folder (a manifest parsed for Spark); then the next day's drop
+    (conftest.NEXT_DROP) delivered and run again, which rebuilds only what the drop touches.
+    The pipeline database after the first run is kept aside as `first_day.duckdb`."""
+    root = tmp_path_factory.mktemp("spark")
+    landing = Landing(root / "landing").copy_sample()
+    (root / "home").mkdir()
+    shutil.copy(settings.REPO_ROOT / "orchestration" / "dagster.yaml", root / "home")
+    warehouse = root / "warehouse"
+    env = {
+        settings.ENGINE_ENV: "spark",
+        settings.LANDING_ENV: str(landing.path),
+        settings.WAREHOUSE_ENV: str(warehouse),
+        "DAGSTER_HOME": str(root / "home"),
+        "DBT_TARGET_PATH": str(root / "dbt-target"),
+    }
+    first = _cli_run(env)
+    first_day = root / "first_day.duckdb"
+    if first.returncode == 0:
+        shutil.copy(settings.pipeline_database(warehouse), first_day)
+    landing._clock = max(int(p.stat().st_mtime) for p in landing.path.iterdir())
+    landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
+    next_day = _cli_run(env)
+    return warehouse, first, first_day, next_day
+
+
+def _columns(conn, catalog: str, relation: str) -> dict[str, str]:
+    schema, table = relation.split(".")
+    return dict(
+        conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_catalog = ? AND table_schema = ? AND table_name = ?"
+            " ORDER BY ordinal_position",
+            [catalog, schema, table],
+        ).fetchall()
+    )
+
+
+def _rows(conn, catalog: str, relation: str, columns: dict[str, str]) -> list[tuple]:
+    """A table's rows in one order on both sides: whole numbers whatever their width, fractions
+    as floats, the rest as text; sorted on the exact values first, fractions last and rounded."""
+    fractions = [kind.startswith(FRACTION_TYPES) for kind in columns.values()]
+    select = ", ".join(
+        f'CAST("{name}" AS DOUBLE)' if fraction else f'CAST("{name}" AS VARCHAR)'
+        for name, fraction in zip(columns, fractions, strict=True)
+    )
+    rows = conn.execute(f"SELECT {select} FROM {catalog}.{relation}").fetchall()
+
+    def order(row):
+        exact = [str(v) for v, fraction in zip(row, fractions, strict=True) if not fraction]
+        rounded = [
+            "" if v is None else f"{v:.6g}"
+            for v, fraction in zip(row, fractions, strict=True)
+            if fraction
+        ]
+        return exact + rounded
+
+    return sorted(rows, key=order)
+
+
+def _same(left, right) -> bool:
+    if isinstance(left, float) and isinstance(right, float):
+        return math.isclose(left, right, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12)
+    return left == right
+
+
+def _dbt_tables() -> set[str]:
+    """The marts and reference seeds the dbt project defines, as `schema.table`."""
+    return {
+        f"{node['config']['schema']}.{node['alias']}"
+        for node in prepared_manifest()["nodes"].values()
+        if node["resource_type"] in ("model", "seed")
+        and node["config"].get("schema") in COMPARED_SCHEMAS
+    }
+
+
+def differences(duckdb_database, spark_database) -> dict[str, str]:
+    """What differs between two pipeline databases' marts and reference tables, by relation:
+    a table one lacks, different column names, a different row count, or the columns whose
+    values differ (and in how many rows)."""
+    found = {}
+    with duckdb.connect() as conn:
+        conn.execute(f"ATTACH '{duckdb_database}' AS cardreach (READ_ONLY)")
+        conn.execute(f"ATTACH '{spark_database}' AS spark (READ_ONLY)")
+        relations = {
+            catalog: {
+                f"{schema}.{table}"
+                for schema, table in conn.execute(
+                    "SELECT table_schema, table_name FROM information_schema.tables"
+                    f" WHERE table_catalog = ? AND table_schema IN {COMPARED_SCHEMAS}",
+                    [catalog],
+                ).fetchall()
+            }
+            for catalog in ("cardreach", "spark")
+        }
+        for relation in sorted(relations["cardreach"] ^ relations["spark"]):
+            found[relation] = "built by one engine only"
+        for relation in sorted(_dbt_tables() - relations["cardreach"] - relations["spark"]):
+            found[relation] = "built by neither engine"
+        for relation in sorted(relations["cardreach"] & relations["spark"]):
+            on_duckdb = _columns(conn, "cardreach", relation)
+            if set(on_duckdb) != set(_columns(conn, "spark", relation)):
+                found[relation] = "columns differ"
+                continue
+            left = _rows(conn, "cardreach", relation, on_duckdb)
+            right = _rows(conn, "spark", relation, on_duckdb)
+            if len(left) != len(right):
+                found[relation] = f"{len(left)} rows on DuckDB, {len(right)} on Spark"
+                continue
+            differing = Counter(
+                name
+                for a, b in zip(left, right, strict=True)
+                for name, x, y in zip(on_duckdb, a, b, strict=True)
+                if not _same(x, y)
+            )
+            if differing:
+                found[relation] = f"rows differ in (column: rows) {dict(differing)}"
+    return found
+
+
+def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
+    spark_runs, sample_warehouse, sample_copy, landing
+):
+    warehouse, first, first_day, next_day = spark_runs
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    # built by Spark: its tables are Parquet files in its own folder, from the raw layer the
+    # lake holds
+    assert list(spark_table_folder(warehouse, "marts.account_performance").rglob("*.parquet"))
+    assert list((settings.lake_dir(warehouse) / "raw" / "account_snapshots").glob("load_*"))
+    assert differences(sample_warehouse.database_path, first_day) == {}
+
+    # the next day: Spark overwrites the dates the drop touched (insert_overwrite), DuckDB
+    # deletes and inserts the touched rows; the same tables either way
+    assert next_day.returncode == 0, next_day.stdout[-3000:] + next_day.stderr[-3000:]
+    assert "builds    everything" not in next_day.stdout  # a daily run, not a first build
+    landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
+    assert run_pipeline().success
+    assert differences(sample_copy.database_path, settings.pipeline_database(warehouse)) == {}
+    with duckdb.connect(str(settings.analytics_database(warehouse)), read_only=True) as conn:
+        [(published,)] = conn.execute(
+            "SELECT count(*) FROM marts.account_performance WHERE snapshot_date = '2025-05-01'"
+        ).fetchall()
+    assert published == len(NEXT_DROP)
+
+
+def test_the_comparison_sees_a_changed_value(spark_runs, sample_warehouse, tmp_path):
+    """The comparison above can fail: one changed figure in a copy of Spark's first day."""
+    _, first, first_day, _ = spark_runs
+    assert first.returncode == 0
+    changed = tmp_path / "changed.duckdb"
+    shutil.copy(first_day, changed)
+    with duckdb.connect(str(changed)) as conn:
+        conn.execute(
+            "UPDATE marts.platform_audience_fit SET target_share_pct = target_share_pct * 1.001"
+            " WHERE target_share_pct > 0"
+        )
+    found = differences(sample_warehouse.database_path, changed)
+    assert list(found) == ["marts.platform_audience_fit"]
+    assert "target_share_pct" in found["marts.platform_audience_fit"]
+
+
+def test_the_lake_holds_one_part_per_delivery_and_follows_raw(warehouse, landing):
+    """Each delivery's rows of a raw table are one Parquet part, written once; a part whose load
+    no longer matches raw is removed and written again."""
+    landing.copy_sample()
+    assert materialize_ingest(warehouse).success
+    lake = settings.lake_dir(warehouse.warehouse_dir)
+    with duckdb.connect(str(warehouse.database_path)) as conn:
+        first = export_raw_layer(conn, lake)
+        delivered = conn.execute("SELECT count(*) FROM audit.file_log").fetchone()[0]
+        assert sum(first.parts_written.values()) == delivered
+        assert export_raw_layer(conn, lake).parts_written == {}  # nothing new: nothing written
+        for table in ("account_snapshots", "notes", "funnel_daily"):
+            in_raw = conn.execute(
+                f"SELECT * FROM raw.{table} ORDER BY load_id, line_number"
+            ).fetchall()
+            in_lake = conn.execute(
+                f"SELECT * FROM read_parquet('{lake}/raw/{table}/*.parquet')"
+                " ORDER BY load_id, line_number"
+            ).fetchall()
+            assert in_raw and in_raw == in_lake
+            assert (lake / "raw" / table / SCHEMA_PART).exists()
+        # a delivery of notes that raw no longer holds as it was (rows dropped)
+        [(load_id,)] = conn.execute("SELECT DISTINCT load_id FROM raw.notes LIMIT 1").fetchall()
+        conn.execute("DELETE FROM raw.notes WHERE load_id = ? AND line_number = 1", [load_id])
+        mended = export_raw_layer(conn, lake)
+        assert mended.parts_removed == {"notes": 1} and mended.parts_written == {"notes": 1}
+        assert (
+            conn.execute(
+                f"SELECT count(*) FROM read_parquet('{lake}/raw/notes/*.parquet')"
+            ).fetchone()[0]
+            == conn.execute("SELECT count(*) FROM raw.notes").fetchone()[0]
+        )
+
+
+def test_an_engine_cardreach_does_not_build_on_is_refused(monkeypatch):
+    monkeypatch.setenv(settings.ENGINE_ENV, "snowflake")
+    with pytest.raises(ValueError, match="CARDREACH_ENGINE='snowflake'.*duckdb or spark"):
+        settings.engine()
+    monkeypatch.setenv(settings.ENGINE_ENV, " Spark ")
+    assert settings.engine() == "spark"
