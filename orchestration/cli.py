@@ -370,7 +370,9 @@ class _Stage:
             )
         if self.name in ("transform", "scoring"):
             return (
-                f"{len(self.materializations)} dbt models and seeds built; dbt tests:"
+                f"{len(self.materializations)} dbt models and seeds built"
+                + (" on Spark" if settings.engine() == "spark" else "")
+                + "; dbt tests:"
                 f" {passed} passed, {failed} failed" + (f", {warned} warned" if warned else "")
             )
         if self.name == "quality":

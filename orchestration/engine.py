@@ -20,12 +20,38 @@ from orchestration import settings
 # The folder of Spark's tables inside settings.spark_dir: the profile's spark.sql.warehouse.dir
 # (dbt_project/profiles.yml), one folder per table, `<schema>.db/<table>`.
 SPARK_TABLES_FOLDER = "tables"
+# Which engine last built each dbt step's models in this warehouse (dbt_build_step): a step whose
+# models another engine built runs with --full-refresh, since the incremental models' tables
+# (their column order and types, their partitions, Spark's own copy) are the other engine's.
+ENGINE_RECORD = "audit.dbt_engine"
 # A model whose pre-hook records a full rewrite in the quality ledger (dbt macro record_rewrite)
 _RECORDS_REWRITE = re.compile(r"record_rewrite\(\s*'([A-Za-z_][A-Za-z0-9_]*)'\s*\)")
 
 
 def on_spark() -> bool:
     return settings.engine() == "spark"
+
+
+def engine_switched_from(conn: duckdb.DuckDBPyConnection, step: str) -> str | None:
+    """The engine that last built this step's models, when it is not today's. A warehouse with
+    no record was built on DuckDB, the only engine before the record existed (a new warehouse
+    on Spark then builds from scratch anyway)."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {ENGINE_RECORD} (step VARCHAR PRIMARY KEY,"
+        " engine VARCHAR NOT NULL, run_id VARCHAR, recorded_at TIMESTAMP NOT NULL)"
+    )
+    row = conn.execute(f"SELECT engine FROM {ENGINE_RECORD} WHERE step = ?", [step]).fetchone()
+    last = row[0] if row else settings.DEFAULT_ENGINE
+    return None if last == settings.engine() else last
+
+
+def record_engine(conn: duckdb.DuckDBPyConnection, step: str, run_id: str) -> None:
+    """This step's models were built, all of them with today's engine."""
+    conn.execute(
+        f"INSERT OR REPLACE INTO {ENGINE_RECORD} VALUES (?, ?, ?, now()::TIMESTAMP)",
+        [step, settings.engine(), run_id],
+    )
 
 
 def spark_table_folder(warehouse: Path, relation: str) -> Path:

@@ -1,11 +1,12 @@
 """dbt on Spark (CARDREACH_ENGINE=spark, docs/scaling.md).
 
-`cardreach run` on the shipped sample with Spark in local mode (pyspark, a Java runtime) runs the
-whole pipeline: ingestion writes the raw layer to the lake as Parquet, dbt builds every model on
-Spark, the tables come back into the pipeline's database for the gate, scoring and publication.
-Every table of the marts and of the reference seeds must then hold the rows the DuckDB run of the
-same sample holds. The Spark run is made once per session (about two minutes, most of it Spark's
-start and its per-statement cost, docs/scaling.md).
+A deployment moved from DuckDB to Spark and back: `cardreach run` with Spark in local mode
+(pyspark, a Java runtime) on a copy of the sample's DuckDB run. Ingestion writes the raw layer to
+the lake as Parquet, dbt builds every model again on Spark, from scratch, and the tables come back
+into the pipeline's database for the gate, scoring and publication. Every table of the marts and
+of the reference seeds must then hold the rows the DuckDB run of the same sample holds, on the
+first day and after the next day's drop; back on DuckDB, the same again. The Spark runs are made
+once per session (about two minutes each, most of it Spark's start and its per-statement cost).
 """
 
 import math
@@ -15,6 +16,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -23,7 +26,7 @@ from conftest import NEXT_DROP, Landing, materialize_ingest, run_pipeline
 from orchestration import settings
 from orchestration.dbt import prepared_manifest
 from orchestration.defs.ingest.lake import SCHEMA_PART, export_raw_layer
-from orchestration.engine import spark_table_folder
+from orchestration.engine import ENGINE_RECORD, spark_table_folder
 
 pytestmark = pytest.mark.xdist_group("spark")
 
@@ -48,17 +51,30 @@ def _cli_run(env: dict) -> subprocess.CompletedProcess:
     return result
 
 
+@dataclass
+class SparkRuns:
+    warehouse: Path
+    env: dict
+    first: subprocess.CompletedProcess
+    first_day: Path
+    next_day: subprocess.CompletedProcess
+
+
 @pytest.fixture(scope="session")
-def spark_runs(tmp_path_factory):
-    """`CARDREACH_ENGINE=spark make run` on a copy of the sample, in its own warehouse, Dagster
-    instance and dbt target folder (a manifest parsed for Spark); then the next day's drop
-    (conftest.NEXT_DROP) delivered and run again, which rebuilds only what the drop touches.
-    The pipeline database after the first run is kept aside as `first_day.duckdb`."""
+def spark_runs(tmp_path_factory, sample_warehouse):
+    """A deployment moved from DuckDB to Spark: a copy of the sample's DuckDB run (its landing
+    and warehouse), then `CARDREACH_ENGINE=spark make run` on it, in its own Dagster instance
+    and dbt target folder (a manifest parsed for Spark); then the next day's drop
+    (conftest.NEXT_DROP) delivered and run again on Spark, which rebuilds only what the drop
+    touches. The pipeline database after the first Spark run is kept as `first_day.duckdb`."""
     root = tmp_path_factory.mktemp("spark")
-    landing = Landing(root / "landing").copy_sample()
+    landing = Landing(root / "landing")
+    shutil.copytree(sample_warehouse.landing, landing.path, dirs_exist_ok=True)
+    landing._clock = max(int(p.stat().st_mtime) for p in landing.path.iterdir())
+    warehouse = root / "warehouse"
+    shutil.copytree(sample_warehouse.warehouse, warehouse)
     (root / "home").mkdir()
     shutil.copy(settings.REPO_ROOT / "orchestration" / "dagster.yaml", root / "home")
-    warehouse = root / "warehouse"
     env = {
         settings.ENGINE_ENV: "spark",
         settings.LANDING_ENV: str(landing.path),
@@ -70,10 +86,24 @@ def spark_runs(tmp_path_factory):
     first_day = root / "first_day.duckdb"
     if first.returncode == 0:
         shutil.copy(settings.pipeline_database(warehouse), first_day)
-    landing._clock = max(int(p.stat().st_mtime) for p in landing.path.iterdir())
     landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
     next_day = _cli_run(env)
-    return warehouse, first, first_day, next_day
+    return SparkRuns(warehouse, env, first, first_day, next_day)
+
+
+def _engine_record(database: Path) -> dict[str, str]:
+    with duckdb.connect(str(database), read_only=True) as conn:
+        return dict(conn.execute(f"SELECT step, engine FROM {ENGINE_RECORD}").fetchall())
+
+
+def _table_type(database: Path, relation: str) -> str:
+    schema, table = relation.split(".")
+    with duckdb.connect(str(database), read_only=True) as conn:
+        return conn.execute(
+            "SELECT table_type FROM information_schema.tables"
+            " WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
 
 
 def _columns(conn, catalog: str, relation: str) -> dict[str, str]:
@@ -126,10 +156,24 @@ def _dbt_tables() -> set[str]:
     }
 
 
-def differences(duckdb_database, spark_database) -> dict[str, str]:
+def _bookkeeping_columns() -> dict[str, set[str]]:
+    """By relation, the incremental models' bookkeeping columns (their descriptions say so):
+    which delivery the build that wrote a row had seen, a fact of the build's history."""
+    found: dict[str, set[str]] = {}
+    for node in prepared_manifest()["nodes"].values():
+        for name, column in node.get("columns", {}).items():
+            if column.get("description", "").startswith("Bookkeeping of the incremental build"):
+                relation = f"{node['config']['schema']}.{node['alias']}"
+                found.setdefault(relation, set()).add(name)
+    return found
+
+
+def differences(duckdb_database, spark_database, same_history: bool = True) -> dict[str, str]:
     """What differs between two pipeline databases' marts and reference tables, by relation:
     a table one lacks, different column names, a different row count, or the columns whose
-    values differ (and in how many rows)."""
+    values differ (and in how many rows). Between builds of different histories (a full
+    refresh against day-by-day builds) the bookkeeping columns are left out."""
+    left_out = {} if same_history else _bookkeeping_columns()
     found = {}
     with duckdb.connect() as conn:
         conn.execute(f"ATTACH '{duckdb_database}' AS cardreach (READ_ONLY)")
@@ -150,8 +194,14 @@ def differences(duckdb_database, spark_database) -> dict[str, str]:
         for relation in sorted(_dbt_tables() - relations["cardreach"] - relations["spark"]):
             found[relation] = "built by neither engine"
         for relation in sorted(relations["cardreach"] & relations["spark"]):
-            on_duckdb = _columns(conn, "cardreach", relation)
-            if set(on_duckdb) != set(_columns(conn, "spark", relation)):
+            on_duckdb = {
+                name: kind
+                for name, kind in _columns(conn, "cardreach", relation).items()
+                if name not in left_out.get(relation, ())
+            }
+            if set(on_duckdb) != set(_columns(conn, "spark", relation)) - left_out.get(
+                relation, set()
+            ):
                 found[relation] = "columns differ"
                 continue
             left = _rows(conn, "cardreach", relation, on_duckdb)
@@ -173,34 +223,53 @@ def differences(duckdb_database, spark_database) -> dict[str, str]:
 def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     spark_runs, sample_warehouse, sample_copy, landing
 ):
-    warehouse, first, first_day, next_day = spark_runs
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    # built by Spark: its tables are Parquet files in its own folder, from the raw layer the
-    # lake holds
-    assert list(spark_table_folder(warehouse, "marts.account_performance").rglob("*.parquet"))
-    assert list((settings.lake_dir(warehouse) / "raw" / "account_snapshots").glob("load_*"))
-    assert differences(sample_warehouse.database_path, first_day) == {}
+    runs = spark_runs
+    assert runs.first.returncode == 0, runs.first.stdout[-3000:] + runs.first.stderr[-3000:]
+    assert "dbt models and seeds built on Spark" in runs.first.stdout  # the operator is told
+    # a deployment moved from DuckDB: every table compared was built again by Spark (its
+    # Parquet files, copied back over DuckDB's), from the raw layer the lake now holds
+    assert _engine_record(runs.first_day) == {
+        "cardreach_dbt_models": "spark",
+        "cardreach_scores": "spark",
+    }
+    for relation in _dbt_tables():
+        assert list(spark_table_folder(runs.warehouse, relation).rglob("*.parquet")), relation
+    assert _table_type(runs.first_day, "staging.stg_notes") == "BASE TABLE"  # a view on DuckDB
+    assert list((settings.lake_dir(runs.warehouse) / "raw" / "account_snapshots").glob("load_*"))
+    assert differences(sample_warehouse.database_path, runs.first_day) == {}
 
     # the next day: Spark overwrites the dates the drop touched (insert_overwrite), DuckDB
     # deletes and inserts the touched rows; the same tables either way
-    assert next_day.returncode == 0, next_day.stdout[-3000:] + next_day.stderr[-3000:]
-    assert "builds    everything" not in next_day.stdout  # a daily run, not a first build
+    assert runs.next_day.returncode == 0, runs.next_day.stdout[-3000:] + runs.next_day.stderr
+    assert "builds    everything" not in runs.next_day.stdout  # a daily run, not a first build
     landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
     assert run_pipeline().success
-    assert differences(sample_copy.database_path, settings.pipeline_database(warehouse)) == {}
-    with duckdb.connect(str(settings.analytics_database(warehouse)), read_only=True) as conn:
+    database = settings.pipeline_database(runs.warehouse)
+    assert differences(sample_copy.database_path, database) == {}
+    with duckdb.connect(str(settings.analytics_database(runs.warehouse)), read_only=True) as conn:
         [(published,)] = conn.execute(
             "SELECT count(*) FROM marts.account_performance WHERE snapshot_date = '2025-05-01'"
         ).fetchall()
     assert published == len(NEXT_DROP)
 
+    # and back to DuckDB: nothing new, yet everything is built again, from scratch
+    back = _cli_run({**runs.env, settings.ENGINE_ENV: "duckdb"})
+    assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-3000:]
+    assert _engine_record(database) == {
+        "cardreach_dbt_models": "duckdb",
+        "cardreach_scores": "duckdb",
+    }
+    assert _table_type(database, "staging.stg_notes") == "VIEW"
+    # rebuilt from scratch, where the sample's copy was built day by day: the same figures, not
+    # the same bookkeeping of which delivery each row's build had seen
+    assert differences(sample_copy.database_path, database, same_history=False) == {}
+
 
 def test_the_comparison_sees_a_changed_value(spark_runs, sample_warehouse, tmp_path):
     """The comparison above can fail: one changed figure in a copy of Spark's first day."""
-    _, first, first_day, _ = spark_runs
-    assert first.returncode == 0
+    assert spark_runs.first.returncode == 0
     changed = tmp_path / "changed.duckdb"
-    shutil.copy(first_day, changed)
+    shutil.copy(spark_runs.first_day, changed)
     with duckdb.connect(str(changed)) as conn:
         conn.execute(
             "UPDATE marts.platform_audience_fit SET target_share_pct = target_share_pct * 1.001"

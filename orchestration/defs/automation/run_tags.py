@@ -74,6 +74,8 @@ def project_fingerprint(with_folders: bool = True) -> str:
     for name, value in (
         *folders,
         (settings.PUBLISH_CONFIDENTIAL_ENV, str(settings.publish_confidential())),
+        # another engine rebuilds everything, from scratch (orchestration/engine.py)
+        (settings.ENGINE_ENV, settings.engine()),
         # the report's times and the links the metadata gives
         (settings.TIMEZONE_ENV, settings.timezone_name()),
         (settings.REPORT_PORT_ENV, str(settings.report_port())),
