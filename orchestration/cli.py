@@ -23,7 +23,7 @@ from typing import TextIO
 import dagster as dg
 import duckdb
 
-from orchestration import gate, settings
+from orchestration import engine, gate, settings
 from orchestration.warehouse import (
     Warehouse,
     WarehouseCorrupt,
@@ -371,7 +371,7 @@ class _Stage:
         if self.name in ("transform", "scoring"):
             return (
                 f"{len(self.materializations)} dbt models and seeds built"
-                + (" on Spark" if settings.engine() == "spark" else "")
+                + (" on Spark" if engine.on_spark() else "")
                 + "; dbt tests:"
                 f" {passed} passed, {failed} failed" + (f", {warned} warned" if warned else "")
             )

@@ -35,7 +35,7 @@ def on_spark() -> bool:
 def engine_switched_from(conn: duckdb.DuckDBPyConnection, step: str) -> str | None:
     """The engine that last built this step's models, when it is not today's. A warehouse with
     no record was built on DuckDB, the only engine before the record existed (a new warehouse
-    on Spark then builds from scratch anyway)."""
+    on Spark then builds from scratch anyway). Creates the record when it is missing."""
     conn.execute("CREATE SCHEMA IF NOT EXISTS audit")
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {ENGINE_RECORD} (step VARCHAR PRIMARY KEY,"
