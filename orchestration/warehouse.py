@@ -100,6 +100,12 @@ def _say_who_started(context: dg.InitResourceContext) -> None:
         instance.add_run_tags(run.run_id, {STARTED_BY_TAG: "ui"})
 
 
+def sql_literal(text: str | None) -> str:
+    """A SQL string literal of `text` (NULL for None), for statements that take no parameters
+    (COMMENT ON, COPY, a CASE built from a list)."""
+    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+
 def write_atomically(text: str, target: Path) -> Path:
     """Write beside the target, then rename over it: a reader (the sensor, `make run`, a browser,
     another run) never sees half a file, and two writers at once leave one's file whole."""

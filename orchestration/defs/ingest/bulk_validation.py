@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from orchestration.contract.datasets import Column, Dataset, Kind
 from orchestration.contract.parsing import MAX_AMOUNT, MAX_COUNT
-from orchestration.defs.ingest.reading import CHUNK_ROWS, Stager, sql_literal
+from orchestration.defs.ingest.reading import CHUNK_ROWS, Stager
 from orchestration.defs.ingest.validation import (
     AMOUNT_TYPE,
     HeaderMap,
@@ -27,6 +27,7 @@ from orchestration.defs.ingest.validation import (
     raw_columns,
     validate_record,
 )
+from orchestration.warehouse import sql_literal
 
 # Arrow types of the raw tables' columns (DuckDB type names as `raw_columns` gives them).
 ARROW_TYPES = {

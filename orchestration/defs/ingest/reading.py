@@ -38,6 +38,7 @@ from orchestration.contract.datasets import Column, Dataset
 from orchestration.defs.ingest.encoding import BOM, TextShape, utf8_text
 from orchestration.defs.ingest.landing import UnreadableFile
 from orchestration.defs.ingest.validation import HeaderMap, Problem
+from orchestration.warehouse import sql_literal
 
 # Rows handed between Python and DuckDB at a time: what bounds Python's memory.
 CHUNK_ROWS = 50_000
@@ -57,11 +58,6 @@ TOO_MANY_FIELDS = (
 
 def staged_table(dataset: Dataset) -> str:
     return f"staged_{dataset.name}"
-
-
-def sql_literal(text: str) -> str:
-    """A SQL string literal of `text`."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 # As a regular expression class: DuckDB's trim(text, characters) is ten times slower, and most

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.settings import PIPELINE_DATABASE_FILE, PUBLISHED_SCHEMAS
+from orchestration.warehouse import sql_literal
 
 # Files written by DuckDB 2.x cannot be opened by DuckDB 1.x, which analysts' tools bundle: the
 # published file is written in the storage format every DuckDB since 1.0 reads.
@@ -46,10 +47,6 @@ class Publication:
     tables: dict[str, int]  # schema.table -> rows
     patched: bool  # True: the previous publication brought up to date; False: a new file
     changes: dict[str, tuple[int, int]]  # schema.table -> (rows deleted, rows inserted)
-
-
-def _literal(text: str | None) -> str:
-    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
 
 
 def _identifier(name: str) -> str:
@@ -119,7 +116,7 @@ def _attach(conn: duckdb.DuckDBPyConnection, target: Path, building: Path) -> bo
     if target.exists():
         shutil.copyfile(target, building)
         try:
-            conn.execute(f"ATTACH {_literal(str(building))} AS publication")
+            conn.execute(f"ATTACH {sql_literal(str(building))} AS publication")
         except duckdb.Error:
             pass  # unreadable (say, not a DuckDB file): a new one replaces it
         else:
@@ -128,7 +125,7 @@ def _attach(conn: duckdb.DuckDBPyConnection, target: Path, building: Path) -> bo
             conn.execute("DETACH publication")
         building.unlink()
     conn.execute(
-        f"ATTACH {_literal(str(building))} AS publication (STORAGE_VERSION '{STORAGE_VERSION}')"
+        f"ATTACH {sql_literal(str(building))} AS publication (STORAGE_VERSION '{STORAGE_VERSION}')"
     )
     return False
 
@@ -170,7 +167,7 @@ def _save_fingerprints(conn, sidecar: Path, published_at: datetime, run_id: str,
     conn.execute(
         "COPY (SELECT *, ?::TIMESTAMP AS published_at, ?::VARCHAR AS run_id,"
         " ?::BIGINT AS file_size, ?::BIGINT AS file_mtime_ns, ?::VARCHAR AS duckdb_version"
-        f" FROM source_partitions) TO {_literal(str(building))} (FORMAT parquet)",
+        f" FROM source_partitions) TO {sql_literal(str(building))} (FORMAT parquet)",
         list(stamp),
     )
     os.replace(building, sidecar)
@@ -207,7 +204,7 @@ def _sync(conn, name: str, source: str, copy: str, columns: list) -> tuple[int, 
 
 def _comment(conn, target: str, published: str | None, wanted: str | None) -> None:
     if published != wanted:
-        conn.execute(f"COMMENT ON {target} IS {_literal(wanted)}")
+        conn.execute(f"COMMENT ON {target} IS {sql_literal(wanted)}")
 
 
 def _publish_table(
@@ -244,7 +241,7 @@ def _publish_table(
 
 def _carry_over(conn: duckdb.DuckDBPyConnection, previous: Path, kept: set[tuple]) -> None:
     """Copy the held-back tables of the previous publication into a publication built anew."""
-    conn.execute(f"ATTACH {_literal(str(previous))} AS previous (READ_ONLY)")
+    conn.execute(f"ATTACH {sql_literal(str(previous))} AS previous (READ_ONLY)")
     try:
         for schema, table in sorted(kept):
             exists = conn.execute(
