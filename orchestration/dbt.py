@@ -248,7 +248,15 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
             except Exception as error:  # dbt's failure, raised once its events are out
                 failure = error
             if engine.on_spark():
-                copy_back_from_spark(events, warehouse, context)
+                try:
+                    copy_back_from_spark(events, warehouse, context, "--full-refresh" in args)
+                except Exception as error:
+                    if failure is None:
+                        raise
+                    # dbt's own failure is the one to see; this one is said beside it
+                    context.log.error(
+                        f"copying from Spark after the failed dbt build failed too: {error}"
+                    )
             yield from with_built_table_metadata(events, invocation.target_path, warehouse, context)
             if failure is not None:
                 raise failure
@@ -269,7 +277,7 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
     return _build
 
 
-def copy_back_from_spark(events, warehouse: Warehouse, context) -> None:
+def copy_back_from_spark(events, warehouse: Warehouse, context, full_refresh: bool) -> None:
     """What dbt built on Spark, copied into the pipeline's database for the steps after it
     (orchestration/engine.py)."""
     started = time.monotonic()
@@ -280,11 +288,20 @@ def copy_back_from_spark(events, warehouse: Warehouse, context) -> None:
         if isinstance(event, dg.Output) and "unique_id" in event.metadata
     ]
     with warehouse.connect() as conn:
-        copied = engine.copy_back(conn, warehouse.warehouse_dir, built)
+        done = engine.copy_back(
+            conn, warehouse.warehouse_dir, built, full_refresh, context.run.run_id
+        )
     context.log.info(
-        f"{len(copied)} tables dbt built on Spark copied into the pipeline's database"
-        f" ({sum(copied.values()):,} rows) in {time.monotonic() - started:.1f}s"
+        f"{len(done.rows)} tables dbt built on Spark copied into the pipeline's database"
+        f" ({sum(done.rows.values()):,} rows) in {time.monotonic() - started:.1f}s"
     )
+    if done.without_files:
+        context.log.warning(
+            f"Spark wrote no data file for {', '.join(done.without_files)}: the pipeline's"
+            f" database keeps its earlier copy. Spark's tables are read from"
+            f" {settings.spark_tables_dir(warehouse.warehouse_dir)}: check that the profile's"
+            " spark.sql.warehouse.dir is that folder (docs/scaling.md)"
+        )
 
 
 def with_built_table_metadata(events, target_path: Path, warehouse: Warehouse, context):

@@ -11,15 +11,14 @@ last copy. The analysts' copy is therefore the same DuckDB file whichever engine
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from orchestration import settings
+from orchestration.warehouse import sql_literal
 
-# The folder of Spark's tables inside settings.spark_dir: the profile's spark.sql.warehouse.dir
-# (dbt_project/profiles.yml), one folder per table, `<schema>.db/<table>`.
-SPARK_TABLES_FOLDER = "tables"
 # Which engine last built each dbt step's models in this warehouse (dbt_build_step): a step whose
 # models another engine built runs with --full-refresh, since the incremental models' tables
 # (their column order and types, their partitions, Spark's own copy) are the other engine's.
@@ -55,8 +54,9 @@ def record_engine(conn: duckdb.DuckDBPyConnection, step: str, run_id: str) -> No
 
 
 def spark_table_folder(warehouse: Path, relation: str) -> Path:
+    """A table's folder in Spark's table folder: `<schema>.db/<table>`, Spark's layout."""
     schema, table = relation.split(".")
-    return settings.spark_dir(warehouse) / SPARK_TABLES_FOLDER / f"{schema}.db" / table
+    return settings.spark_tables_dir(warehouse) / f"{schema}.db" / table
 
 
 def _parts(folder: Path) -> list[Path]:
@@ -82,52 +82,79 @@ def rewrite_stamps(node: dict) -> list[str]:
     ]
 
 
+@dataclass
+class CopyBack:
+    """What one copy from Spark did: rows copied by relation, and the built tables Spark wrote
+    no data file for (the pipeline's database keeps its earlier copy of those)."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    without_files: list[str] = field(default_factory=list)
+
+
 def copy_back(
-    conn: duckdb.DuckDBPyConnection, warehouse: Path, nodes: list[dict]
-) -> dict[str, int]:
+    conn: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    nodes: list[dict],
+    full_refresh: bool,
+    run_id: str,
+) -> CopyBack:
     """Copy each built table of these manifest nodes from Spark's Parquet files into the
-    pipeline's database, replacing it whole. Returns the rows copied by relation; a table with
-    no data file yet (Spark wrote none) is left out."""
-    copied: dict[str, int] = {}
+    pipeline's database, replacing it whole, with the descriptions dbt's persist_docs gives it
+    on DuckDB (publication passes them on to the analysts)."""
+    from orchestration.defs.quality.ledger import record_rewrite
+
+    done = CopyBack()
     for node in nodes:
         relation = f"{node['schema']}.{node.get('alias') or node['name']}"
         schema, table = relation.split(".")
         folder = spark_table_folder(warehouse, relation)
         parts = _parts(folder)
         if not parts:
+            done.without_files.append(relation)
             continue
         # partitioned by (platform, snapshot_date): `platform=.../snapshot_date=.../part.parquet`
         partitioned = any(part.parent != folder for part in parts)
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        is_view = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ?"
-            " AND table_name = ? AND table_type = 'VIEW'",
+        existing = conn.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_schema = ?"
+            " AND table_name = ?",
             [schema, table],
-        ).fetchone()[0]
-        if is_view:  # DuckDB's view of the model, from a build on DuckDB before
+        ).fetchone()
+        if existing == ("VIEW",):  # DuckDB's view of the model, from a build on DuckDB before
             conn.execute(f'DROP VIEW "{schema}"."{table}"')
         conn.execute(
             f'CREATE OR REPLACE TABLE "{schema}"."{table}" AS SELECT * FROM read_parquet(?,'
             " hive_partitioning = ?)",
             [[str(p) for p in parts], partitioned],
         )
-        copied[relation] = conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
-        for column in rewrite_stamps(node):
-            _record_rewrite(conn, column)
-    return copied
+        _describe(conn, schema, table, node)
+        done.rows[relation] = conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[
+            0
+        ]
+        # a daily build on Spark overwrites the touched dates' partitions with a higher stamp and
+        # keeps the others: a rewrite without a higher stamp is a full refresh or a first build
+        if full_refresh or existing is None:
+            for column in rewrite_stamps(node):
+                record_rewrite(conn, column, run_id)
+    return done
 
 
-def _record_rewrite(conn: duckdb.DuckDBPyConnection, column: str) -> None:
-    """What the dbt macro record_rewrite does on DuckDB: the checks on `column` read every row
-    again. A copy replaces the whole table, so each copy counts as a rewrite."""
-    from orchestration.defs.quality.ledger import LEDGER
-
-    exists = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'audit'"
-        " AND table_name = 'quality_checked_through'"
-    ).fetchone()[0]
-    if exists:
-        conn.execute(
-            f"INSERT INTO {LEDGER} (event, column_name, run_id) VALUES ('rewritten', ?, ?)",
-            [column, "copied from Spark"],
-        )
+def _describe(conn: duckdb.DuckDBPyConnection, schema: str, table: str, node: dict) -> None:
+    """The table's and its columns' descriptions from the manifest, as dbt's persist_docs writes
+    them on DuckDB (on Spark it wrote them into Spark's catalog)."""
+    target = f'"{schema}"."{table}"'
+    if node.get("description"):
+        conn.execute(f"COMMENT ON TABLE {target} IS {sql_literal(node['description'])}")
+    present = {
+        name
+        for (name,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ?"
+            " AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    for name, column in node.get("columns", {}).items():
+        if column.get("description") and name in present:
+            conn.execute(
+                f'COMMENT ON COLUMN {target}."{name}" IS {sql_literal(column["description"])}'
+            )

@@ -46,11 +46,15 @@ DEFAULT_ENGINE = "duckdb"
 # Spark worker reads (a shared mount on a cluster); by default the warehouse's `lake` folder.
 LAKE_ENV = "CARDREACH_LAKE"
 LAKE_FOLDER = "lake"
-# Spark in local mode keeps its tables and its catalog (metastore) here, inside the warehouse.
+# Spark in local mode keeps its tables and its catalog (metastore) here, inside the warehouse;
+# its tables in SPARK_TABLES_FOLDER (Spark's spark.sql.warehouse.dir), which the pipeline reads
+# to copy them back (orchestration/engine.py).
 SPARK_FOLDER = "spark"
+SPARK_TABLES_FOLDER = "tables"
 # Not user settings: how the pipeline hands dbt's Spark profile the lake and its own folder.
 DBT_LAKE_ENV = "CARDREACH_DBT_LAKE"
 DBT_SPARK_DIR_ENV = "CARDREACH_DBT_SPARK_DIR"
+DBT_SPARK_TABLES_ENV = "CARDREACH_DBT_SPARK_TABLES"
 
 # What cardreach writes, inside the warehouse folder.
 PIPELINE_DATABASE_FILE = "cardreach.duckdb"
@@ -305,6 +309,11 @@ def spark_dir(warehouse: Path | None = None) -> Path:
     return (warehouse or warehouse_dir()) / SPARK_FOLDER
 
 
+def spark_tables_dir(warehouse: Path | None = None) -> Path:
+    """The tables Spark builds in local mode, one folder each."""
+    return spark_dir(warehouse) / SPARK_TABLES_FOLDER
+
+
 def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
     """What dbt's profile reads (dbt_project/profiles.yml): the engine (its target), the database
     and the memory cap, and on Spark the lake and Spark's local folder."""
@@ -314,6 +323,7 @@ def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
         MEMORY_LIMIT_ENV: duckdb_memory_limit(),
         DBT_LAKE_ENV: str(lake_dir(warehouse)),
         DBT_SPARK_DIR_ENV: str(spark_dir(warehouse)),
+        DBT_SPARK_TABLES_ENV: str(spark_tables_dir(warehouse)),
     }
 
 

@@ -118,6 +118,23 @@ def _columns(conn, catalog: str, relation: str) -> dict[str, str]:
     )
 
 
+def _descriptions(conn, catalog: str, relation: str) -> dict[str, str | None]:
+    """The table's comment (key "") and its columns' (dbt's persist_docs; publication passes them
+    on to the analysts)."""
+    schema, table = relation.split(".")
+    [(comment,)] = conn.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ?"
+        " AND table_name = ?",
+        [catalog, schema, table],
+    ).fetchall()
+    columns = conn.execute(
+        "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = ?"
+        " AND schema_name = ? AND table_name = ?",
+        [catalog, schema, table],
+    ).fetchall()
+    return {"": comment, **dict(columns)}
+
+
 def _rows(conn, catalog: str, relation: str, columns: dict[str, str]) -> list[tuple]:
     """A table's rows in one order on both sides: whole numbers whatever their width, fractions
     as floats, the rest as text; sorted on the exact values first, fractions last and rounded."""
@@ -170,9 +187,9 @@ def _bookkeeping_columns() -> dict[str, set[str]]:
 
 def differences(duckdb_database, spark_database, same_history: bool = True) -> dict[str, str]:
     """What differs between two pipeline databases' marts and reference tables, by relation:
-    a table one lacks, different column names, a different row count, or the columns whose
-    values differ (and in how many rows). Between builds of different histories (a full
-    refresh against day-by-day builds) the bookkeeping columns are left out."""
+    a table one lacks, different column names or descriptions, a different row count, or the
+    columns whose values differ (and in how many rows). Between builds of different histories
+    (a full refresh against day-by-day builds) the bookkeeping columns are left out."""
     left_out = {} if same_history else _bookkeeping_columns()
     found = {}
     with duckdb.connect() as conn:
@@ -203,6 +220,9 @@ def differences(duckdb_database, spark_database, same_history: bool = True) -> d
                 relation, set()
             ):
                 found[relation] = "columns differ"
+                continue
+            if _descriptions(conn, "cardreach", relation) != _descriptions(conn, "spark", relation):
+                found[relation] = "descriptions differ"
                 continue
             left = _rows(conn, "cardreach", relation, on_duckdb)
             right = _rows(conn, "spark", relation, on_duckdb)

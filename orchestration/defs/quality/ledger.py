@@ -119,6 +119,17 @@ def checked_through(conn: duckdb.DuckDBPyConnection, scope: Scope, query: str) -
     return highest
 
 
+def record_rewrite(conn: duckdb.DuckDBPyConnection, column: str, run_id: str | None) -> None:
+    """Every row stamped with `column` was rewritten without a higher stamp: the suites on it read
+    every row again. What the dbt macro record_rewrite does on DuckDB; on Spark the pipeline
+    records it when it copies such a table back (orchestration/engine.py)."""
+    _ensure_ledger(conn)
+    conn.execute(
+        f"INSERT INTO {LEDGER} (event, column_name, run_id) VALUES ('rewritten', ?, ?)",
+        [column, run_id],
+    )
+
+
 def record_pass(
     conn: duckdb.DuckDBPyConnection,
     scope: Scope,
