@@ -17,11 +17,15 @@
 {%- endmacro %}
 
 {% macro spark__distinct_list(expression, delimiter, where) -%}
-    nullif(array_join(array_sort(collect_set({{ expression }})
-    {%- if where %} filter (where {{ where }}){% endif %}), '{{ delimiter }}'), '')
+    {%- set only_where -%}{% if where %} filter (where {{ where }}){% endif %}{%- endset -%}
+    case when count({{ expression }}){{ only_where }} > 0 then
+        array_join(array_sort(collect_set({{ expression }}){{ only_where }}), '{{ delimiter }}')
+    end
 {%- endmacro %}
 
-{#- The values of `expression` in a group, in the order of `order_by`, joined by `delimiter`. -#}
+{#- The values of `expression` in a group, in the order of `order_by`, joined by `delimiter`.
+    Say `nulls last` after a key that can be null: Spark puts nulls first in an ascending order,
+    DuckDB last. -#}
 {% macro ordered_list(expression, delimiter, order_by) %}
     {{ return(adapter.dispatch('ordered_list', 'cardreach')(expression, delimiter, order_by)) }}
 {% endmacro %}
@@ -88,7 +92,8 @@
 {%- endmacro %}
 
 {#- One row per date from `start` to `stop` (dates), both included, `step_days` apart: a
-    set-returning expression for a select list, of dates. -#}
+    set-returning expression for a select list, of dates. `start` must not be after `stop`:
+    DuckDB gives no row, Spark's sequence stops the query. -#}
 {% macro each_date(start, stop, step_days) %}
     {{ return(adapter.dispatch('each_date', 'cardreach')(start, stop, step_days)) }}
 {% endmacro %}
@@ -101,7 +106,8 @@
     explode(sequence({{ start }}, {{ stop }}, interval {{ step_days }} day))
 {%- endmacro %}
 
-{#- The product of the non-null values of `expression` in a group, as a double. -#}
+{#- The product of the non-null values of `expression` in a group, as a double; null when there
+    are none (DuckDB's product; Spark's fold would give 1). -#}
 {% macro product_of(expression) %}
     {{ return(adapter.dispatch('product_of', 'cardreach')(expression)) }}
 {% endmacro %}
@@ -111,7 +117,9 @@
 {%- endmacro %}
 
 {% macro spark__product_of(expression) -%}
-    aggregate(collect_list(cast({{ expression }} as double)), cast(1 as double), (acc, x) -> acc * x)
+    case when count({{ expression }}) > 0 then
+        aggregate(collect_list(cast({{ expression }} as double)), cast(1 as double), (acc, x) -> acc * x)
+    end
 {%- endmacro %}
 
 {#- An ORDER BY that reads a seed's rows in the order of its CSV file. DuckDB numbers a table's

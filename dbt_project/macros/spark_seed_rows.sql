@@ -2,9 +2,10 @@
     Seeds on Spark: dbt-spark's session connection pastes each cell into the INSERT without
     escaping it, so a cell holding a quote (account's, 3 × the median ...) ends its literal and
     the seed fails. This is dbt-spark's own spark__load_csv_rows with each cell written as an
-    escaped literal instead (Spark reads backslash escapes in string literals), and the rows
-    written as one file, in the CSV's order, which Spark reads back in that order: the scores
-    take their components in the seed's order (macro in_seed_order).
+    escaped literal instead (Spark reads backslash escapes in string literals), and each batch
+    of rows (dbt's seed batch size, which every seed here fits in) written as one file, in the
+    CSV's order, which Spark reads back in that order: the scores take their components in the
+    seed's order (macro in_seed_order).
 -#}
 {% macro spark__load_csv_rows(model, agate_table) %}
     {% set column_override = model['config'].get('column_types', {}) %}

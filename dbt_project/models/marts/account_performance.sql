@@ -307,7 +307,8 @@ ranked as (
             order by followers desc
         ) as follower_rank,
         count(*) over platform_date as accounts_on_date,
-        followers / sum(followers) over platform_date * 100 as followers_share_pct
+        -- null, not NaN, on a date whose accounts all have 0 followers (and no stop on Spark)
+        followers / nullif(sum(followers) over platform_date, 0) * 100 as followers_share_pct
 
     from measured
     window platform_date as (partition by platform, snapshot_date)

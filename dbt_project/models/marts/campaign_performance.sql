@@ -165,7 +165,7 @@ overlapping as (
     -- baseline is measured over: the account's growth then is theirs too
     select
         measured_span.campaign_id,
-        {{ ordered_list('others.campaign_id', ', ', 'others.start_date, others.campaign_id') }}
+        {{ ordered_list('others.campaign_id', ', ', 'others.start_date nulls last, others.campaign_id') }}
             as overlapping_campaigns
 
     from measured_span
