@@ -282,11 +282,14 @@ def copy_back_from_spark(events, warehouse: Warehouse, context, full_refresh: bo
     (orchestration/engine.py)."""
     started = time.monotonic()
     manifest = prepared_manifest()
-    built = [
-        manifest["nodes"][event.metadata["unique_id"].value]
-        for event in events
-        if isinstance(event, dg.Output) and "unique_id" in event.metadata
-    ]
+    built = {
+        _relation(node): node
+        for node in (
+            manifest["nodes"][event.metadata["unique_id"].value]
+            for event in events
+            if _is_table_output(event)
+        )
+    }
     with warehouse.connect() as conn:
         done = engine.copy_back(
             conn, warehouse.warehouse_dir, built, full_refresh, context.run.run_id
@@ -313,7 +316,7 @@ def with_built_table_metadata(events, target_path: Path, warehouse: Warehouse, c
     (it went through on the sample, but either side may meet the other's lock); they also count
     no view's rows and type columns in the adapter's words (`character varying(256)`). A table
     that cannot be read keeps dbt's output as it is, never failing the step."""
-    outputs = [e for e in events if isinstance(e, dg.Output) and "unique_id" in e.metadata]
+    outputs = [e for e in events if _is_table_output(e)]
     if not outputs:
         yield from events
         return
@@ -344,11 +347,16 @@ def with_built_table_metadata(events, target_path: Path, warehouse: Warehouse, c
         f" {time.monotonic() - started:.2f}s"
     )
     for event in events:
-        if isinstance(event, dg.Output) and "unique_id" in event.metadata:
+        if _is_table_output(event):
             extra = enriched.get(event.metadata["unique_id"].value)
             if extra:
                 event = event.with_metadata({**event.metadata, **extra})
         yield event
+
+
+def _is_table_output(event) -> bool:
+    """A model's or seed's output among dbt's events (its tests are check results)."""
+    return isinstance(event, dg.Output) and "unique_id" in event.metadata
 
 
 def _relation(node: dict) -> str:

@@ -94,18 +94,17 @@ class CopyBack:
 def copy_back(
     conn: duckdb.DuckDBPyConnection,
     warehouse: Path,
-    nodes: list[dict],
+    built: dict[str, dict],
     full_refresh: bool,
     run_id: str,
 ) -> CopyBack:
-    """Copy each built table of these manifest nodes from Spark's Parquet files into the
-    pipeline's database, replacing it whole, with the descriptions dbt's persist_docs gives it
-    on DuckDB (publication passes them on to the analysts)."""
+    """Copy each built table (`schema.table`: its manifest node) from Spark's Parquet files into
+    the pipeline's database, replacing it whole, with the descriptions dbt's persist_docs gives
+    it on DuckDB (publication passes them on to the analysts)."""
     from orchestration.defs.quality.ledger import record_rewrite
 
     done = CopyBack()
-    for node in nodes:
-        relation = f"{node['schema']}.{node.get('alias') or node['name']}"
+    for relation, node in built.items():
         schema, table = relation.split(".")
         folder = spark_table_folder(warehouse, relation)
         parts = _parts(folder)
