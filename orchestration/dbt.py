@@ -33,7 +33,7 @@ from dagster_dbt import (
 from packaging.version import Version
 from pydantic import Field
 
-from orchestration import engine, settings
+from orchestration import dbt_in_process, engine, settings
 from orchestration.metadata import OWNERS, columns_by_table
 from orchestration.warehouse import Warehouse, write_atomically
 
@@ -238,7 +238,18 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         except OSError as error:  # a missed cache costs a parse, never the step
             context.log.warning(f"could not reuse dbt's parse of this warehouse: {error}")
         try:
-            invocation = dbt.cli(args, context=context, target_path=target_path)
+            if engine.on_spark():  # dbt_in_process: a Spark session would outlive the step
+                invocation = dbt.cli(args, context=context, target_path=target_path)
+            else:
+                invocation = dbt_in_process.cli(
+                    dbt,
+                    args,
+                    context=context,
+                    target_path=target_path,
+                    translator=CardreachTranslator(),
+                    manifest=prepared_manifest(),
+                    last_parse=invocation_folders_root() / "partial_parse.msgpack",
+                )
             # what dbt built is read (column types, row counts, lineage) once it has exited and
             # let go of DuckDB's single-writer file: its events wait for it, in their order.
             events, failure = [], None

@@ -167,3 +167,29 @@ def test_a_dbt_step_reuses_the_parse_the_last_one_made_for_this_warehouse(sample
         logs.append((folder / "dbt.log").read_text(encoding="utf-8"))
     assert "Unable to do partial parsing because profile has changed" in logs[0]
     assert "PartialParsingSkipParsing" in logs[1]
+
+
+def test_a_failed_dbt_build_says_dbts_error_and_lets_go_of_the_database(sample_copy):
+    """dbt runs inside the pipeline's process on DuckDB (orchestration/dbt_in_process.py): a
+    build that fails is the step's failure with dbt's own words, and dbt closes the database
+    either way, so the step, the next one and the next build in the same process open it."""
+    database = str(sample_copy.database_path)
+    with duckdb.connect(database) as conn:
+        conn.execute("ALTER TABLE marts.account_performance RENAME TO account_performance_away")
+    failed = dg.materialize(
+        [cardreach_scores],
+        resources={"warehouse": sample_copy, "dbt": dbt_resource()},
+        raise_on_error=False,
+    )
+    assert not failed.success
+    [failure] = failed.get_step_failure_events()
+    said = failure.step_failure_data.error.message
+    assert "failed with exit code `1`" in said
+    assert "Errors parsed from dbt logs" in said and "account_performance" in said
+    with duckdb.connect(database) as conn:  # read-write, in this process: dbt let go of it
+        conn.execute("ALTER TABLE marts.account_performance_away RENAME TO account_performance")
+    again = dg.materialize(
+        [cardreach_scores], resources={"warehouse": sample_copy, "dbt": dbt_resource()}
+    )
+    assert again.success
+    assert again.get_asset_materialization_events()
