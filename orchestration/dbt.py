@@ -321,10 +321,11 @@ def copy_back_from_spark(events, warehouse: Warehouse, context, full_refresh: bo
 def with_built_table_metadata(events, target_path: Path, warehouse: Warehouse, context):
     """dbt's events, each model's and seed's output carrying what the UI shows of a table: its
     column types (and descriptions), its row count and, for a model, which upstream columns each
-    of its columns is computed from. Read from the warehouse once dbt has exited: dagster-dbt's
-    own `fetch_column_metadata()` and `fetch_row_counts()` open the database from this process
-    while dbt writes it from another, two processes taking turns on DuckDB's single-writer file
-    (it went through on the sample, but either side may meet the other's lock); they also count
+    of its columns is computed from. Read from the warehouse once dbt has finished and let go of
+    it: dagster-dbt's own `fetch_column_metadata()` and `fetch_row_counts()` open the database
+    while dbt writes it, two connections taking turns on DuckDB's single-writer file (with dbt
+    in a subprocess it went through on the sample, but either side may meet the other's
+    lock; in this process DuckDB refuses the second connection outright); they also count
     no view's rows and type columns in the adapter's words (`character varying(256)`). A table
     that cannot be read keeps dbt's output as it is, never failing the step."""
     outputs = [e for e in events if _is_table_output(e)]

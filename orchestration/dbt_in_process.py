@@ -14,11 +14,14 @@ on in the pipeline's process after the step.
 """
 
 import contextlib
+import ctypes
+import logging
 import queue
 import shutil
 import signal
+import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -38,13 +41,16 @@ _QUIET_EVENTS = frozenset({"CacheAction", "CacheDumpGraph"})
 # Exit statuses of the `dbt` command: 1, the build ran and a node failed; 2, dbt itself failed.
 _NODE_FAILED, _DBT_FAILED = 1, 2
 _END = object()
+# The Python logger dbt writes each build's dbt.log through (dbt/events/logging.py).
+DBT_FILE_LOGGER = "file_log"
 
 
 class _Lines:
     """The stdout dagster-dbt reads: dbt's events as JSON lines, as they happen."""
 
-    def __init__(self):
+    def __init__(self, running: Callable[[], bool]):
         self._lines: queue.SimpleQueue = queue.SimpleQueue()
+        self._running = running
         self.closed = False
 
     def put(self, line) -> None:
@@ -55,7 +61,9 @@ class _Lines:
             try:  # a timeout, so that an interrupt reaches the step's thread while dbt works
                 line = self._lines.get(timeout=0.5)
             except queue.Empty:
-                continue
+                if self._running():
+                    continue
+                return
             if line is _END:
                 return
             yield line
@@ -72,52 +80,67 @@ class InProcessDbt:
     `args`, `stdout` (JSON lines), `wait()`, `returncode`, `send_signal()`."""
 
     def __init__(self, args: list[str], project_dir: Path):
-        self.args = ["dbt", *args]
-        self.stdout = _Lines()
+        self.args = ["dbt", *args, "--project-dir", str(project_dir)]
         self.returncode: int | None = None
         self._raised: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(args, project_dir), name="dbt", daemon=True
-        )
+        self._interrupted = False
+        self._thread = threading.Thread(target=self._run, name="dbt", daemon=True)
+        self.stdout = _Lines(running=self._thread.is_alive)
         self._thread.start()
 
-    def _run(self, args: list[str], project_dir: Path) -> None:
-        from dbt.cli.main import dbtRunner
-        from dbt_common.events.functions import msg_to_dict
-
-        said_errors = []
-
-        def relay(message) -> None:
-            if message.info.level not in _QUIET_LEVELS and message.info.name not in _QUIET_EVENTS:
-                said_errors.append(message.info.level == "error")
-                self.stdout.put(orjson.dumps(msg_to_dict(message)))
-
+    def _run(self) -> None:
         try:
-            result = dbtRunner(callbacks=[relay]).invoke([*args, "--project-dir", str(project_dir)])
-            if result.exception is not None and not isinstance(result.exception, Exception):
-                self._raised = result.exception  # an interrupt, not dbt's outcome
-            elif result.exception is not None and not any(said_errors):
-                # refused before dbt logged anything (a bad flag, say): its reason, as dbt's
-                # command line would print it, for dagster-dbt's error
-                self.stdout.put(_error_line(result.exception))
-            self.returncode = (
-                0 if result.success else (_NODE_FAILED if result.exception is None else _DBT_FAILED)
-            )
+            try:
+                self._build()
+            finally:
+                _let_go_of_dbt()
         except BaseException as error:  # noqa: BLE001 - handed to the step's thread in wait()
             self._raised, self.returncode = error, _DBT_FAILED
         finally:
-            _let_go_of_duckdb()
             self.stdout.put(_END)
+
+    def _build(self) -> None:
+        from dbt.cli.main import dbtRunner
+        from dbt_common.events.functions import msg_to_dict
+
+        said_an_error = False
+
+        def relay(message) -> None:
+            nonlocal said_an_error
+            if message.info.level not in _QUIET_LEVELS and message.info.name not in _QUIET_EVENTS:
+                said_an_error = said_an_error or message.info.level == "error"
+                self.stdout.put(orjson.dumps(msg_to_dict(message)))
+
+        result = dbtRunner(callbacks=[relay]).invoke(self.args[1:])
+        if result.exception is not None and not isinstance(result.exception, Exception):
+            self._raised = result.exception  # an interrupt, not dbt's outcome
+        elif result.exception is not None and not said_an_error:
+            # refused before dbt logged anything (a bad flag, say): its reason, as dbt's
+            # command line would print it, for dagster-dbt's error
+            self.stdout.put(_error_line(result.exception))
+        self.returncode = (
+            0 if result.success else (_NODE_FAILED if result.exception is None else _DBT_FAILED)
+        )
 
     def wait(self, timeout: float | None = None) -> int | None:
         self._thread.join(timeout)
-        if self._raised is not None:
-            raised, self._raised = self._raised, None
+        if self._thread.is_alive():  # as Popen.wait says it
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        raised, self._raised = self._raised, None
+        # the interrupt this step sent dbt is the step's own to raise, not dbt's outcome
+        if raised is not None and not (self._interrupted and isinstance(raised, KeyboardInterrupt)):
             raise raised
         return self.returncode
 
     def send_signal(self, _signal: int = signal.SIGINT) -> None:
-        """An interrupted step (dagster-dbt forwards it as SIGINT): stop dbt's running query."""
+        """An interrupted step (dagster-dbt forwards it as SIGINT): what SIGINT does to the `dbt`
+        command. A KeyboardInterrupt in dbt's thread stops the build (dbt cancels its queries
+        and skips the nodes left), and the query running now is cancelled so that it returns."""
+        self._interrupted = True
+        if self._thread.is_alive() and self._thread.ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self._thread.ident), ctypes.py_object(KeyboardInterrupt)
+            )
         with contextlib.suppress(Exception):
             from dbt.adapters.factory import FACTORY
 
@@ -134,15 +157,27 @@ def _error_line(error: Exception) -> bytes:
     )
 
 
-def _let_go_of_duckdb() -> None:
-    """Close dbt's DuckDB database: dbt-duckdb keeps it open between invocations, and the step
-    reads what dbt built with a connection of its own (DuckDB refuses a second connection to a
-    file open in the same process with other settings). Then the memory DuckDB worked in goes
-    back to the system, for the steps after it."""
+def _let_go_of_dbt() -> None:
+    """What dbt leaves in the process after a build, let go of. Its DuckDB database: after
+    `dbtRunner` returns, dbt-duckdb's environment still holds the file open (seen with
+    dbt-duckdb 1.11), and DuckDB refuses another connection from this process with other
+    settings, such as the read-only one the step reads what dbt built with. Its adapter (which
+    holds the manifest), its loggers and callbacks and its dbt.log, kept until the next build
+    otherwise. Then the memory DuckDB worked in goes back to the system, for the steps after
+    it."""
+    from dbt.adapters.factory import reset_adapters
+    from dbt_common.events.event_manager_client import cleanup_event_logger
+
     with contextlib.suppress(ImportError):
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
         DuckDBConnectionManager.close_all_connections()
+    reset_adapters()
+    cleanup_event_logger()
+    dbt_log = logging.getLogger(DBT_FILE_LOGGER)  # the build's dbt.log, open until closed
+    for handler in dbt_log.handlers:
+        handler.close()
+    dbt_log.handlers.clear()
     give_back_memory()
 
 

@@ -59,7 +59,7 @@ def cli(*args: str, env_extra: dict | None = None, dagster_home: Path) -> subpro
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        start_new_session=True,  # its own process group: a kill reaches dbt too
+        start_new_session=True,  # its own process group: a kill reaches all of it
     )
 
 
@@ -178,6 +178,7 @@ def test_a_run_killed_during_dbt_then_rerun_equals_an_uninterrupted_run(tmp_path
     env = {
         settings.LANDING_ENV: str(landing.path),
         settings.WAREHOUSE_ENV: str(killed / "warehouse"),
+        settings.VERBOSE_ENV: "0",  # the run writes its log file, which says when dbt builds
     }
     run = cli("run", env_extra=env, dagster_home=tmp_path / "home")
     deadline = time.monotonic() + 300
@@ -204,6 +205,34 @@ def test_a_run_killed_during_dbt_then_rerun_equals_an_uninterrupted_run(tmp_path
         assert conn.execute(
             "SELECT count(*), count(DISTINCT sha256) FROM audit.file_log"
         ).fetchone() == (len(delivered), len(delivered))
+
+
+def test_an_interrupted_run_stops_dbt_says_so_and_the_next_run_builds(tmp_path):
+    """Ctrl-C while dbt builds (dbt runs inside the run's process, orchestration/dbt_in_process.py):
+    dbt stops within seconds, the run says which step was interrupted, and the next run, with
+    nothing new delivered, builds everything."""
+    warehouse = tmp_path / "warehouse"
+    env = {
+        settings.LANDING_ENV: str(Landing(tmp_path / "landing").copy_sample().path),
+        settings.WAREHOUSE_ENV: str(warehouse),
+        settings.VERBOSE_ENV: "0",
+    }
+    run = cli("run", env_extra=env, dagster_home=tmp_path / "home")
+    deadline = time.monotonic() + 300
+    while not _dbt_building(warehouse):
+        assert run.poll() is None, run.stdout.read()[-2000:]
+        assert time.monotonic() < deadline, "dbt never started"
+        time.sleep(0.2)
+    time.sleep(2)  # well inside dbt build
+    os.kill(run.pid, signal.SIGINT)
+    output, _ = run.communicate(timeout=60)
+    assert run.returncode == 1, output[-3000:]
+    assert "step cardreach_dbt_models failed: DagsterExecutionInterruptedError" in output
+
+    rerun = cli("run", env_extra=env, dagster_home=tmp_path / "home")
+    output, _ = rerun.communicate(timeout=900)
+    assert rerun.returncode == 0, output[-3000:]
+    assert "builds    everything" in output  # nothing was recorded as built
 
 
 HOLDER = textwrap.dedent(
