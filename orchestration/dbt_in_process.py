@@ -61,7 +61,9 @@ class _Lines:
             try:  # a timeout, so that an interrupt reaches the step's thread while dbt works
                 line = self._lines.get(timeout=0.5)
             except queue.Empty:
-                if self._running():
+                # once dbt's thread is gone nothing more comes: read what is left, then stop,
+                # even when it died without its end mark
+                if self._running() or not self._lines.empty():
                     continue
                 return
             if line is _END:
