@@ -47,6 +47,10 @@ KEPT_INVOCATION_FOLDERS = 10
 LINEAGE_VARIANTS_KEPT = 4
 # dbt's parses kept, one per warehouse profile (reuse_parse): about 2 MB each.
 KEPT_PROFILE_PARSES = 8
+# Each build's dbt.log in dbt's usual text lines, every debug line kept (each query). With
+# dagster-dbt's `--log-format json` it would be JSON too: about 10 MB a build on the sample,
+# and turning dbt's events into JSON was a tenth of a build's time (docs/performance.md).
+DBT_LOG_FILE_FORMAT = ("--log-format-file", "debug")
 
 
 def _target_path() -> Path:
@@ -220,7 +224,7 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         # dbt's unit tests prove the models' SQL on fixed inputs, whatever was delivered: they
         # run in `make test` (tests/test_marts.py) and `make dbt ARGS=build`, not every day.
         # They were 29 of a run's 445 nodes and 7.8 s of its 29 s in dbt.
-        args = ["build", "--exclude-resource-type", "unit_test"]
+        args = ["build", "--exclude-resource-type", "unit_test", *DBT_LOG_FILE_FORMAT]
         with warehouse.connect() as conn:
             switched_from = engine.engine_switched_from(conn, name)
         if config.full_refresh or switched_from:
