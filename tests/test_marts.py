@@ -121,8 +121,9 @@ def test_audience_profile_tgi_against_the_named_baseline(sample_run):
     assert baseline == "card_app_industry"
 
 
-def test_a_later_delivery_supersedes_in_the_marts_and_both_stay_in_raw(landing, warehouse):
-    landing.copy_sample()
+def test_a_later_delivery_supersedes_in_the_marts_and_both_stay_in_raw(
+    landing, sample_copy, warehouse
+):
     landing.csv(
         "account_snapshots__2025-04-17_fix.csv",
         [
@@ -150,8 +151,7 @@ def test_a_later_delivery_supersedes_in_the_marts_and_both_stay_in_raw(landing, 
     ) == [(2,)]
 
 
-def test_an_unregistered_account_is_kept_and_reported(landing, warehouse):
-    landing.copy_sample()
+def test_an_unregistered_account_is_kept_and_reported(landing, sample_copy, warehouse):
     landing.csv(
         "account_snapshots__new.csv",
         [
@@ -360,10 +360,11 @@ def partial_dates(warehouse) -> dict:
     )
 
 
-def test_a_date_with_fewer_accounts_than_the_one_before_is_marked_partial(landing, warehouse):
+def test_a_date_with_fewer_accounts_than_the_one_before_is_marked_partial(
+    landing, sample_copy, warehouse
+):
     """is_partial_date compares a date with the platform's previous date, so the incremental
     build recomputes a date when its own accounts or those of the date before it change."""
-    landing.copy_sample()
     landing.csv(
         "account_snapshots__2025-05-01_first.csv",
         [snapshot_on("2025-05-01", "宁波银行信用卡", "4.8万")],

@@ -115,8 +115,9 @@ def test_note_performance_on_the_sample(sample_run):
     ) == [(0,)]
 
 
-def test_a_gb18030_notes_file_loads_its_good_rows_and_quarantines_the_rest(landing, warehouse):
-    landing.copy_sample()
+def test_a_gb18030_notes_file_loads_its_good_rows_and_quarantines_the_rest(
+    landing, sample_copy, warehouse
+):
     header = [
         "平台",
         "账号",

@@ -85,11 +85,10 @@ def test_accounts_named_without_figures_are_registered_but_never_scored(sample_r
     ) == [(7,)]
 
 
-def test_a_misspelt_state_bank_is_reported_and_still_built(landing, warehouse):
+def test_a_misspelt_state_bank_is_reported_and_still_built(landing, sample_copy, warehouse):
     """工商银行 is 中国工商银行 under another name: counted by name it would be a seventh state
     bank. The registry's warning names it, bank_presence counts it once and names it apart; the
     marts are built all the same. A platform with no registered account shows 0."""
-    landing.copy_sample()
     landing.csv(
         "accounts__more.csv",
         [
@@ -145,10 +144,11 @@ def test_the_sample_registry_matches_the_banks_seed(sample_run):
     assert unknown == []
 
 
-def test_latest_snapshots_of_different_dates_are_not_ranked_against_each_other(landing, warehouse):
+def test_latest_snapshots_of_different_dates_are_not_ranked_against_each_other(
+    landing, sample_copy, warehouse
+):
     """广发's only snapshot is of 2024-12-31, with more followers than 中信 on 2025-04-17: it
     keeps its rank among that date's accounts (with 招行), and says it is not of the latest date."""
-    landing.copy_sample()
     landing.csv(
         "accounts__广发.csv",
         [
