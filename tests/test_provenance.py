@@ -11,7 +11,7 @@ import shutil
 
 import duckdb
 import pytest
-from conftest import Landing, cardreach_dbt, point_settings_at, query, run_pipeline
+from conftest import cardreach_dbt, query, run_pipeline
 from test_report import parse, section
 
 from orchestration import settings
@@ -200,11 +200,12 @@ def test_audience_profile_names_the_baseline_and_the_sources_of_each_tgi(sample_
     assert "易观千帆 (report April 2025)" in tgi_source and CARD_INDUSTRY_PROFILE in tgi_source
 
 
-def test_a_delivered_whole_internet_baseline_can_be_chosen_for_tgi(tmp_path, monkeypatch):
+def test_a_delivered_whole_internet_baseline_can_be_chosen_for_tgi(
+    tmp_path, landing, sample_copy, warehouse
+):
     """全网 delivered beside the sample: TGI stays against the default until the seed's
     is_default moves to internet_overall; then every TGI, the baseline named and the report
     change."""
-    landing = Landing(tmp_path / "landing").copy_sample()
     landing.csv(
         "app_audience__全网.csv",
         [
@@ -220,7 +221,6 @@ def test_a_delivered_whole_internet_baseline_can_be_chosen_for_tgi(tmp_path, mon
             for bucket, share in buckets.items()
         ],
     )
-    warehouse = point_settings_at(monkeypatch, landing, tmp_path / "warehouse")
     result = run_pipeline()
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     tgi_of_under_24 = (
