@@ -172,20 +172,27 @@ def _dbt_building(warehouse_dir: Path) -> bool:
     )
 
 
+def _run_until_dbt_builds(env: dict, dagster_home: Path) -> subprocess.Popen:
+    """`cardreach run`, returned once dbt builds: `env` sets CARDREACH_VERBOSE=0, so that the run
+    writes its log file, which says when dbt builds."""
+    run = cli("run", env_extra=env, dagster_home=dagster_home)
+    deadline = time.monotonic() + 300
+    while not _dbt_building(Path(env[settings.WAREHOUSE_ENV])):
+        assert run.poll() is None, run.stdout.read()[-2000:]
+        assert time.monotonic() < deadline, "dbt never started"
+        time.sleep(0.2)
+    return run
+
+
 def test_a_run_killed_during_dbt_then_rerun_equals_an_uninterrupted_run(tmp_path, sample_warehouse):
     killed = tmp_path / "killed"
     landing = Landing(killed / "landing").copy_sample()
     env = {
         settings.LANDING_ENV: str(landing.path),
         settings.WAREHOUSE_ENV: str(killed / "warehouse"),
-        settings.VERBOSE_ENV: "0",  # the run writes its log file, which says when dbt builds
+        settings.VERBOSE_ENV: "0",
     }
-    run = cli("run", env_extra=env, dagster_home=tmp_path / "home")
-    deadline = time.monotonic() + 300
-    while not _dbt_building(killed / "warehouse"):
-        assert run.poll() is None, run.stdout.read()[-2000:]
-        assert time.monotonic() < deadline, "dbt never started"
-        time.sleep(0.2)
+    run = _run_until_dbt_builds(env, tmp_path / "home")
     time.sleep(2)  # well inside dbt build
     os.killpg(run.pid, signal.SIGKILL)
     run.wait(timeout=60)
@@ -217,12 +224,7 @@ def test_an_interrupted_run_stops_dbt_says_so_and_the_next_run_builds(tmp_path):
         settings.WAREHOUSE_ENV: str(warehouse),
         settings.VERBOSE_ENV: "0",
     }
-    run = cli("run", env_extra=env, dagster_home=tmp_path / "home")
-    deadline = time.monotonic() + 300
-    while not _dbt_building(warehouse):
-        assert run.poll() is None, run.stdout.read()[-2000:]
-        assert time.monotonic() < deadline, "dbt never started"
-        time.sleep(0.2)
+    run = _run_until_dbt_builds(env, tmp_path / "home")
     time.sleep(2)  # well inside dbt build
     os.kill(run.pid, signal.SIGINT)
     output, _ = run.communicate(timeout=60)
