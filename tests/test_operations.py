@@ -322,6 +322,32 @@ def test_a_second_writer_waits_for_the_first_instead_of_failing(landing, warehou
     assert first_delivery >= release_time - 1  # it ingested only after the other writer let go
 
 
+def test_a_connection_left_in_a_reference_cycle_does_not_stop_the_next_step(warehouse):
+    """dbt, in the pipeline's process, can leave its DuckDB connection inside a reference cycle
+    that only Python's cycle collector frees: the next step's connection (other settings) was
+    refused until then. The pipeline's connection collects once and opens; a connection still
+    in use is refused with what to do."""
+    import gc
+
+    with warehouse.connect():
+        pass  # the database exists
+    other_settings = {"memory_limit": "123MB"}
+    gc.disable()  # so that nothing collects the cycle before the pipeline's connection does
+    try:
+        cycle: dict = {"conn": duckdb.connect(str(warehouse.database_path), config=other_settings)}
+        cycle["self"] = cycle
+        del cycle
+        with warehouse.connect(read_only=True) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        gc.enable()
+    with duckdb.connect(str(warehouse.database_path), config=other_settings) as held:
+        assert held.execute("SELECT 1").fetchone() == (1,)
+        refused = pytest.raises(RuntimeError, match="close the other connection first")
+        with refused, warehouse.connect(read_only=True):
+            pass
+
+
 def test_dbt_invocation_folders_are_pruned_to_the_newest_few(tmp_path):
     from orchestration.dbt import prune_invocation_folders
 
