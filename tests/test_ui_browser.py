@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Landing
+from conftest import Landing, seeded_dbt_target
 
 from orchestration import settings
 
@@ -207,6 +207,9 @@ def dagster_ui(tmp_path_factory):
         "DAGSTER_HOME": str(home),
         settings.LANDING_ENV: str(landing.path),
         settings.WAREHOUSE_ENV: str(warehouse),
+        # its own: `dagster dev` parses the project into it, and its runs build there, while
+        # this worker's other tests run
+        "DBT_TARGET_PATH": str(seeded_dbt_target(root / "dbt-target")),
         "DAGSTER_DISABLE_TELEMETRY": "1",
         "DO_NOT_TRACK": "1",
         "GX_ANALYTICS_ENABLED": "False",
