@@ -167,8 +167,8 @@ def _let_go_of_dbt() -> None:
     holds the manifest), its loggers and callbacks and its dbt.log, kept until the next build
     otherwise. Then the memory DuckDB worked in goes back to the system, for the steps after
     it. dbt's adapter lives on in reference cycles until Python collects them; a DuckDB
-    connection left among them is freed when the next step's connection needs the file
-    (warehouse.open_database)."""
+    connection left among them is freed when the pipeline's next connection with other
+    settings needs the file (warehouse.open_database collects then)."""
     from dbt.adapters.factory import reset_adapters
     from dbt_common.events.event_manager_client import cleanup_event_logger
 

@@ -332,6 +332,7 @@ def test_a_connection_left_in_a_reference_cycle_does_not_stop_the_next_step(ware
     with warehouse.connect():
         pass  # the database exists
     other_settings = {"memory_limit": "123MB"}
+    collecting = gc.isenabled()
     gc.disable()  # so that nothing collects the cycle before the pipeline's connection does
     try:
         cycle: dict = {"conn": duckdb.connect(str(warehouse.database_path), config=other_settings)}
@@ -340,7 +341,8 @@ def test_a_connection_left_in_a_reference_cycle_does_not_stop_the_next_step(ware
         with warehouse.connect(read_only=True) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
     finally:
-        gc.enable()
+        if collecting:
+            gc.enable()
     with duckdb.connect(str(warehouse.database_path), config=other_settings) as held:
         assert held.execute("SELECT 1").fetchone() == (1,)
         refused = pytest.raises(RuntimeError, match="close the other connection first")
