@@ -255,6 +255,8 @@ def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     for relation in _dbt_tables():
         assert list(spark_table_folder(runs.warehouse, relation).rglob("*.parquet")), relation
     assert _table_type(runs.first_day, "staging.stg_notes") == "BASE TABLE"  # a view on DuckDB
+    # Hive's session folder is the warehouse's, not a new /tmp/<session id>_resources a step
+    assert (settings.spark_dir(runs.warehouse) / "hive_resources").is_dir()
     assert list((settings.lake_dir(runs.warehouse) / "raw" / "account_snapshots").glob("load_*"))
     assert differences(sample_warehouse.database_path, runs.first_day) == {}
 
