@@ -59,6 +59,10 @@ def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             # that only Python's cycle collector frees: dbt's, which runs in this process, now
             # and then (a run's checks then failed, "could not be evaluated"). Collecting costs
             # about 0.4 s with Dagster, dbt and Great Expectations loaded, so only here.
+            dg.get_dagster_logger().info(
+                f"{path.name} is open in this process with other settings: collecting the"
+                " connections nothing holds any more, then opening it again"
+            )
             gc.collect()
             return connect()
     except duckdb.Error as error:

@@ -322,7 +322,7 @@ def test_a_second_writer_waits_for_the_first_instead_of_failing(landing, warehou
     assert first_delivery >= release_time - 1  # it ingested only after the other writer let go
 
 
-def test_a_connection_left_in_a_reference_cycle_does_not_stop_the_next_step(warehouse):
+def test_a_connection_left_in_a_reference_cycle_does_not_stop_the_next_step(warehouse, caplog):
     """dbt, in the pipeline's process, can leave its DuckDB connection inside a reference cycle
     that only Python's cycle collector frees: the next step's connection (other settings) was
     refused until then. The pipeline's connection collects once and opens; a connection still
@@ -343,6 +343,7 @@ def test_a_connection_left_in_a_reference_cycle_does_not_stop_the_next_step(ware
     finally:
         if collecting:
             gc.enable()
+    assert "collecting the connections nothing holds any more" in caplog.text  # the run says so
     with duckdb.connect(str(warehouse.database_path), config=other_settings) as held:
         assert held.execute("SELECT 1").fetchone() == (1,)
         refused = pytest.raises(RuntimeError, match="close the other connection first")
