@@ -5,7 +5,6 @@ time as possible. Analysts never open this database; they read the published cop
 """
 
 import ctypes
-import gc
 import os
 import sys
 import time
@@ -33,8 +32,8 @@ def _is_lock_error(error: Exception) -> bool:
 
 
 def connection_config() -> dict[str, str]:
-    """DuckDB's settings for every connection of the pipeline's own, to its database or the
-    analysts' copy: its memory cap (DuckDB's default is 80% of the machine)."""
+    """DuckDB's settings for the pipeline's connections to the analysts' copy: its memory cap
+    (DuckDB's default is 80% of the machine). Its own database is capped by `open_database`."""
     return {"memory_limit": settings.duckdb_memory_limit()}
 
 
@@ -44,41 +43,42 @@ def _is_config_conflict(error: Exception) -> bool:
 
 
 def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the pipeline database, turning an unreadable file into an error that says what to do."""
+    """Open the pipeline database, turning an unreadable file into an error that says what to do.
 
-    def connect() -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(path), read_only=read_only, config=connection_config())
-
+    Opened with DuckDB's default settings, as dbt-duckdb opens it, and capped with SET: DuckDB
+    refuses a second connection of one process to a file with other settings, and dbt, which
+    runs in this process, now and then leaves its connection open after a build (reachable:
+    collecting Python's cycles did not free it). A connection opened the same way joins it.
+    """
+    memory_limit = settings.duckdb_memory_limit()  # refused before DuckDB makes a file
     try:
         try:
-            return connect()
+            conn = duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as error:
-            if not _is_config_conflict(error):
+            if not (read_only and _is_config_conflict(error)):
                 raise
-            # Still held by a connection nothing refers to any more, inside a reference cycle
-            # that only Python's cycle collector frees: dbt's, which runs in this process, now
-            # and then (a run's checks then failed, "could not be evaluated"). Collecting costs
-            # about 0.4 s with Dagster, dbt and Great Expectations loaded, so only here.
+            # open read-write in this process already: a read-only connection cannot join it
             dg.get_dagster_logger().info(
-                f"{path.name} is open in this process with other settings: collecting the"
-                " connections nothing holds any more, then opening it again"
+                f"{path.name} is open read-write in this process (dbt's connection, left"
+                " open): reading it through a read-write connection"
             )
-            gc.collect()
-            return connect()
+            conn = duckdb.connect(str(path))
     except duckdb.Error as error:
         if _is_lock_error(error):
             raise
         if _is_config_conflict(error):  # a connection of this process, still in use
             raise RuntimeError(
                 f"cannot open {path} a second time in this process with other settings"
-                f" ({settings.MEMORY_LIMIT_ENV} changed, or a plain duckdb.connect() is still"
-                f" open): close the other connection first. {error}"
+                " (a plain duckdb.connect() with a config is still open): close the other"
+                f" connection first. {error}"
             ) from error
         raise WarehouseCorrupt(
             f"cannot open the pipeline database {path}: {error}. Every delivered file is kept in"
             f" {settings.archive_dir(path.parent)}; rebuild the database from it with"
             " `make rebuild` (the broken file is moved aside, not deleted)."
         ) from error
+    conn.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+    return conn
 
 
 def give_back_memory() -> None:

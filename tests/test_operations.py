@@ -322,30 +322,28 @@ def test_a_second_writer_waits_for_the_first_instead_of_failing(landing, warehou
     assert first_delivery >= release_time - 1  # it ingested only after the other writer let go
 
 
-def test_a_connection_left_in_a_reference_cycle_does_not_stop_the_next_step(warehouse, caplog):
-    """dbt, in the pipeline's process, can leave its DuckDB connection inside a reference cycle
-    that only Python's cycle collector frees: the next step's connection (other settings) was
-    refused until then. The pipeline's connection collects once and opens; a connection still
-    in use is refused with what to do."""
-    import gc
-
-    with warehouse.connect():
-        pass  # the database exists
-    other_settings = {"memory_limit": "123MB"}
-    collecting = gc.isenabled()
-    gc.disable()  # so that nothing collects the cycle before the pipeline's connection does
+def test_a_connection_dbt_leaves_open_does_not_stop_the_next_step(warehouse, caplog):
+    """dbt, in the pipeline's process, now and then leaves its DuckDB connection open after a
+    build (read-write, DuckDB's default settings): the steps after it, whose connections DuckDB
+    refused for their other settings, read and write through it, a read-only one included, and
+    the log says so. A connection of the process with other settings is refused with what to
+    do."""
+    with warehouse.connect() as conn:
+        conn.execute("CREATE TABLE t AS SELECT 1 AS x")
+    dbt_left = duckdb.connect(str(warehouse.database_path))  # as dbt-duckdb opens it
     try:
-        cycle: dict = {"conn": duckdb.connect(str(warehouse.database_path), config=other_settings)}
-        cycle["self"] = cycle
-        del cycle
         with warehouse.connect(read_only=True) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]
+            assert conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        assert "open read-write in this process" in caplog.text
+        with warehouse.connect() as conn:
+            conn.execute("INSERT INTO t VALUES (2)")
+        assert dbt_left.execute("SELECT count(*) FROM t").fetchone() == (2,)
     finally:
-        if collecting:
-            gc.enable()
-    assert "collecting the connections nothing holds any more" in caplog.text  # the run says so
+        dbt_left.close()
+    other_settings = {"memory_limit": "123MB"}
     with duckdb.connect(str(warehouse.database_path), config=other_settings) as held:
-        assert held.execute("SELECT 1").fetchone() == (1,)
+        assert held.execute("SELECT count(*) FROM t").fetchone() == (2,)
         refused = pytest.raises(RuntimeError, match="close the other connection first")
         with refused, warehouse.connect(read_only=True):
             pass
