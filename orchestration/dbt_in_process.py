@@ -166,9 +166,8 @@ def _let_go_of_dbt() -> None:
     settings, such as the read-only one the step reads what dbt built with. Its adapter (which
     holds the manifest), its loggers and callbacks and its dbt.log, kept until the next build
     otherwise. Then the memory DuckDB worked in goes back to the system, for the steps after
-    it. Now and then dbt's DuckDB connection stays open all the same (not found yet; collecting
-    Python's cycles does not free it): the pipeline's connections are opened as dbt's is, so
-    that they join it (warehouse.open_database)."""
+    it. Now and then dbt's DuckDB connection stays open all the same: the pipeline's
+    connections join it (warehouse.open_database says how)."""
     from dbt.adapters.factory import reset_adapters
     from dbt_common.events.event_manager_client import cleanup_event_logger
 
