@@ -262,6 +262,9 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
                     events.append(event)
             except Exception as error:  # dbt's failure, raised once its events are out
                 failure = error
+            except BaseException:  # an interrupt: dbt stops before the step says it failed
+                dbt_in_process.stop(invocation.process, invocation.termination_timeout_seconds)
+                raise
             if engine.on_spark():
                 try:
                     copy_back_from_spark(events, warehouse, context, "--full-refresh" in args)

@@ -79,7 +79,7 @@ class _Lines:
 
 class InProcessDbt:
     """A dbt command running in this process, with what dagster-dbt reads of `subprocess.Popen`:
-    `args`, `stdout` (JSON lines), `wait()`, `returncode`, `send_signal()`."""
+    `args`, `stdout` (JSON lines), `wait()`, `poll()`, `returncode`, `send_signal()`."""
 
     def __init__(self, args: list[str], project_dir: Path):
         self.args = ["dbt", *args, "--project-dir", str(project_dir)]
@@ -134,6 +134,9 @@ class InProcessDbt:
             raise raised
         return self.returncode
 
+    def poll(self) -> int | None:
+        return None if self._thread.is_alive() else self.returncode
+
     def send_signal(self, _signal: int = signal.SIGINT) -> None:
         """An interrupted step (dagster-dbt forwards it as SIGINT): what SIGINT does to the `dbt`
         command. A KeyboardInterrupt in dbt's thread stops the build (dbt cancels its queries
@@ -148,6 +151,18 @@ class InProcessDbt:
 
             for adapter in FACTORY.adapters.values():
                 adapter.cancel_open_connections()
+
+
+def stop(process: "InProcessDbt | subprocess.Popen", timeout: float) -> None:
+    """dbt interrupted as dagster-dbt does it, wherever the step's interrupt landed: dagster-dbt
+    forwards it only while it waits for dbt's next line, not while it turns one into events.
+    Otherwise dbt (in a thread of this process) would go on building while the run ends, and the
+    process abort at exit with DuckDB's threads still working. dbt's outcome is not raised: the
+    interrupt is the step's error."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        with contextlib.suppress(Exception):
+            process.wait(timeout=timeout)
 
 
 def _error_line(error: Exception) -> bytes:

@@ -1,16 +1,18 @@
 """What the UI shows of a dbt model after a real build: its columns typed as the database holds
 them, its row count and the upstream columns each column is computed from."""
 
+import itertools
 import json
 
 import dagster as dg
 import duckdb
 
-from orchestration import settings
+from orchestration import dbt_in_process, settings
 from orchestration.dbt import (
     DBT_PROJECT,
     CardreachTranslator,
     dbt_resource,
+    hand_dbt_its_settings,
     invocation_folders_root,
     prepared_manifest,
 )
@@ -195,3 +197,25 @@ def test_a_failed_dbt_build_says_dbts_error_and_lets_go_of_the_database(sample_c
     )
     assert again.success
     assert again.get_asset_materialization_events()
+
+
+def test_an_interrupted_dbt_build_stops_and_lets_go_of_the_database(sample_copy, tmp_path):
+    """An interrupt can land while dagster-dbt turns one of dbt's lines into events, where it
+    does not forward it to dbt: the step stops dbt itself (dbt_in_process.stop). dbt stops with
+    the build unfinished and closes the database, which then opens read-write in this process."""
+    hand_dbt_its_settings(sample_copy.warehouse_dir)
+    target = tmp_path / "target"
+    process = dbt_in_process.InProcessDbt(
+        ["build", "--full-refresh", "--target-path", str(target), "--log-path", str(target),
+         "--log-format", "json", "--log-level", "none",
+         "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
+        settings.DBT_PROJECT_DIR,
+    )  # fmt: skip
+    said = [json.loads(line) for line in itertools.islice(process.stdout, 3)]
+    assert process.poll() is None, said  # still building
+
+    dbt_in_process.stop(process, timeout=60)
+    assert process.poll() == 2  # dbt's status for a build it did not finish
+    # read-only: refused while this process still holds the file open read-write
+    with duckdb.connect(str(sample_copy.database_path), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM audit.file_log").fetchone()[0] > 0
