@@ -1,6 +1,7 @@
 """The SQL fast path of ingestion against the Python validator: the same rows loaded, the same
 typed values, the same problems, whatever the text."""
 
+import functools
 import json
 from datetime import date
 from decimal import Decimal
@@ -413,10 +414,19 @@ def python_outcome(dataset_name: str, records):
     return good, problems
 
 
-def sql_outcome(dataset_name: str, records):
-    dataset = DATASETS[dataset_name]
+@functools.cache
+def _database() -> duckdb.DuckDBPyConnection:
+    """One in-memory database for this process's examples: creating the raw tables was half
+    of each example's time (0.04 of 0.09 s), over 1,400 examples."""
     conn = duckdb.connect()
     ensure_schemas(conn)
+    return conn
+
+
+def sql_outcome(dataset_name: str, records):
+    dataset = DATASETS[dataset_name]
+    conn = _database()
+    conn.execute(f"DELETE FROM raw.{dataset.name}")  # the previous example's rows
     lineage = pa.table(
         {"load_id": [7], "file_name": ["f.csv"], "sha256": ["0" * 64], "delivered_at": [None]},
         schema=pa.schema(
@@ -430,20 +440,24 @@ def sql_outcome(dataset_name: str, records):
     )
     stager = Stager(conn, workdir=None)
     header, delivered = records
-    stager.append_rows(dataset, 7, header, delivered)
-    loaded = insert_validated(stager, dataset, lineage, TODAY)
-    names = [name for name, _ in raw_columns(dataset)]
-    rows = conn.execute(
-        f"SELECT line_number, {', '.join(names)}, extra_columns, file_name FROM raw.{dataset.name}"
-    ).fetchall()
-    assert loaded.get(7, 0) == len(rows)
-    problems = [
-        Problem(*row)
-        for row in conn.execute(
-            "SELECT line_number, column_name, raw_value, reason FROM"
-            f" {PROBLEMS_TABLE} WHERE load_id = 7 ORDER BY seq"
+    try:
+        stager.append_rows(dataset, 7, header, delivered)
+        loaded = insert_validated(stager, dataset, lineage, TODAY)
+        names = [name for name, _ in raw_columns(dataset)]
+        rows = conn.execute(
+            f"SELECT line_number, {', '.join(names)}, extra_columns, file_name"
+            f" FROM raw.{dataset.name}"
         ).fetchall()
-    ]
+        assert loaded.get(7, 0) == len(rows)
+        problems = [
+            Problem(*row)
+            for row in conn.execute(
+                "SELECT line_number, column_name, raw_value, reason FROM"
+                f" {PROBLEMS_TABLE} WHERE load_id = 7 ORDER BY seq"
+            ).fetchall()
+        ]
+    finally:
+        stager.clear()  # the staged rows, for the next example
     good = {}
     for line_number, *values, extra, file_name in rows:
         assert file_name == "f.csv"
