@@ -186,11 +186,19 @@ def _let_go_of_dbt() -> None:
     from dbt.adapters.factory import reset_adapters
     from dbt_common.events.event_manager_client import cleanup_event_logger
 
+    reset_adapters()  # closes the connections dbt's threads used
     with contextlib.suppress(ImportError):
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
-        DuckDBConnectionManager.close_all_connections()
-    reset_adapters()
+        # dbt-duckdb's close_all_connections only forgets its environment, whose database
+        # connection then closes when Python collects it, if nothing holds it: closed here, as
+        # dbt-duckdb does itself when it replaces an environment
+        with DuckDBConnectionManager._LOCK:  # noqa: SLF001
+            environment = DuckDBConnectionManager._ENV  # noqa: SLF001
+            DuckDBConnectionManager.close_all_connections()
+        if environment is not None:
+            with contextlib.suppress(Exception):  # already closed, or closing failed: as before
+                environment.close()
     cleanup_event_logger()
     dbt_log = logging.getLogger(DBT_FILE_LOGGER)  # the build's dbt.log, open until closed
     for handler in dbt_log.handlers:

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from orchestration import settings
-from orchestration.warehouse import Warehouse
+from orchestration.warehouse import Warehouse, open_database
 
 SAMPLE_LANDING = settings.REPO_ROOT / "data" / "landing"
 
@@ -198,7 +197,9 @@ def sample_copy(sample_warehouse, landing, warehouse) -> Warehouse:
 
 
 def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:
-    with duckdb.connect(str(warehouse.database_path), read_only=True) as conn:
+    """Read the pipeline's database as the pipeline's process does (warehouse.open_database): a
+    test that ran the pipeline in this process may find dbt's connection still open."""
+    with open_database(warehouse.database_path, read_only=True) as conn:
         return conn.execute(sql, params or []).fetchall()
 
 
