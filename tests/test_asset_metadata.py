@@ -202,7 +202,8 @@ def test_a_failed_dbt_build_says_dbts_error_and_lets_go_of_the_database(sample_c
 def test_an_interrupted_dbt_build_stops_and_lets_go_of_the_database(sample_copy, tmp_path):
     """An interrupt can land while dagster-dbt turns one of dbt's lines into events, where it
     does not forward it to dbt: the step stops dbt itself (dbt_in_process.stop). dbt stops with
-    the build unfinished and closes the database, which then opens read-write in this process."""
+    the build unfinished and closes the database, which then opens read-only in this process
+    (refused while dbt holds it read-write)."""
     hand_dbt_its_settings(sample_copy.warehouse_dir)
     target = tmp_path / "target"
     process = dbt_in_process.InProcessDbt(
