@@ -207,6 +207,20 @@ def _let_go_of_dbt() -> None:
     give_back_memory()
 
 
+def invocation_flags(target_path: Path, profiles_dir: str | Path | None) -> list[str]:
+    """The flags an in-process dbt command gets in place of the environment dagster-dbt gives
+    its subprocess: its folder, its events as JSON lines for dagster-dbt, dbt.log in debug."""
+    flags = [
+        "--target-path", str(target_path),
+        "--log-path", str(target_path),
+        "--log-format", "json",
+        "--log-level", "none",  # stdout: dagster-dbt relays the events itself
+        "--log-level-file", "debug",
+        "--no-send-anonymous-usage-stats",
+    ]  # fmt: skip
+    return flags + (["--profiles-dir", str(profiles_dir)] if profiles_dir else [])
+
+
 def cli(
     resource: DbtCliResource,
     args: list[str],
@@ -237,16 +251,7 @@ def cli(
     if last_parse.exists() and not seeded.exists():
         seeded.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(last_parse, seeded)
-    flags = [
-        "--target-path", str(target_path),
-        "--log-path", str(target_path),
-        "--log-format", "json",
-        "--log-level", "none",  # stdout: dagster-dbt relays the events itself
-        "--log-level-file", "debug",
-        "--no-send-anonymous-usage-stats",
-    ]  # fmt: skip
-    if resource.profiles_dir:
-        flags += ["--profiles-dir", str(resource.profiles_dir)]
+    flags = invocation_flags(target_path, resource.profiles_dir)
     if params.indirect_selection:
         flags += ["--indirect-selection", params.indirect_selection]
     dbt_args = [*resource.global_config_flags, *cleaned, *params.selection_args, *flags]

@@ -205,13 +205,10 @@ def test_an_interrupted_dbt_build_stops_and_lets_go_of_the_database(sample_copy,
     the build unfinished and closes the database, which then opens read-only in this process
     (refused while dbt holds it read-write)."""
     hand_dbt_its_settings(sample_copy.warehouse_dir)
-    target = tmp_path / "target"
+    flags = dbt_in_process.invocation_flags(tmp_path / "target", settings.DBT_PROJECT_DIR)
     process = dbt_in_process.InProcessDbt(
-        ["build", "--full-refresh", "--target-path", str(target), "--log-path", str(target),
-         "--log-format", "json", "--log-level", "none",
-         "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
-        settings.DBT_PROJECT_DIR,
-    )  # fmt: skip
+        ["build", "--full-refresh", *flags], settings.DBT_PROJECT_DIR
+    )
     said = [json.loads(line) for line in itertools.islice(process.stdout, 3)]
     assert process.poll() is None, said  # still building
 
