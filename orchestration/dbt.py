@@ -242,18 +242,17 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         except OSError as error:  # a missed cache costs a parse, never the step
             context.log.warning(f"could not reuse dbt's parse of this warehouse: {error}")
         try:
-            if engine.on_spark():  # dbt_in_process: a Spark session would outlive the step
-                invocation = dbt.cli(args, context=context, target_path=target_path)
-            else:
-                invocation = dbt_in_process.cli(
-                    dbt,
-                    args,
-                    context=context,
-                    target_path=target_path,
-                    translator=CardreachTranslator(),
-                    manifest=prepared_manifest(),
-                    last_parse=invocation_folders_root() / "partial_parse.msgpack",
-                )
+            if engine.on_spark():
+                engine.check_spark_session_is_for(warehouse.warehouse_dir)
+            invocation = dbt_in_process.cli(
+                dbt,
+                args,
+                context=context,
+                target_path=target_path,
+                translator=CardreachTranslator(),
+                manifest=prepared_manifest(),
+                last_parse=invocation_folders_root() / "partial_parse.msgpack",
+            )
             # what dbt built is read (column types, row counts, lineage) once it has exited and
             # let go of DuckDB's single-writer file: its events wait for it, in their order.
             events, failure = [], None

@@ -9,8 +9,9 @@ outputs and check results, the errors. It reads the run through `InProcessDbt`, 
 it reads of a subprocess: each event as the JSON line dbt writes with `--log-format json`, then the
 exit status. Figures: docs/performance.md ("The in-process round").
 
-On Spark, dbt keeps its subprocess: the Spark session it starts (and its JVM, gigabytes) would live
-on in the pipeline's process after the step.
+On Spark too: the Spark session dbt-spark starts (its JVM, the metastore) then lives on in the
+pipeline's process, and the run's next dbt step builds with it instead of starting Spark again
+(engine.check_spark_session_is_for).
 """
 
 import contextlib
@@ -20,6 +21,7 @@ import queue
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -151,6 +153,13 @@ class InProcessDbt:
 
             for adapter in FACTORY.adapters.values():
                 adapter.cancel_open_connections()
+        if "pyspark" in sys.modules:  # dbt-spark's session cannot cancel a statement: Spark can
+            with contextlib.suppress(Exception):
+                from pyspark import SparkContext
+
+                running = SparkContext._active_spark_context  # noqa: SLF001
+                if running is not None:
+                    running.cancelAllJobs()
 
 
 def stop(process: "InProcessDbt | subprocess.Popen", timeout: float) -> None:

@@ -6,11 +6,14 @@ a Parquet table in Spark's table folder. Every step after a dbt step (the Great 
 gate, the scores' checks, publication, the report) is the same code on both engines: each table
 a dbt step built on Spark is copied back, whole, into the pipeline's database, in place of the
 last copy. The analysts' copy is therefore the same DuckDB file whichever engine built it.
+dbt runs in the pipeline's process on both engines; on Spark its session lives on for the run's
+next dbt step (check_spark_session_is_for).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +54,28 @@ def record_engine(conn: duckdb.DuckDBPyConnection, step: str, run_id: str) -> No
         f"INSERT OR REPLACE INTO {ENGINE_RECORD} VALUES (?, ?, ?, now()::TIMESTAMP)",
         [step, settings.engine(), run_id],
     )
+
+
+def check_spark_session_is_for(warehouse: Path) -> None:
+    """dbt runs on Spark in the pipeline's process, as on DuckDB (dbt_in_process), and the Spark
+    session its first step starts (a JVM, the metastore, Spark's compiled code) serves the run's
+    next dbt steps: restarted, it was most of the scores' 40 s on the sample. A session is fixed
+    to the table folder and metastore it started with, so a process whose session is another
+    warehouse's stops here, before dbt would build into the wrong folder."""
+    if "pyspark" not in sys.modules:  # no session was ever started in this process
+        return
+    from pyspark import SparkContext
+
+    running = SparkContext._active_spark_context  # noqa: SLF001 - pyspark's one per process
+    if running is None:
+        return
+    started_for = running.getConf().get("spark.sql.warehouse.dir", "").removeprefix("file:")
+    if started_for and Path(started_for) != settings.spark_tables_dir(warehouse):
+        raise RuntimeError(
+            f"this process's Spark session builds into {started_for}, not into"
+            f" {settings.spark_tables_dir(warehouse)}: Spark fixes its table folder when its"
+            " session starts. Run each warehouse in a process of its own (`make run` does)."
+        )
 
 
 def spark_table_folder(warehouse: Path, relation: str) -> Path:

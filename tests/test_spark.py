@@ -26,7 +26,7 @@ from conftest import NEXT_DROP, Landing, materialize_ingest, run_pipeline
 from orchestration import settings
 from orchestration.dbt import prepared_manifest
 from orchestration.defs.ingest.lake import SCHEMA_PART, export_raw_layer
-from orchestration.engine import ENGINE_RECORD, spark_table_folder
+from orchestration.engine import ENGINE_RECORD, check_spark_session_is_for, spark_table_folder
 
 pytestmark = pytest.mark.xdist_group("spark")
 
@@ -259,6 +259,11 @@ def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     assert (settings.spark_dir(runs.warehouse) / "hive_resources").is_dir()
     assert list((settings.lake_dir(runs.warehouse) / "raw" / "account_snapshots").glob("load_*"))
     assert differences(sample_warehouse.database_path, runs.first_day) == {}
+    # dbt runs in the pipeline's process: the scores' step built with the session the models'
+    # step started, one Spark start in the run (each writes this line to the run's log)
+    run_id = runs.first.stdout.split()[2]  # "cardreach run <id> (...)"
+    first_log = settings.run_logs_dir(runs.warehouse) / f"run-{run_id}.log"
+    assert first_log.read_text(encoding="utf-8").count("Setting default log level to") == 1
 
     # the next day: Spark overwrites the dates the drop touched (insert_overwrite), DuckDB
     # deletes and inserts the touched rows; the same tables either way
@@ -334,6 +339,26 @@ def test_the_lake_holds_one_part_per_delivery_and_follows_raw(warehouse, landing
             ).fetchone()[0]
             == conn.execute("SELECT count(*) FROM raw.notes").fetchone()[0]
         )
+
+
+def test_a_spark_session_started_for_another_warehouse_is_refused(tmp_path):
+    """The session a dbt step leaves for the run's next one is fixed to its table folder: a
+    process whose session builds into another warehouse's folder stops before dbt builds."""
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(settings.spark_tables_dir(tmp_path / "one")))
+        .getOrCreate()
+    )
+    try:
+        check_spark_session_is_for(tmp_path / "one")  # its own warehouse: built with it
+        with pytest.raises(RuntimeError, match="Run each warehouse in a process of its own"):
+            check_spark_session_is_for(tmp_path / "two")
+    finally:
+        session.stop()
+    check_spark_session_is_for(tmp_path / "two")  # stopped: the next step starts its own
 
 
 def test_an_engine_cardreach_does_not_build_on_is_refused(monkeypatch):
