@@ -32,8 +32,8 @@ def audience_rows(app: str, ages: list[float], consumption: list[float]) -> list
 
 
 @pytest.fixture
-def three_content_platforms(landing, warehouse):
-    landing.copy_sample()  # 小红书 (2024-12, 2025-01 with a profile) and the card-app aggregate
+def three_content_platforms(landing, sample_copy, warehouse):
+    # the sample: 小红书 (2024-12, 2025-01 with a profile) and the card-app aggregate
     landing.csv(
         "app_activity__platforms.csv",
         [
