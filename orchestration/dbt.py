@@ -312,8 +312,9 @@ def copy_back_from_spark(events, warehouse: Warehouse, context, full_refresh: bo
             conn, warehouse.warehouse_dir, built, full_refresh, context.run.run_id
         )
     context.log.info(
-        f"{len(done.rows)} tables dbt built on Spark copied into the pipeline's database"
-        f" ({sum(done.rows.values()):,} rows) in {time.monotonic() - started:.1f}s"
+        f"{len(done.rows)} tables dbt built on Spark (application {engine.spark_application()})"
+        f" copied into the pipeline's database ({sum(done.rows.values()):,} rows) in"
+        f" {time.monotonic() - started:.1f}s"
     )
     if done.without_files:
         context.log.warning(

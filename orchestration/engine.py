@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sys
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,20 +63,41 @@ def check_spark_session_is_for(warehouse: Path) -> None:
     next dbt steps: restarted, it was most of the scores' 40 s on the sample. A session is fixed
     to the table folder and metastore it started with, so a process whose session is another
     warehouse's stops here, before dbt would build into the wrong folder."""
-    if "pyspark" not in sys.modules:  # no session was ever started in this process
+    running = _spark_context()
+    if running is None:  # no session in this process: dbt starts one for this warehouse
         return
+    started_for = _local_folder(running.getConf().get("spark.sql.warehouse.dir", ""))
+    wanted = settings.spark_tables_dir(warehouse).resolve()
+    if started_for is not None and started_for != wanted:
+        raise RuntimeError(
+            f"this process's Spark session builds into {started_for}, not into {wanted}:"
+            " Spark fixes its table folder when its session starts. Run each warehouse in a"
+            " process of its own (`make run` does)."
+        )
+
+
+def spark_application() -> str | None:
+    """The id of this process's Spark application, if it has one: each Spark dbt step says it,
+    so the run's log shows which steps shared a session."""
+    running = _spark_context()
+    return running.applicationId if running is not None else None
+
+
+def _spark_context():
+    if "pyspark" not in sys.modules:  # no session was ever started in this process
+        return None
     from pyspark import SparkContext
 
-    running = SparkContext._active_spark_context  # noqa: SLF001 - pyspark's one per process
-    if running is None:
-        return
-    started_for = running.getConf().get("spark.sql.warehouse.dir", "").removeprefix("file:")
-    if started_for and Path(started_for) != settings.spark_tables_dir(warehouse):
-        raise RuntimeError(
-            f"this process's Spark session builds into {started_for}, not into"
-            f" {settings.spark_tables_dir(warehouse)}: Spark fixes its table folder when its"
-            " session starts. Run each warehouse in a process of its own (`make run` does)."
-        )
+    return SparkContext._active_spark_context  # noqa: SLF001 - pyspark's one per process
+
+
+def _local_folder(location: str) -> Path | None:
+    """A table folder as Spark holds it (the path given; once Spark has used it, a `file:` URI
+    of the path with `..` and `//` taken out), as a resolved local path."""
+    if not location:
+        return None
+    parsed = urllib.parse.urlparse(location)
+    return Path(parsed.path if parsed.scheme == "file" else location).resolve()
 
 
 def spark_table_folder(warehouse: Path, relation: str) -> Path:

@@ -84,7 +84,7 @@ def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
 def give_back_memory() -> None:
     """Return the memory a step's work left free to the operating system.
 
-    `make run` runs every step in one process, dbt included (a subprocess on Spark): what this
+    `make run` runs every step in one process, dbt included: what this
     process keeps after ingesting or checking counts again while dbt works: PyArrow's pool and
     glibc's arenas of the read-ahead thread hold hundreds of MB at scale, and handing them back
     takes well under a millisecond (docs/performance.md). No gc.collect() here: it is slow once

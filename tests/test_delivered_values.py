@@ -175,7 +175,8 @@ def test_the_largest_counts_flow_through_every_model(landing, sample_copy, wareh
     """The largest count the contract accepts, in every count column of three accounts on one
     platform and date (so the marts sum them, add likes to collects, rank, share and score them,
     three being the scores' minimum of peers), delivered after the sample's run: the next
-    `make run` builds every model they reach, and the figures arrive exact."""
+    `make run` builds every model they reach (the incremental models by their daily path; a
+    first build's path is the one the sample's run took), and the figures arrive exact."""
     largest = str(MAX_COUNT)
     accounts = {
         "招商银行信用卡": "招商银行",

@@ -11,6 +11,7 @@ once per session (about two minutes each, most of it Spark's start and its per-s
 
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,7 @@ def _cli_run(env: dict) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "orchestration.cli", "run"],
         cwd=settings.REPO_ROOT,
-        env={**os.environ, **env},
+        env={k: v for k, v in {**os.environ, **env}.items() if k != settings.VERBOSE_ENV},
         capture_output=True,
         text=True,
         timeout=1800,
@@ -260,10 +261,12 @@ def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     assert list((settings.lake_dir(runs.warehouse) / "raw" / "account_snapshots").glob("load_*"))
     assert differences(sample_warehouse.database_path, runs.first_day) == {}
     # dbt runs in the pipeline's process: the scores' step built with the session the models'
-    # step started, one Spark start in the run (each writes this line to the run's log)
+    # step started, one Spark application in the run (each step names it in the run's log)
     run_id = runs.first.stdout.split()[2]  # "cardreach run <id> (...)"
-    first_log = settings.run_logs_dir(runs.warehouse) / f"run-{run_id}.log"
-    assert first_log.read_text(encoding="utf-8").count("Setting default log level to") == 1
+    log = (settings.run_logs_dir(runs.warehouse) / f"run-{run_id}.log").read_text("utf-8")
+    applications = re.findall(r"dbt built on Spark \(application (\S+)\)", log)
+    assert len(applications) == 2 and len(set(applications)) == 1, applications
+    assert log.count("Setting default log level to") == 1  # and one JVM
 
     # the next day: Spark overwrites the dates the drop touched (insert_overwrite), DuckDB
     # deletes and inserts the touched rows; the same tables either way
@@ -346,19 +349,23 @@ def test_a_spark_session_started_for_another_warehouse_is_refused(tmp_path):
     process whose session builds into another warehouse's folder stops before dbt builds."""
     from pyspark.sql import SparkSession
 
+    one = tmp_path / "a warehouse"
     session = (
         SparkSession.builder.master("local[1]")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.warehouse.dir", str(settings.spark_tables_dir(tmp_path / "one")))
+        .config("spark.sql.warehouse.dir", str(settings.spark_tables_dir(tmp_path / "x" / "..")))
         .getOrCreate()
     )
     try:
-        check_spark_session_is_for(tmp_path / "one")  # its own warehouse: built with it
+        session.sql("SELECT 1").collect()  # Spark now holds the folder as a normalised file: URI
+        assert session.conf.get("spark.sql.warehouse.dir").startswith("file:")
+        check_spark_session_is_for(tmp_path)  # its own warehouse, however it is spelt
+        check_spark_session_is_for(one / "..")
         with pytest.raises(RuntimeError, match="Run each warehouse in a process of its own"):
-            check_spark_session_is_for(tmp_path / "two")
+            check_spark_session_is_for(one)
     finally:
         session.stop()
-    check_spark_session_is_for(tmp_path / "two")  # stopped: the next step starts its own
+    check_spark_session_is_for(one)  # stopped: the next step starts its own
 
 
 def test_an_engine_cardreach_does_not_build_on_is_refused(monkeypatch):
