@@ -21,7 +21,6 @@ import queue
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from dagster_dbt.asset_utils import (
     get_updated_cli_invocation_params_for_context,
 )
 
+from orchestration.engine import cancel_spark_jobs
 from orchestration.warehouse import give_back_memory
 
 # dbt's events a subprocess writes to its JSON stdout: info and above, without the cache's
@@ -153,13 +153,8 @@ class InProcessDbt:
 
             for adapter in FACTORY.adapters.values():
                 adapter.cancel_open_connections()
-        if "pyspark" in sys.modules:  # dbt-spark's session cannot cancel a statement: Spark can
-            with contextlib.suppress(Exception):
-                from pyspark import SparkContext
-
-                running = SparkContext._active_spark_context  # noqa: SLF001
-                if running is not None:
-                    running.cancelAllJobs()
+        with contextlib.suppress(Exception):  # dbt-spark's session cannot cancel a statement
+            cancel_spark_jobs()
 
 
 def stop(process: "InProcessDbt | subprocess.Popen", timeout: float) -> None:

@@ -83,6 +83,13 @@ def spark_application() -> str | None:
     return running.applicationId if running is not None else None
 
 
+def cancel_spark_jobs() -> None:
+    """Spark's running jobs in this process cancelled (an interrupted dbt step on Spark)."""
+    running = _spark_context()
+    if running is not None:
+        running.cancelAllJobs()
+
+
 def _spark_context():
     if "pyspark" not in sys.modules:  # no session was ever started in this process
         return None
