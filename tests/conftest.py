@@ -203,6 +203,19 @@ def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:
         return conn.execute(sql, params or []).fetchall()
 
 
+def cardreach_run(env: dict, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
+    """`cardreach run ...` as an operator runs it, with `env` over this process's environment
+    and its short output (CARDREACH_VERBOSE left out: the tests read the short summary)."""
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run", *args],
+        cwd=settings.REPO_ROOT,
+        env={k: v for k, v in (os.environ | env).items() if k != settings.VERBOSE_ENV},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def cardreach_dbt(warehouse_dir: Path, *args: str) -> subprocess.CompletedProcess:
     """`cardreach dbt ...` on the warehouse in `warehouse_dir`, as an operator runs it."""
     return subprocess.run(

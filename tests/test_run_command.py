@@ -1,14 +1,13 @@
 """`make run` as an operator sees it: a short output with a line per stage and the full log in a
 file, then a second run with nothing new that launches nothing and says so."""
 
-import os
 import shutil
 import subprocess
 import sys
 
 import dagster as dg
 import pytest
-from conftest import SAMPLE_LANDING, Landing
+from conftest import SAMPLE_LANDING, Landing, cardreach_run
 
 from orchestration import settings
 from orchestration.defs.automation.run_tags import (
@@ -25,17 +24,6 @@ STAGES = ("ingest", "transform", "quality", "scoring", "publish", "report")
 pytestmark = pytest.mark.xdist_group("run_command")
 
 
-def cli_run(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "run", *args],
-        cwd=settings.REPO_ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-
-
 @pytest.fixture(scope="session")
 def sample_cli_run(tmp_path_factory):
     """`make run` on a copy of the sample, in its own warehouse and Dagster instance."""
@@ -48,8 +36,7 @@ def sample_cli_run(tmp_path_factory):
         settings.WAREHOUSE_ENV: str(root / "warehouse"),
         "DAGSTER_HOME": str(root / "home"),
     }
-    env.pop(settings.VERBOSE_ENV, None)
-    first = cli_run(env)
+    first = cardreach_run(env)
     return root, env, first
 
 
@@ -91,7 +78,7 @@ def test_a_run_is_tagged_with_who_started_it_and_for_which_files(sample_cli_run,
 def test_a_second_run_with_nothing_new_launches_nothing_and_says_so(sample_cli_run, monkeypatch):
     root, env, first = sample_cli_run
     assert first.returncode == 0
-    second = cli_run(env)
+    second = cardreach_run(env)
     assert second.returncode == 0, second.stdout + second.stderr
     run_id = first.stdout.split()[2]
     delivered = [path for path in SAMPLE_LANDING.iterdir() if path.is_file()]

@@ -10,11 +10,9 @@ once per session (about two minutes each, most of it Spark's start and its per-s
 """
 
 import math
-import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import NEXT_DROP, Landing, materialize_ingest, run_pipeline
+from conftest import NEXT_DROP, Landing, cardreach_run, materialize_ingest, run_pipeline
 
 from orchestration import settings
 from orchestration.dbt import prepared_manifest
@@ -40,14 +38,7 @@ FRACTION_TYPES = ("DOUBLE", "FLOAT", "DECIMAL")
 
 def _cli_run(env: dict) -> subprocess.CompletedProcess:
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "run"],
-        cwd=settings.REPO_ROOT,
-        env={k: v for k, v in {**os.environ, **env}.items() if k != settings.VERBOSE_ENV},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    result = cardreach_run(env, timeout=1800)
     print(f"a run of the sample on Spark: {time.monotonic() - started:.0f}s")
     return result
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Landing, seeded_dbt_target
+from conftest import Landing, cardreach_run, seeded_dbt_target
 
 from orchestration import settings
 
@@ -165,14 +165,7 @@ class DagsterUI:
     def make_run(self) -> tuple[subprocess.CompletedProcess, str]:
         """`make run` on the UI's folders and into its instance: the run its deliveries plan.
         Returns the command's outcome and the run's id, as the UI knows it."""
-        done = subprocess.run(
-            [sys.executable, "-m", "orchestration.cli", "run"],
-            cwd=settings.REPO_ROOT,
-            env={k: v for k, v in self.env.items() if k != settings.VERBOSE_ENV},
-            capture_output=True,
-            text=True,
-            timeout=RUN_SECONDS,
-        )
+        done = cardreach_run(self.env, timeout=RUN_SECONDS)
         first_line = done.stdout.split(maxsplit=3)  # "cardreach run <id> (...)"
         assert first_line[:2] == ["cardreach", "run"], done.stdout[-3000:] + done.stderr[-3000:]
         short = first_line[2]
