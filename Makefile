@@ -39,9 +39,8 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp $< $@
 
-# The dbt manifest Dagster reads, prepared by dagster-dbt's preparer (`dbt parse`, no network)
-# rather than at every definitions load, for the warehouse the runs use: a parse made for
-# another profile would be parsed again by every dbt step.
+# The dbt manifest Dagster reads, prepared by `dbt parse` (no network) rather than at every
+# definitions load, and the parse every warehouse's first dbt step starts from.
 $(MANIFEST): $(BIN)/.installed $(DBT_SOURCES)
 	$(BIN)/python -m orchestration.cli prepare-dbt
 	@touch $@

@@ -559,7 +559,7 @@ def rebuild(verbose: bool | None = None) -> int:
 
 
 def prepare_dbt() -> int:
-    """Parse the dbt project for this warehouse (what `make` runs when the project changed)."""
+    """Parse the dbt project (what `make` runs when the project changed)."""
     from orchestration.dbt import prepare
 
     print(f"dbt manifest prepared: {_rel(prepare())}")
@@ -635,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
             default=None,
             help=f"show Dagster's and dbt's lines here too (or {settings.VERBOSE_ENV}=1)",
         )
-    commands.add_parser("prepare-dbt", help="parse the dbt project for this warehouse")
+    commands.add_parser("prepare-dbt", help="parse the dbt project")
     commands.add_parser("paths", help="where the databases, archive, report and docs are")
     dbt_command = commands.add_parser("dbt", help="run dbt on the pipeline's database")
     dbt_command.add_argument("dbt_args", nargs=argparse.REMAINDER)

@@ -1,9 +1,10 @@
 """The dbt project as Dagster sees it: where it is, how a step builds it, and how it is prepared.
 
-The manifest is prepared by dagster-dbt's own preparer (`dbt parse`; the project has no packages,
-so nothing reaches for the network): by `make` through `python -m orchestration.cli prepare-dbt`,
-by `dagster dev` itself when the project changes, and here only when no manifest exists yet. It is
-never parsed at every definitions load: `dbt parse` takes seconds and `dagster dev` reloads often.
+The manifest is prepared by `dbt parse` in this process (dbt_in_process.parse; the project has no
+packages, so nothing reaches for the network): by `make` through `python -m orchestration.cli
+prepare-dbt`, by `dagster dev` itself when the project changes (dagster-dbt's preparer), and here
+only when no manifest exists yet. It is never parsed at every definitions load: `dbt parse` takes
+seconds and `dagster dev` reloads often.
 
 The transform and scoring stages each run one `dbt build` of everything they own: the pipeline's
 own database always holds the latest build, good or bad, for the operator to look into; what a
@@ -45,8 +46,6 @@ SCORING_SELECTOR = "tag:scoring"
 KEPT_INVOCATION_FOLDERS = 10
 # Column lineage variants kept per model in the cache (_column_lineage).
 LINEAGE_VARIANTS_KEPT = 4
-# dbt's parses kept, one per warehouse profile (reuse_parse): about 2 MB each.
-KEPT_PROFILE_PARSES = 8
 # Each build's dbt.log in dbt's usual text lines, every debug line kept (each query). With
 # dagster-dbt's `--log-format json` it would be JSON too: about 10 MB a build on the sample,
 # and turning dbt's events into JSON was a tenth of a build's time (docs/performance.md).
@@ -76,10 +75,11 @@ def hand_dbt_its_settings(warehouse: Path | None = None) -> None:
 
 
 def prepare(warehouse: Path | None = None) -> Path:
-    """Parse the project for the warehouse the runs use (a parse made for another profile cannot
-    be reused, and each dbt step would parse the project again). Returns the manifest's path."""
+    """Parse the project (dbt in this process): the manifest the definitions read, and the parse
+    the first dbt step on each warehouse starts from. Returns the manifest's path."""
     hand_dbt_its_settings(warehouse)
-    DBT_PROJECT.preparer.prepare(DBT_PROJECT)
+    project = DBT_PROJECT
+    dbt_in_process.parse(project.project_dir, project.profiles_dir, invocation_folders_root())
     return DBT_PROJECT.manifest_path
 
 
@@ -238,9 +238,9 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
             invocation_folders_root() / f"{name}-{context.run.run_id[:7]}-{uuid4().hex[:7]}"
         )
         try:
-            reuse_parse(target_path, warehouse.warehouse_dir)
+            reuse_parse(target_path)
         except OSError as error:  # a missed cache costs a parse, never the step
-            context.log.warning(f"could not reuse dbt's parse of this warehouse: {error}")
+            context.log.warning(f"could not reuse dbt's last parse: {error}")
         try:
             if engine.on_spark():
                 engine.check_spark_session_is_for(warehouse.warehouse_dir)
@@ -283,9 +283,9 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
                     engine.record_engine(conn, name, context.run.run_id)
         finally:  # neither in place of dbt's own outcome
             try:
-                keep_parse(target_path, warehouse.warehouse_dir)
+                keep_parse(target_path)
             except OSError as error:
-                context.log.warning(f"could not keep dbt's parse of this warehouse: {error}")
+                context.log.warning(f"could not keep dbt's parse: {error}")
             try:
                 prune_invocation_folders(invocation_folders_root(), name)
             except OSError as error:
@@ -544,40 +544,36 @@ def _write_known_lineage(path: Path, known: dict) -> None:
     write_atomically(json.dumps(known), path)
 
 
-def _parse_for_this_profile(warehouse_dir: Path) -> Path:
-    """Where the parse dbt made for this warehouse's profile is kept. dbt reuses a parse only for
-    the profile it was made with (its database path and memory cap, in a hash), so the one
-    `prepare-dbt` leaves in target/ serves one warehouse; any other (the benchmark's, each
-    test's, a second deployment's) would be parsed whole at every dbt step: `dbt parse` took
-    6.6-7.2 s then, 3.7 s with a reusable parse (docs/performance.md)."""
-    profile = json.dumps(settings.dbt_environment(warehouse_dir), sort_keys=True)
-    key = hashlib.sha256(profile.encode()).hexdigest()[:16]
-    return invocation_folders_root() / "partial_parse" / f"{key}.msgpack"
+def _kept_parse() -> Path:
+    """Where the last parse dbt made on this engine is kept. A parse made for one warehouse
+    serves every other: on DuckDB, dbt's check of a parse leaves out the database file and
+    DuckDB's settings here (dbt_in_process.profile_hash_for_parsing); dbt-spark's never held
+    the warehouse's folders. It used to be kept per warehouse, and the first dbt step of each new
+    one (the benchmark's, each test's, a second deployment's) parsed the whole project again."""
+    return invocation_folders_root() / "partial_parse" / f"{settings.engine()}.msgpack"
 
 
-def reuse_parse(target_path: Path, warehouse_dir: Path) -> None:
-    """Seed the invocation's folder with this profile's parse, when one is kept (dagster-dbt then
-    leaves it, copying target/'s only into a folder without one). A parse older than the
+def reuse_parse(target_path: Path) -> None:
+    """Seed the invocation's folder with this engine's kept parse, when there is one (dagster-dbt
+    then leaves it, copying target/'s only into a folder without one). A parse older than the
     project is still right: dbt parses again the files whose hashes changed."""
-    kept = _parse_for_this_profile(warehouse_dir)
+    kept = _kept_parse()
     if kept.exists():
         target_path.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(kept, target_path / "partial_parse.msgpack")
 
 
-def keep_parse(target_path: Path, warehouse_dir: Path, keep: int = KEPT_PROFILE_PARSES) -> None:
-    """Keep the parse dbt wrote in the invocation's folder for this profile's next step (renamed
-    into place: two runs at once leave one whole file), and only the newest `keep` profiles'."""
+def keep_parse(target_path: Path) -> None:
+    """Keep the parse dbt wrote in the invocation's folder for the next step on this engine
+    (renamed into place: two runs at once leave one whole file)."""
     made = target_path / "partial_parse.msgpack"
     if not made.exists():
         return
-    kept = _parse_for_this_profile(warehouse_dir)
+    kept = _kept_parse()
     kept.parent.mkdir(parents=True, exist_ok=True)
     partial = kept.with_name(f".{kept.name}.{uuid4().hex}.tmp")
     shutil.copyfile(made, partial)
     os.replace(partial, kept)
-    for old in sorted(kept.parent.glob("*.msgpack"), key=lambda p: p.stat().st_mtime)[:-keep]:
-        old.unlink(missing_ok=True)
 
 
 def invocation_folders_root() -> Path:

@@ -35,10 +35,11 @@ INTRICATE_MODELS = (
 )
 
 
-def _build_the_models(warehouse) -> dict[dg.AssetKey, dict]:
+def _build_the_models(warehouse, selection=None) -> dict[dg.AssetKey, dict]:
     result = dg.materialize(
         [ingest_landing_files, cardreach_dbt_models],
         resources={"warehouse": warehouse, "dbt": dbt_resource()},
+        selection=selection,
     )
     assert result.success
     return {
@@ -94,7 +95,9 @@ def test_a_built_model_shows_its_column_types_row_count_and_column_lineage(landi
         variant[1] = marked
     try:
         cache.write_text(json.dumps(known))
-        again = _build_the_models(warehouse)[ACCOUNT_PERFORMANCE]["dagster/column_lineage"]
+        again = _build_the_models(warehouse, [ACCOUNT_PERFORMANCE])[ACCOUNT_PERFORMANCE][
+            "dagster/column_lineage"
+        ]
         assert again.lineage.deps_by_column["followers"] == [
             dg.TableColumnDep(dg.AssetKey(["marked", "by_the_test"]), "followers")
         ]
@@ -155,22 +158,42 @@ def _agrees_with_dagster_dbt(warehouse) -> None:
     assert compared == len(INTRICATE_MODELS)
 
 
-def test_a_dbt_step_reuses_the_parse_the_last_one_made_for_this_warehouse(sample_copy):
-    """dbt reuses a parse only for the profile it was made with, and each warehouse has its
-    own (here a copy of the sample, at a path no parse was made for): the first dbt step parses
-    the whole project and keeps its parse, the next starts from it. Each build's dbt.log is in
-    dbt's usual text lines, its debug lines kept."""
-    logs = []
-    for _ in range(2):
-        result = dg.materialize(
-            [cardreach_scores], resources={"warehouse": sample_copy, "dbt": dbt_resource()}
+def test_a_dbt_step_on_a_new_warehouse_starts_from_the_parse_made_for_another(
+    sample_copy, monkeypatch
+):
+    """dbt reuses a parse only for the profile's hash, which on DuckDB leaves out the database
+    file and DuckDB's settings (dbt_in_process.profile_hash_for_parsing): a step on a warehouse
+    no parse was made for (a copy of the sample, at a new path, with another memory cap) starts
+    from the one kept, parsing nothing. Each build's dbt.log is in dbt's usual text lines, its
+    debug lines kept."""
+    monkeypatch.setenv(settings.MEMORY_LIMIT_ENV, "900MB")
+    result = dg.materialize(
+        [cardreach_scores], resources={"warehouse": sample_copy, "dbt": dbt_resource()}
+    )
+    assert result.success
+    [folder] = invocation_folders_root().glob(f"cardreach_scores-{result.run_id[:7]}-*")
+    log = (folder / "dbt.log").read_text(encoding="utf-8")
+    assert "Partial parsing enabled, no changes found, skipping parsing" in log
+    assert "Unable to do partial parsing" not in log
+    assert not log.lstrip().startswith("{") and "[debug]" in log
+
+
+def test_the_profile_hash_a_parse_is_checked_by_leaves_out_only_the_database_file():
+    """What else of a DuckDB profile can reach a parse still makes dbt parse again."""
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+
+    def profile_hash(**changed):
+        profile = {"database": "cardreach", "schema": "main", "path": "/a/cardreach.duckdb"}
+        return dbt_in_process.profile_hash_for_parsing(
+            DuckDBCredentials(**(profile | {"settings": {"memory_limit": "1GB"}} | changed))
         )
-        assert result.success
-        [folder] = invocation_folders_root().glob(f"cardreach_scores-{result.run_id[:7]}-*")
-        logs.append((folder / "dbt.log").read_text(encoding="utf-8"))
-    assert "Unable to do partial parsing because profile has changed" in logs[0]
-    assert "Partial parsing enabled, no changes found, skipping parsing" in logs[1]
-    assert not logs[1].lstrip().startswith("{") and "[debug]" in logs[1]
+
+    assert profile_hash(path="/b/cardreach.duckdb", settings={"memory_limit": "2GB"}) == (
+        profile_hash()
+    )
+    assert profile_hash(database="other") != profile_hash()
+    assert profile_hash(schema="other") != profile_hash()
+    assert profile_hash(extensions=["spatial"]) != profile_hash()
 
 
 def test_a_failed_dbt_build_says_dbts_error_and_lets_go_of_the_database(sample_copy):

@@ -420,9 +420,9 @@ class Workdir:
 
 
 def prepare_dbt(work: Workdir) -> float:
-    """The dbt manifest for the work folder's warehouse, as `make` prepares the project's: dbt's
-    profile names the warehouse, and a parse made for another profile cannot be reused, so each
-    dbt step would parse the whole project again (~3.5 s), which `make run` does not."""
+    """The dbt manifest and parse in the work folder's own dbt folder, as `make` prepares the
+    project's: the first dbt step would otherwise parse the whole project (~3-5 s), which `make
+    run` does not."""
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "orchestration.cli", "prepare-dbt"],
