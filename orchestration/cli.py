@@ -453,6 +453,43 @@ def _prune_run_logs(folder: Path, keep: int = settings.KEPT_RUN_LOGS) -> None:
         old.unlink(missing_ok=True)
 
 
+# How long `make run` waits for new deliveries still being written (modified within
+# settings.SETTLE_SECONDS, which ingestion leaves for the next run) before it plans: a file
+# copied in just before the command is this run's. One still changing after this long is left
+# for the next run, as ingestion leaves it.
+SETTLE_WAIT_LIMIT_SECONDS = 60
+
+
+def _until_settled(found: WhatIsNew) -> float:
+    """Seconds until every new delivery has held still for settings.SETTLE_SECONDS (a file whose
+    modification time is ahead of the clock is ingestion's to judge)."""
+    landing, now = settings.landing_dir(), time.time()
+    waits = [0.0]
+    for name in found.new_files:
+        try:
+            modified = (landing / name).stat().st_mtime
+        except OSError:
+            continue
+        if modified <= now:
+            waits.append(modified + settings.SETTLE_SECONDS - now)
+    return max(waits)
+
+
+def _once_new_files_settle(instance: dg.DagsterInstance, found: WhatIsNew) -> WhatIsNew:
+    """What is new once the new deliveries have settled: planned before, a build would run for
+    a file that ingestion then leaves for the next run (and the next run build it again)."""
+    deadline = time.monotonic() + SETTLE_WAIT_LIMIT_SECONDS
+    while (wait := _until_settled(found)) > 0 and time.monotonic() + wait <= deadline:
+        print(
+            f"waiting {wait:.0f} s: {len(found.new_files)} new files, some modified in the last"
+            f" {settings.SETTLE_SECONDS} s, may still be being written",
+            flush=True,
+        )
+        time.sleep(wait + 0.1)
+        found = whats_new(instance)
+    return found
+
+
 def run(
     tags: dict[str, str] | None = None, force: bool = False, verbose: bool | None = None
 ) -> int:
@@ -463,7 +500,7 @@ def run(
 
     verbose = settings.verbose() if verbose is None else verbose
     with dg.DagsterInstance.get() as instance:
-        found = whats_new(instance)
+        found = _once_new_files_settle(instance, whats_new(instance))
         if found.reason is None and not force:
             print("\n".join(found.message))
             return 0

@@ -1,13 +1,15 @@
 """`make run` as an operator sees it: a short output with a line per stage and the full log in a
 file, then a second run with nothing new that launches nothing and says so."""
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 
 import dagster as dg
 import pytest
-from conftest import SAMPLE_LANDING, Landing, cardreach_run
+from conftest import NEXT_DROP, SAMPLE_LANDING, Landing, cardreach_run
 
 from orchestration import settings
 from orchestration.defs.automation.run_tags import (
@@ -89,6 +91,33 @@ def test_a_second_run_with_nothing_new_launches_nothing_and_says_so(sample_cli_r
     with dg.DagsterInstance.get() as instance:
         assert len(instance.get_runs(dg.RunsFilter(job_name="cardreach_daily"))) == 1
     assert len(list((root / "warehouse" / "logs").glob("run-*.log"))) == 1
+
+
+def test_a_file_delivered_just_before_the_run_is_waited_for_and_built(
+    sample_copy, landing, tmp_path
+):
+    """A delivery copied in just before `make run` may still be being written, which ingestion
+    leaves for the next run: the run waits until it has held still, then ingests and builds
+    it, rather than building the feed's models for a file it does not read."""
+    delivered = landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
+    now = time.time()
+    os.utime(delivered, (now, now))
+    (tmp_path / "home").mkdir()
+    shutil.copy(settings.REPO_ROOT / "orchestration" / "dagster.yaml", tmp_path / "home")
+    env = {
+        settings.LANDING_ENV: str(landing.path),
+        settings.WAREHOUSE_ENV: str(sample_copy.warehouse_dir),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+    }
+    run = cardreach_run(env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    waited, header, *rest = run.stdout.splitlines()
+    assert waited.startswith("waiting ") and "1 new files" in waited, run.stdout
+    assert header.startswith("cardreach run ") and "1 new or changed files" in header
+    [ingest] = [line for line in rest if line.startswith("  ingest ")]
+    assert " 1 new files" in ingest and "7 rows loaded" in ingest, ingest
+    assert "still being written" not in "\n".join(rest)
+    assert time.time() - now >= settings.SETTLE_SECONDS
 
 
 def whats_new(env: dict, monkeypatch):
