@@ -230,6 +230,9 @@ class WhatIsNew:
     """What `make run` found before launching anything."""
 
     new_files: list[str] = field(default_factory=list)  # deliveries not ingested yet
+    # when the newest of them will have held still settings.SETTLE_SECONDS (epoch seconds; a
+    # file whose modification time is ahead of the clock is ingestion's to judge)
+    settles_at: float = 0.0
     reason: str | None = None  # why a run is needed; None: nothing is new
     message: list[str] = field(default_factory=list)  # what to say when nothing is
 
@@ -252,8 +255,14 @@ def whats_new(instance: dg.DagsterInstance) -> WhatIsNew:
     landing = warehouse.landing_dir
     if not landing.is_dir():
         return WhatIsNew(reason=f"the landing folder {_rel(landing)} is missing")
-    state = new_deliveries(scan_landing(landing), IngestRecord.read(warehouse.warehouse_dir))
-    found = WhatIsNew(new_files=sorted(state.new))
+    entries = scan_landing(landing)
+    state = new_deliveries(entries, IngestRecord.read(warehouse.warehouse_dir))
+    now_ns = time.time_ns()
+    modified = [e.mtime_ns for e in entries if e.name in state.new and e.mtime_ns <= now_ns]
+    found = WhatIsNew(
+        new_files=sorted(state.new),
+        settles_at=max(modified) / 1e9 + settings.SETTLE_SECONDS if modified else 0.0,
+    )
     if state.new:
         found.reason = f"{len(state.new)} new or changed files in {_rel(landing)}"
         return found
@@ -460,26 +469,11 @@ def _prune_run_logs(folder: Path, keep: int = settings.KEPT_RUN_LOGS) -> None:
 SETTLE_WAIT_LIMIT_SECONDS = 60
 
 
-def _until_settled(found: WhatIsNew) -> float:
-    """Seconds until every new delivery has held still for settings.SETTLE_SECONDS (a file whose
-    modification time is ahead of the clock is ingestion's to judge)."""
-    landing, now = settings.landing_dir(), time.time()
-    waits = [0.0]
-    for name in found.new_files:
-        try:
-            modified = (landing / name).stat().st_mtime
-        except OSError:
-            continue
-        if modified <= now:
-            waits.append(modified + settings.SETTLE_SECONDS - now)
-    return max(waits)
-
-
 def _once_new_files_settle(instance: dg.DagsterInstance, found: WhatIsNew) -> WhatIsNew:
     """What is new once the new deliveries have settled: planned before, a build would run for
     a file that ingestion then leaves for the next run (and the next run build it again)."""
     deadline = time.monotonic() + SETTLE_WAIT_LIMIT_SECONDS
-    while (wait := _until_settled(found)) > 0 and time.monotonic() + wait <= deadline:
+    while (wait := found.settles_at - time.time()) > 0 and time.monotonic() + wait <= deadline:
         print(
             f"waiting {wait:.0f} s: {len(found.new_files)} new files, some modified in the last"
             f" {settings.SETTLE_SECONDS} s, may still be being written",
@@ -606,7 +600,10 @@ def prepare_dbt() -> int:
 def dbt(args: list[str]) -> int:
     """dbt itself on the pipeline's database, with the settings the pipeline hands it."""
     os.environ.update(settings.dbt_environment())
-    command = [str(settings.DBT_EXECUTABLE), *args, "--profiles-dir", str(settings.DBT_PROJECT_DIR)]
+    # dbt as its command runs it, with the pipeline's check of a saved parse (so that the two
+    # reuse each other's parse: orchestration/dbt_command.py)
+    command = [sys.executable, "-m", "orchestration.dbt_command", *args]
+    command += ["--profiles-dir", str(settings.DBT_PROJECT_DIR)]
     lock = acquire_writer_lock(settings.warehouse_dir())  # one writer: not while a run writes
     try:
         return subprocess.run(command, cwd=settings.DBT_PROJECT_DIR).returncode

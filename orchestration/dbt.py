@@ -24,6 +24,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import dagster as dg
+from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -79,8 +80,16 @@ def prepare(warehouse: Path | None = None) -> Path:
     the first dbt step on each warehouse starts from. Returns the manifest's path."""
     hand_dbt_its_settings(warehouse)
     project = DBT_PROJECT
-    dbt_in_process.parse(project.project_dir, project.profiles_dir, invocation_folders_root())
-    return DBT_PROJECT.manifest_path
+    # one parse at a time (the code server and the daemon may both find the manifest missing):
+    # dagster-dbt's own guard, which skips the parse when another process just made it
+    run_with_concurrent_update_guard(
+        project.manifest_path,
+        dbt_in_process.parse,
+        project_dir=project.project_dir,
+        profiles_dir=project.profiles_dir,
+        target_path=invocation_folders_root(),
+    )
+    return project.manifest_path
 
 
 @cache
@@ -547,7 +556,7 @@ def _write_known_lineage(path: Path, known: dict) -> None:
 def _kept_parse() -> Path:
     """Where the last parse dbt made on this engine is kept. A parse made for one warehouse
     serves every other: on DuckDB, dbt's check of a parse leaves out the database file and
-    DuckDB's settings here (dbt_in_process.profile_hash_for_parsing); dbt-spark's never held
+    DuckDB's settings here (orchestration/dbt_command.py); dbt-spark's never held
     the warehouse's folders. It used to be kept per warehouse, and the first dbt step of each new
     one (the benchmark's, each test's, a second deployment's) parsed the whole project again."""
     return invocation_folders_root() / "partial_parse" / f"{settings.engine()}.msgpack"
@@ -574,6 +583,9 @@ def keep_parse(target_path: Path) -> None:
     partial = kept.with_name(f".{kept.name}.{uuid4().hex}.tmp")
     shutil.copyfile(made, partial)
     os.replace(partial, kept)
+    for old in kept.parent.glob("*.msgpack"):  # kept per warehouse before, by a profile's hash
+        if old.stem not in settings.ENGINES:
+            old.unlink(missing_ok=True)
 
 
 def invocation_folders_root() -> Path:

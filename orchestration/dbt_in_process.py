@@ -17,7 +17,6 @@ pipeline's process, and the run's next dbt step builds with it instead of starti
 import contextlib
 import ctypes
 import logging
-import pprint
 import queue
 import shutil
 import signal
@@ -34,6 +33,7 @@ from dagster_dbt.asset_utils import (
     get_updated_cli_invocation_params_for_context,
 )
 
+from orchestration.dbt_command import reuse_parses_across_database_files
 from orchestration.engine import cancel_spark_jobs
 from orchestration.warehouse import give_back_memory
 
@@ -46,13 +46,6 @@ _NODE_FAILED, _DBT_FAILED = 1, 2
 _END = object()
 # The Python logger dbt writes each build's dbt.log through (dbt/events/logging.py).
 DBT_FILE_LOGGER = "file_log"
-# By adapter, the profile's connection settings no parse of this project reads: where the
-# database file is and DuckDB's settings (its memory cap). dbt reuses a parse only for the
-# profile's hash of all of them (its ManifestLoader.build_manifest_state_check), so each
-# warehouse's first dbt step parsed the whole project again: 2.6-5.1 s against 0.8 s
-# (docs/performance.md, "The parse round"). The project reads the target's type, database and
-# schema while parsing (dbt_project.yml, macros/), never its path or settings.
-PARSE_BLIND_CONNECTION_KEYS = {"duckdb": frozenset({"path", "settings"})}
 
 
 class _Lines:
@@ -164,42 +157,6 @@ class InProcessDbt:
                 adapter.cancel_open_connections()
         with contextlib.suppress(Exception):  # dbt-spark's session cannot cancel a statement
             cancel_spark_jobs()
-
-
-def profile_hash_for_parsing(credentials):
-    """dbt's hash of the profile a parse was made for (`profile_hash`, computed as dbt does it),
-    of the connection settings a parse can read: a parse made for one DuckDB file serves every
-    other. Any other difference (adapter, database name, schema) still makes dbt parse again."""
-    from dbt.contracts.files import FileHash
-
-    blind = PARSE_BLIND_CONNECTION_KEYS.get(credentials.type, frozenset())
-    read = sorted(
-        (kv for kv in credentials.connection_info() if kv[0] not in blind), key=lambda kv: kv[0]
-    )
-    return FileHash.from_contents(pprint.pformat(read))
-
-
-_PATCH_LOCK = threading.Lock()
-
-
-def reuse_parses_across_database_files() -> None:
-    """In this process, dbt's state check of a parse uses `profile_hash_for_parsing` (once; the
-    parses dbt writes carry it, so a parse `make` or another warehouse left is reused). dbt's
-    other checks stand: its version, vars, the project's files and the env vars they read."""
-    from dbt.parser.manifest import ManifestLoader
-
-    with _PATCH_LOCK:
-        made_by_dbt = ManifestLoader.build_manifest_state_check
-        if getattr(made_by_dbt, "blind_to_the_database_file", False):
-            return
-
-        def build_manifest_state_check(self):
-            state = made_by_dbt(self)
-            state.profile_hash = profile_hash_for_parsing(self.root_project.credentials)
-            return state
-
-        build_manifest_state_check.blind_to_the_database_file = True
-        ManifestLoader.build_manifest_state_check = build_manifest_state_check
 
 
 def parse(project_dir: Path, profiles_dir: Path, target_path: Path) -> None:

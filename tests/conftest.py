@@ -203,13 +203,21 @@ def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:
         return conn.execute(sql, params or []).fetchall()
 
 
+CARDREACH_RUN = [sys.executable, "-m", "orchestration.cli", "run"]
+
+
+def cardreach_run_env(env: dict) -> dict:
+    """`env` over this process's environment, CARDREACH_VERBOSE left out: the tests read the
+    short summary."""
+    return {k: v for k, v in (os.environ | env).items() if k != settings.VERBOSE_ENV}
+
+
 def cardreach_run(env: dict, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
-    """`cardreach run ...` as an operator runs it, with `env` over this process's environment
-    and its short output (CARDREACH_VERBOSE left out: the tests read the short summary)."""
+    """`cardreach run ...` as an operator runs it, with `env` (cardreach_run_env)."""
     return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "run", *args],
+        [*CARDREACH_RUN, *args],
         cwd=settings.REPO_ROOT,
-        env={k: v for k, v in (os.environ | env).items() if k != settings.VERBOSE_ENV},
+        env=cardreach_run_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -7,7 +7,7 @@ import json
 import dagster as dg
 import duckdb
 
-from orchestration import dbt_in_process, settings
+from orchestration import dbt_command, dbt_in_process, settings
 from orchestration.dbt import (
     DBT_PROJECT,
     CardreachTranslator,
@@ -162,7 +162,7 @@ def test_a_dbt_step_on_a_new_warehouse_starts_from_the_parse_made_for_another(
     sample_copy, monkeypatch
 ):
     """dbt reuses a parse only for the profile's hash, which on DuckDB leaves out the database
-    file and DuckDB's settings (dbt_in_process.profile_hash_for_parsing): a step on a warehouse
+    file and DuckDB's settings (orchestration/dbt_command.py): a step on a warehouse
     no parse was made for (a copy of the sample, at a new path, with another memory cap) starts
     from the one kept, parsing nothing. Each build's dbt.log is in dbt's usual text lines, its
     debug lines kept."""
@@ -184,7 +184,7 @@ def test_the_profile_hash_a_parse_is_checked_by_leaves_out_only_the_database_fil
 
     def profile_hash(**changed):
         profile = {"database": "cardreach", "schema": "main", "path": "/a/cardreach.duckdb"}
-        return dbt_in_process.profile_hash_for_parsing(
+        return dbt_command.profile_hash_for_parsing(
             DuckDBCredentials(**(profile | {"settings": {"memory_limit": "1GB"}} | changed))
         )
 
