@@ -595,6 +595,20 @@ def invocation_folders_root() -> Path:
     return root if root.is_absolute() else settings.DBT_PROJECT_DIR / root
 
 
+def seed_target_folder(folder: Path, seed: Path | None = None, lineage: bool = True) -> Path:
+    """`folder` made a dbt target folder of its own (for DBT_TARGET_PATH), holding the manifest
+    and the parse prepared in `seed` (by default this process's target folder), so that its dbt
+    steps parse nothing, as `make run`'s do; and the column lineage worked out there, unless
+    `lineage` is false. Returns `folder`."""
+    seed = seed or invocation_folders_root()
+    folder.mkdir(parents=True, exist_ok=True)
+    names = ["manifest.json", "partial_parse.msgpack"]
+    for name in names + [settings.COLUMN_LINEAGE_FILE] if lineage else names:
+        if (seed / name).exists():
+            shutil.copy2(seed / name, folder / name)
+    return folder
+
+
 def prune_invocation_folders(
     target: Path, step_name: str, keep: int = KEPT_INVOCATION_FOLDERS
 ) -> None:

@@ -17,19 +17,6 @@ from orchestration.warehouse import Warehouse, open_database
 SAMPLE_LANDING = settings.REPO_ROOT / "data" / "landing"
 
 
-def seeded_dbt_target(folder: Path, seed: Path | None = None) -> Path:
-    """`folder` made a dbt target folder of its own, holding what `make` prepared in `seed` (by
-    default this process's target folder), so that dbt does not parse the project again."""
-    from orchestration.dbt import invocation_folders_root
-
-    seed = seed or invocation_folders_root()
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("manifest.json", "partial_parse.msgpack", settings.COLUMN_LINEAGE_FILE):
-        if (seed / name).exists():
-            shutil.copy2(seed / name, folder / name)
-    return folder
-
-
 def _a_dbt_target_per_worker() -> None:
     """Under pytest -n, each worker its own dbt target folder (DBT_TARGET_PATH, which dagster-dbt,
     `cardreach dbt` and `dagster dev` all follow), seeded with what `make` prepared so that no
@@ -39,8 +26,11 @@ def _a_dbt_target_per_worker() -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker or "DBT_TARGET_PATH" in os.environ:
         return
-    own = settings.DBT_PROJECT_DIR / "target" / f"pytest-{worker}"
-    os.environ["DBT_TARGET_PATH"] = str(seeded_dbt_target(own, settings.DBT_PROJECT_DIR / "target"))
+    from orchestration.dbt import seed_target_folder
+
+    project_target = settings.DBT_PROJECT_DIR / "target"
+    own = project_target / f"pytest-{worker}"
+    os.environ["DBT_TARGET_PATH"] = str(seed_target_folder(own, project_target))
 
 
 _a_dbt_target_per_worker()

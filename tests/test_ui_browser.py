@@ -24,9 +24,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Landing, cardreach_run, seeded_dbt_target
+from conftest import Landing, cardreach_run
 
 from orchestration import settings
+from orchestration.dbt import seed_target_folder
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
 expect = sync_api.expect
@@ -222,7 +223,7 @@ def dagster_ui(tmp_path_factory):
         settings.WAREHOUSE_ENV: str(warehouse),
         # its own: `dagster dev` parses the project into it, and its runs build there, while
         # this worker's other tests run
-        "DBT_TARGET_PATH": str(seeded_dbt_target(root / "dbt-target")),
+        "DBT_TARGET_PATH": str(seed_target_folder(root / "dbt-target")),
         "DAGSTER_DISABLE_TELEMETRY": "1",
         "DO_NOT_TRACK": "1",
         "GX_ANALYTICS_ENABLED": "False",
