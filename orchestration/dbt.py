@@ -603,7 +603,8 @@ def seed_target_folder(folder: Path, seed: Path | None = None, lineage: bool = T
     seed = seed or invocation_folders_root()
     folder.mkdir(parents=True, exist_ok=True)
     names = ["manifest.json", "partial_parse.msgpack"]
-    for name in names + [settings.COLUMN_LINEAGE_FILE] if lineage else names:
+    names += [settings.COLUMN_LINEAGE_FILE] if lineage else []
+    for name in names:
         if (seed / name).exists():
             shutil.copy2(seed / name, folder / name)
     return folder
