@@ -2,9 +2,8 @@
 
 The manifest is prepared by `dbt parse` in this process (dbt_in_process.parse; the project has no
 packages, so nothing reaches for the network): by `make` through `python -m orchestration.cli
-prepare-dbt`, by `dagster dev` itself when the project changes (dagster-dbt's preparer), and here
-only when no manifest exists yet. It is never parsed at every definitions load: `dbt parse` takes
-seconds and `dagster dev` reloads often.
+prepare-dbt`; under `dagster dev`, at each definitions load (the project may have changed: dbt
+parses only the files that did, about 1 s); elsewhere only when no manifest exists yet.
 
 The transform and scoring stages each run one `dbt build` of everything they own: the pipeline's
 own database always holds the latest build, good or bad, for the operator to look into; what a
@@ -94,11 +93,13 @@ def prepare(warehouse: Path | None = None) -> Path:
 
 @cache
 def prepared_manifest() -> dict:
-    """The manifest, read once per process (every dbt step and publication use it): prepared in
-    development (`dagster dev`), parsed now only if missing."""
+    """The manifest, read once per process (every dbt step and publication use it): parsed again
+    under `dagster dev` (each process that loads the definitions: the code server at each reload,
+    each run), where the project may have changed; elsewhere only if missing. Here, not by
+    dagster-dbt's preparer: it parses in a `dbt` process of its own, with dbt's own check of a
+    saved parse, which the database file's path defeats (a whole parse, about 7 s a load)."""
     hand_dbt_its_settings()
-    DBT_PROJECT.prepare_if_dev()
-    if not DBT_PROJECT.manifest_path.exists():
+    if DBT_PROJECT.preparer.using_dagster_dev() or not DBT_PROJECT.manifest_path.exists():
         prepare()
     manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
     if manifest["metadata"].get("adapter_type") != settings.engine():

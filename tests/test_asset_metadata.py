@@ -3,6 +3,9 @@ them, its row count and the upstream columns each column is computed from."""
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 
 import dagster as dg
 import duckdb
@@ -15,6 +18,7 @@ from orchestration.dbt import (
     hand_dbt_its_settings,
     invocation_folders_root,
     prepared_manifest,
+    seed_target_folder,
 )
 from orchestration.defs.ingest.assets import ingest_landing_files
 from orchestration.defs.scoring.assets import cardreach_scores
@@ -176,6 +180,32 @@ def test_a_dbt_step_on_a_new_warehouse_starts_from_the_parse_made_for_another(
     assert "Partial parsing enabled, no changes found, skipping parsing" in log
     assert "Unable to do partial parsing" not in log
     assert not log.lstrip().startswith("{") and "[debug]" in log
+
+
+def test_under_dagster_dev_loading_the_definitions_starts_from_the_parse_made_for_another(
+    tmp_path,
+):
+    """`dagster dev` (`make ui`) parses the project at each definitions load: the code server's,
+    each run's. In the process, with the check above: a load for a warehouse no parse was made
+    for parses nothing (dagster-dbt's preparer parsed all of it in a `dbt` process, about 7 s)."""
+    target = seed_target_folder(tmp_path / "target")
+    loaded = subprocess.run(
+        [sys.executable, "-c", "from orchestration.definitions import defs; defs()"],
+        cwd=settings.REPO_ROOT,
+        env=os.environ
+        | {
+            "DAGSTER_IS_DEV_CLI": "1",  # what `dagster dev` sets for its processes
+            "DBT_TARGET_PATH": str(target),
+            settings.WAREHOUSE_ENV: str(tmp_path / "warehouse"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    log = (target / "dbt.log").read_text(encoding="utf-8")
+    assert "Partial parsing enabled, no changes found, skipping parsing" in log
+    assert "Unable to do partial parsing" not in log
 
 
 def test_the_profile_hash_a_parse_is_checked_by_leaves_out_only_the_database_file():
