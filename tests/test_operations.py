@@ -177,78 +177,68 @@ def test_running_twice_on_the_same_landing_leaves_every_mart_identical(
     }
 
 
-def _dbt_building(warehouse_dir: Path) -> bool:
-    """Whether the run's log says dbt has started building a model (dbt runs inside the run's
-    process: its lines, relayed by dagster-dbt as they come, are the sign)."""
-    return any(
-        " START sql " in log.read_text(encoding="utf-8", errors="replace")
-        for log in (warehouse_dir / "logs").glob("run-*.log")
-    )
+def _dbt_logs(warehouse_dir: Path) -> set[Path]:
+    return set((warehouse_dir / "logs").glob("run-*.log"))
 
 
 def _run_until_dbt_builds(env: dict, dagster_home: Path) -> subprocess.Popen:
     """`cardreach run`, returned once dbt builds: `env` sets CARDREACH_VERBOSE=0, so that the run
-    writes its log file, which says when dbt builds."""
+    writes its log file, where dbt's lines (dbt runs inside the run's process, relayed by
+    dagster-dbt as they come) say when it has started building a model."""
+    warehouse_dir = Path(env[settings.WAREHOUSE_ENV])
+    earlier = _dbt_logs(warehouse_dir)
     run = cli("run", env_extra=env, dagster_home=dagster_home)
     deadline = time.monotonic() + 300
-    while not _dbt_building(Path(env[settings.WAREHOUSE_ENV])):
+    while not any(
+        " START sql " in log.read_text(encoding="utf-8", errors="replace")
+        for log in _dbt_logs(warehouse_dir) - earlier
+    ):
         assert run.poll() is None, run.stdout.read()[-2000:]
         assert time.monotonic() < deadline, "dbt never started"
         time.sleep(0.2)
     return run
 
 
-def test_a_run_killed_during_dbt_then_rerun_equals_an_uninterrupted_run(tmp_path, sample_warehouse):
-    killed = tmp_path / "killed"
-    landing = Landing(killed / "landing").copy_sample()
-    env = {
-        settings.LANDING_ENV: str(landing.path),
-        settings.WAREHOUSE_ENV: str(killed / "warehouse"),
-        settings.VERBOSE_ENV: "0",
-    }
-    run = _run_until_dbt_builds(env, tmp_path / "home")
-    time.sleep(2)  # well inside dbt build
-    os.killpg(run.pid, signal.SIGKILL)
-    run.wait(timeout=60)
-    assert run.returncode == -signal.SIGKILL
-
-    rerun = cli("run", env_extra=env, dagster_home=tmp_path / "home")
-    output, _ = rerun.communicate(timeout=900)
-    assert rerun.returncode == 0, output[-3000:]
-
-    # the uninterrupted run: the shared one on the same sample
-    assert mart_tables(killed / "warehouse" / "cardreach.duckdb") == mart_tables(
-        sample_warehouse.database_path
-    )
-    # Nothing doubled: each file was loaded once.
-    delivered = [path for path in SAMPLE_LANDING.iterdir() if path.is_file()]
-    with duckdb.connect(str(killed / "warehouse" / "cardreach.duckdb"), read_only=True) as conn:
-        assert conn.execute(
-            "SELECT count(*), count(DISTINCT sha256) FROM audit.file_log"
-        ).fetchone() == (len(delivered), len(delivered))
-
-
-def test_an_interrupted_run_stops_dbt_says_so_and_the_next_run_builds(tmp_path):
+def test_runs_interrupted_or_killed_during_dbt_then_rerun_equal_an_uninterrupted_run(
+    tmp_path, sample_warehouse
+):
     """Ctrl-C while dbt builds (dbt runs inside the run's process, orchestration/dbt_in_process.py):
-    dbt stops within seconds, the run says which step was interrupted, and the next run, with
-    nothing new delivered, builds everything."""
+    dbt stops within seconds and the run says which step was interrupted. Then a run killed
+    outright while dbt builds. Neither recorded anything as built: the next run, with nothing new
+    delivered, builds everything, and its marts are the uninterrupted run's, each file loaded
+    once."""
     warehouse = tmp_path / "warehouse"
     env = {
         settings.LANDING_ENV: str(Landing(tmp_path / "landing").copy_sample().path),
         settings.WAREHOUSE_ENV: str(warehouse),
         settings.VERBOSE_ENV: "0",
     }
-    run = _run_until_dbt_builds(env, tmp_path / "home")
+    interrupted = _run_until_dbt_builds(env, tmp_path / "home")
     time.sleep(2)  # well inside dbt build
-    os.kill(run.pid, signal.SIGINT)
-    output, _ = run.communicate(timeout=60)
-    assert run.returncode == 1, output[-3000:]
+    os.kill(interrupted.pid, signal.SIGINT)
+    output, _ = interrupted.communicate(timeout=60)
+    assert interrupted.returncode == 1, output[-3000:]
     assert "step cardreach_dbt_models failed: DagsterExecutionInterruptedError" in output
+
+    killed = _run_until_dbt_builds(env, tmp_path / "home")
+    time.sleep(2)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=60)
+    assert killed.returncode == -signal.SIGKILL
 
     rerun = cli("run", env_extra=env, dagster_home=tmp_path / "home")
     output, _ = rerun.communicate(timeout=900)
     assert rerun.returncode == 0, output[-3000:]
     assert "builds    everything" in output  # nothing was recorded as built
+    # the uninterrupted run: the shared one on the same sample
+    assert mart_tables(warehouse / "cardreach.duckdb") == mart_tables(
+        sample_warehouse.database_path
+    )
+    delivered = [path for path in SAMPLE_LANDING.iterdir() if path.is_file()]
+    with duckdb.connect(str(warehouse / "cardreach.duckdb"), read_only=True) as conn:
+        assert conn.execute(
+            "SELECT count(*), count(DISTINCT sha256) FROM audit.file_log"
+        ).fetchone() == (len(delivered), len(delivered))
 
 
 HOLDER = textwrap.dedent(
