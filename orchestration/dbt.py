@@ -40,9 +40,9 @@ from orchestration.warehouse import Warehouse, write_atomically
 
 # dbt models tagged `scoring` run in a step of their own, after the quality gate.
 SCORING_SELECTOR = "tag:scoring"
-# dagster-dbt gives each dbt invocation a folder of its own under target/ (its log, manifest and
-# run_results.json), two a day, gigabytes in a year: keep the newest few per step, enough to look
-# into the last runs.
+# dagster-dbt gives each dbt invocation a folder of its own under target/ (its log, compiled SQL
+# and run_results.json), two a day, gigabytes in a year: keep the newest few per step, enough to
+# look into the last runs.
 KEPT_INVOCATION_FOLDERS = 10
 # Column lineage variants kept per model in the cache (_column_lineage).
 LINEAGE_VARIANTS_KEPT = 4

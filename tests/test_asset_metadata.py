@@ -180,6 +180,12 @@ def test_a_dbt_step_on_a_new_warehouse_starts_from_the_parse_made_for_another(
     assert "Partial parsing enabled, no changes found, skipping parsing" in log
     assert "Unable to do partial parsing" not in log
     assert not log.lstrip().startswith("{") and "[debug]" in log
+    # each node's outcome and timing for the operator; not the artifacts nothing reads
+    results = json.loads((folder / "run_results.json").read_text(encoding="utf-8"))["results"]
+    assert {"model.cardreach.account_scores", "model.cardreach.platform_scores"} <= {
+        r["unique_id"] for r in results if r["status"] == "success"
+    }
+    assert not (folder / "graph.gpickle").exists() and not (folder / "manifest.json").exists()
 
 
 def test_under_dagster_dev_loading_the_definitions_starts_from_the_parse_made_for_another(
