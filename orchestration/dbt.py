@@ -66,8 +66,8 @@ DBT_PROJECT = DbtProject(
 
 def hand_dbt_its_settings(warehouse: Path | None = None) -> None:
     """Put into this process's environment what dbt's profile reads (this warehouse's database
-    and the memory cap) and the venv's `dbt` first on the PATH, for every dbt dagster-dbt starts
-    (its preparer runs `dbt` from the PATH, even when the venv is not activated)."""
+    and the memory cap) and the venv's `dbt` first on the PATH, for any `dbt` process
+    dagster-dbt would start (from the PATH, even when the venv is not activated)."""
     os.environ.update(settings.dbt_environment(warehouse))
     bin_dir = str(settings.DBT_EXECUTABLE.parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):

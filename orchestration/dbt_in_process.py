@@ -119,8 +119,12 @@ class InProcessDbt:
                 self.stdout.put(orjson.dumps(msg_to_dict(message)))
 
         result = dbtRunner(callbacks=[relay]).invoke(self.args[1:])
+        # an interrupted build has no result to write (dbt.log says what it did)
         if self._target_path is not None and hasattr(result.result, "write"):
-            result.result.write(str(self._target_path / "run_results.json"))
+            try:
+                result.result.write(str(self._target_path / "run_results.json"))
+            except OSError as error:  # the operator's record, never the build's outcome
+                dg.get_dagster_logger().warning(f"could not write dbt's run_results.json: {error}")
         if result.exception is not None and not isinstance(result.exception, Exception):
             self._raised = result.exception  # an interrupt, not dbt's outcome
         elif result.exception is not None and not said_an_error:

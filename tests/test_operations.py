@@ -199,32 +199,32 @@ def _run_until_dbt_builds(env: dict, dagster_home: Path) -> subprocess.Popen:
     return run
 
 
-def test_runs_interrupted_or_killed_during_dbt_then_rerun_equal_an_uninterrupted_run(
+def test_runs_killed_or_interrupted_during_dbt_then_rerun_equal_an_uninterrupted_run(
     tmp_path, sample_warehouse
 ):
-    """Ctrl-C while dbt builds (dbt runs inside the run's process, orchestration/dbt_in_process.py):
-    dbt stops within seconds and the run says which step was interrupted. Then a run killed
-    outright while dbt builds. Neither recorded anything as built: the next run, with nothing new
-    delivered, builds everything, and its marts are the uninterrupted run's, each file loaded
-    once."""
+    """A run killed outright while dbt builds, its deliveries just loaded; then Ctrl-C while the
+    next run's dbt builds (dbt runs inside the run's process, orchestration/dbt_in_process.py):
+    dbt stops within seconds and the run says which step was interrupted. Neither recorded
+    anything as built: the next run, with nothing new delivered, builds everything, and its marts
+    are the uninterrupted run's, each file loaded once."""
     warehouse = tmp_path / "warehouse"
     env = {
         settings.LANDING_ENV: str(Landing(tmp_path / "landing").copy_sample().path),
         settings.WAREHOUSE_ENV: str(warehouse),
         settings.VERBOSE_ENV: "0",
     }
-    interrupted = _run_until_dbt_builds(env, tmp_path / "home")
+    killed = _run_until_dbt_builds(env, tmp_path / "home")
     time.sleep(2)  # well inside dbt build
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+
+    interrupted = _run_until_dbt_builds(env, tmp_path / "home")
+    time.sleep(2)
     os.kill(interrupted.pid, signal.SIGINT)
     output, _ = interrupted.communicate(timeout=60)
     assert interrupted.returncode == 1, output[-3000:]
     assert "step cardreach_dbt_models failed: DagsterExecutionInterruptedError" in output
-
-    killed = _run_until_dbt_builds(env, tmp_path / "home")
-    time.sleep(2)
-    os.killpg(killed.pid, signal.SIGKILL)
-    killed.wait(timeout=60)
-    assert killed.returncode == -signal.SIGKILL
 
     rerun = cli("run", env_extra=env, dagster_home=tmp_path / "home")
     output, _ = rerun.communicate(timeout=900)
