@@ -177,7 +177,7 @@ def test_running_twice_on_the_same_landing_leaves_every_mart_identical(
     }
 
 
-def _dbt_logs(warehouse_dir: Path) -> set[Path]:
+def _run_logs(warehouse_dir: Path) -> set[Path]:
     return set((warehouse_dir / "logs").glob("run-*.log"))
 
 
@@ -186,12 +186,12 @@ def _run_until_dbt_builds(env: dict, dagster_home: Path) -> subprocess.Popen:
     writes its log file, where dbt's lines (dbt runs inside the run's process, relayed by
     dagster-dbt as they come) say when it has started building a model."""
     warehouse_dir = Path(env[settings.WAREHOUSE_ENV])
-    earlier = _dbt_logs(warehouse_dir)
+    earlier = _run_logs(warehouse_dir)
     run = cli("run", env_extra=env, dagster_home=dagster_home)
     deadline = time.monotonic() + 300
     while not any(
         " START sql " in log.read_text(encoding="utf-8", errors="replace")
-        for log in _dbt_logs(warehouse_dir) - earlier
+        for log in _run_logs(warehouse_dir) - earlier
     ):
         assert run.poll() is None, run.stdout.read()[-2000:]
         assert time.monotonic() < deadline, "dbt never started"
