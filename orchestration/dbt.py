@@ -31,6 +31,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from filelock import FileLock
 from packaging.version import Version
 from pydantic import Field
 
@@ -74,6 +75,11 @@ def hand_dbt_its_settings(warehouse: Path | None = None) -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
+# The lock file dagster-dbt's guard (run_with_concurrent_update_guard) parses under, beside the
+# manifest: `manifest.concurrent-update-lock`.
+PARSE_LOCK_SUFFIX = ".concurrent-update-lock"
+
+
 def prepare(warehouse: Path | None = None) -> Path:
     """Parse the project (dbt in this process): the manifest the definitions read, and the parse
     the first dbt step on each warehouse starts from. Returns the manifest's path."""
@@ -101,12 +107,20 @@ def prepared_manifest() -> dict:
     hand_dbt_its_settings()
     if DBT_PROJECT.preparer.using_dagster_dev() or not DBT_PROJECT.manifest_path.exists():
         prepare()
-    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    manifest = read_manifest(DBT_PROJECT.manifest_path)
     if manifest["metadata"].get("adapter_type") != settings.engine():
         # parsed for the other engine: its models' materializations differ (macros/portable.sql)
         prepare()
-        manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+        manifest = read_manifest(DBT_PROJECT.manifest_path)
     return manifest
+
+
+def read_manifest(path: Path) -> dict:
+    """The manifest at `path`, read under the lock `prepare` parses under: dbt writes the file
+    in place, so without it a process loading the definitions while another parses (under
+    `dagster dev`, the code server reloading while a run starts) could read half a file."""
+    with FileLock(path.with_suffix(PARSE_LOCK_SUFFIX)).acquire(timeout=120):
+        return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _asset_keys(chosen) -> set[dg.AssetKey]:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import dagster as dg
 import duckdb
@@ -18,6 +19,7 @@ from orchestration.dbt import (
     hand_dbt_its_settings,
     invocation_folders_root,
     prepared_manifest,
+    read_manifest,
     seed_target_folder,
 )
 from orchestration.defs.ingest.assets import ingest_landing_files
@@ -212,6 +214,44 @@ def test_under_dagster_dev_loading_the_definitions_starts_from_the_parse_made_fo
     log = (target / "dbt.log").read_text(encoding="utf-8")
     assert "Partial parsing enabled, no changes found, skipping parsing" in log
     assert "Unable to do partial parsing" not in log
+
+
+def test_a_manifest_being_written_by_a_parse_is_read_once_it_is_whole(tmp_path):
+    """dbt writes manifest.json in place. A process loading the definitions while another
+    parses (under `dagster dev`, the code server reloading as a run starts) waits for the
+    parse's guard (dagster-dbt's, which `prepare` parses under) and reads the whole file."""
+    manifest = tmp_path / "manifest.json"
+    whole = {"metadata": {"adapter_type": "duckdb"}, "nodes": {f"n{i}": i for i in range(50000)}}
+    parse = textwrap.dedent(
+        """
+        import sys, time
+        from pathlib import Path
+        from dagster._utils import run_with_concurrent_update_guard
+
+        path, text = Path(sys.argv[1]), sys.stdin.read()
+
+        def write():
+            with path.open("w") as f:
+                f.write(text[: len(text) // 2])
+                f.flush()
+                print("half written", flush=True)
+                time.sleep(1.5)
+                f.write(text[len(text) // 2 :])
+
+        run_with_concurrent_update_guard(path, write)
+        """
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", parse, str(manifest)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    writer.stdin.write(json.dumps(whole))
+    writer.stdin.close()
+    assert writer.stdout.readline().strip() == "half written"
+    assert read_manifest(manifest) == whole
+    assert writer.wait(timeout=60) == 0
 
 
 def test_the_profile_hash_a_parse_is_checked_by_leaves_out_only_the_database_file():
