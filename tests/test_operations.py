@@ -368,3 +368,45 @@ def test_a_memory_limit_duckdb_cannot_honour_is_refused_by_name(tmp_path, monkey
     with pytest.raises(ValueError, match=settings.MEMORY_LIMIT_ENV), warehouse.connect():
         pass
     assert not warehouse.database_path.exists()  # refused before DuckDB made a file
+
+
+def test_a_run_keeps_its_database_open_between_steps_without_keeping_what_they_read(tmp_path):
+    """From a run's first write to its end, one connection keeps the pipeline database open:
+    each step's connection joins it (closing it leaves DuckDB's log beside the file, where
+    closing the last connection merges it in), and what a step read is not kept for the next.
+    At the run's end the file is whole and free for another process. Outside a run, nothing is
+    kept open."""
+    from orchestration.warehouse import Warehouse
+
+    warehouse = Warehouse(landing=str(tmp_path / "landing"), warehouse=str(tmp_path / "wh"))
+    log = warehouse.database_path.with_name(warehouse.database_path.name + ".wal")
+    with warehouse.connect() as conn:  # not in a run (`make rebuild`, `make purge`)
+        conn.execute("CREATE TABLE outside AS SELECT 1 AS n")
+    assert not log.exists()
+    with dg.build_resources({"warehouse": warehouse}) as resources:
+        with resources.warehouse.connect() as conn:
+            conn.execute("CREATE TABLE small AS SELECT range AS n FROM range(1000)")
+        assert log.exists()  # still open: the log is written into the file at the run's end
+        with resources.warehouse.connect() as conn:
+            conn.execute(
+                "CREATE TABLE large AS SELECT range AS n, md5(range::VARCHAR) AS s"
+                " FROM range(2000000)"
+            )
+            assert conn.execute("SELECT count(DISTINCT s) FROM large").fetchone()[0] == 2000000
+        with resources.warehouse.connect(read_only=True) as conn:  # joins it too
+            [(cached,)] = conn.execute(
+                "SELECT sum(memory_usage_bytes) FROM duckdb_memory()"
+            ).fetchall()
+            assert cached < 8 * 2**20, cached  # the large table's pages were let go
+    assert not log.exists()
+    count = (
+        "import duckdb, sys; print(duckdb.connect(sys.argv[1]).execute('SELECT"
+        " (SELECT count(*) FROM small), (SELECT count(*) FROM large)').fetchone())"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", count, str(warehouse.database_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert process.stdout.strip() == "(1000, 2000000)"
