@@ -1,9 +1,7 @@
 """The Dagster resource for cardreach's folders and its pipeline database.
 
-Each step opens its own connection and closes it when done. Within a run, which holds the
-writer's lock throughout, one more connection stays open from the first step that writes to the
-run's end, so that every later open joins the database already open in the process instead of
-reading it again. Analysts never open this database; they read the published copy.
+Connections are short-lived: open, do one step's work, close, so the file is held for as little
+time as possible. Analysts never open this database; they read the published copy.
 """
 
 import ctypes
@@ -97,22 +95,6 @@ def give_back_memory() -> None:
         sys.modules["pyarrow"].default_memory_pool().release_unused()
     with suppress(OSError, AttributeError):  # not glibc: nothing to trim this way
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def drop_cached_pages(conn: duckdb.DuckDBPyConnection) -> None:
-    """Make DuckDB let go of what it caches, while a connection keeps the database open.
-
-    Lowering the cap evicts every page not in use (what is not yet in the file goes to the .tmp
-    folder beside it) and hands the memory back: 900 MB resident fell to 60 MB in about a
-    millisecond. The cap is then restored. Without it, what one step read would stay resident
-    through the next ones, which need the memory for their own work.
-    """
-    try:
-        conn.execute("SET memory_limit = '1MB'")
-    except duckdb.OutOfMemoryException:  # a page still in use: it stays, the others went
-        pass
-    finally:
-        conn.execute(f"SET memory_limit = {sql_literal(settings.duckdb_memory_limit())}")
 
 
 def acquire_writer_lock(warehouse_dir: Path, say: Callable[[str], object] = print) -> FileLock:
@@ -217,33 +199,18 @@ class Warehouse(dg.ConfigurableResource):
         )
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        keeper, lock = getattr(self, "_keeper", None), getattr(self, "_writer_lock", None)
-        self._keeper = self._writer_lock = None
-        try:
-            if keeper is not None:
-                keeper.close()  # the last connection: DuckDB writes its log into the file
-        finally:
-            if lock is not None:
-                lock.release()
+        lock = getattr(self, "_writer_lock", None)
+        if lock is not None:
+            lock.release()
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the pipeline database for one step's work, closed after it.
-
-        Opening the file costs about 30 ms (DuckDB reads its catalog), paid by every step,
-        check and dbt invocation of a run: within a run, the first read-write connection
-        leaves a second one open until the run ends (`teardown_after_execution`), and every
-        later open joins it in well under a millisecond. A read-only connection cannot join a
-        database open read-write, so within a run they are read-write too. After each step
-        the kept database drops what it cached (`drop_cached_pages`), as closing it did.
-        """
         self.check_folders()
         self.warehouse_dir.mkdir(parents=True, exist_ok=True)
-        keeper = getattr(self, "_keeper", None)
         deadline = time.monotonic() + self.lock_wait_seconds
         while True:
             try:
-                conn = open_database(self.database_path, read_only=read_only and keeper is None)
+                conn = open_database(self.database_path, read_only=read_only)
                 break
             except duckdb.Error as error:  # only a lock: open_database explains the rest
                 if time.monotonic() > deadline:
@@ -253,18 +220,8 @@ class Warehouse(dg.ConfigurableResource):
                         f" analysts should open {settings.ANALYTICS_DATABASE_FILE} instead."
                     ) from error
                 time.sleep(0.5)
-        in_run = getattr(self, "_writer_lock", None) is not None
         try:
-            if keeper is None and in_run and not read_only:
-                self._keeper = keeper = open_database(self.database_path)  # joins `conn`
             yield conn
         finally:
             conn.close()
-            if keeper is not None:
-                try:
-                    drop_cached_pages(keeper)
-                except duckdb.Error:  # the database failed in this step: the next reads it anew
-                    self._keeper = None
-                    with suppress(duckdb.Error):
-                        keeper.close()
             give_back_memory()
