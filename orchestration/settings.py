@@ -1,12 +1,14 @@
 """Every path, file name and default cardreach uses, defined once.
 
-Two settings come from the contract (CARDREACH_LANDING, CARDREACH_WAREHOUSE), one caps DuckDB's
-memory and one lets the bank's own figures reach the analysts' copy; everything cardreach writes
-is a fixed name inside the warehouse folder. They are read when asked for, not at import, so a
+Two settings come from the contract (CARDREACH_LANDING, CARDREACH_WAREHOUSE), two size DuckDB's
+work (its memory cap, its threads), one lets the bank's own figures reach the analysts' copy, and
+the engine's are in docs/scaling.md; everything cardreach writes is a fixed name inside the
+warehouse folder. They are read when asked for, not at import, so a
 test (or an operator's shell) that sets them before a run is always obeyed. dbt reads the same
 values through `dbt_environment()`.
 """
 
+import functools
 import os
 import re
 import sys
@@ -33,6 +35,9 @@ DEFAULT_WAREHOUSE = "data/warehouse"
 # work spills to a `.tmp/` folder beside the database and takes about as long.
 MEMORY_LIMIT_ENV = "CARDREACH_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"
+# DuckDB's worker threads for the same work; by default DuckDB's own choice, one per core. Fewer
+# when the machine runs other work beside cardreach (the test suite runs one worker per core).
+THREADS_ENV = "CARDREACH_DUCKDB_THREADS"
 # Not a user setting: how the pipeline hands dbt's profile the database it writes.
 DBT_DATABASE_ENV = "CARDREACH_DBT_DATABASE"
 
@@ -257,6 +262,28 @@ def duckdb_memory_limit() -> str:
     return value
 
 
+def duckdb_threads() -> int:
+    """DuckDB's threads for the pipeline's connections and dbt's (THREADS_ENV), by default
+    DuckDB's own count."""
+    value = (os.environ.get(THREADS_ENV) or "").strip()
+    if not value:
+        return _duckdb_default_threads()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(
+            f"{THREADS_ENV}={value!r} is not a number of threads: write a whole number such as 1"
+            " or 4, or leave it unset for one per core."
+        )
+    return int(value)
+
+
+@functools.cache
+def _duckdb_default_threads() -> int:
+    import duckdb
+
+    with duckdb.connect() as conn:
+        return conn.execute("SELECT current_setting('threads')").fetchone()[0]
+
+
 def publish_confidential() -> bool:
     """Whether the confidential marts are published to the analysts' copy (default: no)."""
     value = (os.environ.get(PUBLISH_CONFIDENTIAL_ENV) or "false").strip().lower()
@@ -321,6 +348,7 @@ def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
         ENGINE_ENV: engine(),
         DBT_DATABASE_ENV: str(pipeline_database(warehouse)),
         MEMORY_LIMIT_ENV: duckdb_memory_limit(),
+        THREADS_ENV: str(duckdb_threads()),
         DBT_LAKE_ENV: str(lake_dir(warehouse)),
         DBT_SPARK_DIR_ENV: str(spark_dir(warehouse)),
         DBT_SPARK_TABLES_ENV: str(spark_tables_dir(warehouse)),

@@ -31,10 +31,11 @@ def _is_lock_error(error: Exception) -> bool:
     return "lock" in str(error).lower()
 
 
-def connection_config() -> dict[str, str]:
+def connection_config() -> dict[str, str | int]:
     """DuckDB's settings for the pipeline's connections to the analysts' copy: its memory cap
-    (DuckDB's default is 80% of the machine). Its own database is capped by `open_database`."""
-    return {"memory_limit": settings.duckdb_memory_limit()}
+    (DuckDB's default is 80% of the machine) and its threads. Its own database gets them from
+    `open_database`."""
+    return {"memory_limit": settings.duckdb_memory_limit(), "threads": settings.duckdb_threads()}
 
 
 def _is_config_conflict(error: Exception) -> bool:
@@ -45,12 +46,14 @@ def _is_config_conflict(error: Exception) -> bool:
 def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the pipeline database, turning an unreadable file into an error that says what to do.
 
-    Opened with DuckDB's default settings, as dbt-duckdb opens it, and capped with SET: DuckDB
-    refuses a second connection of one process to a file with other settings, and dbt, which
-    runs in this process, now and then leaves its connection open after a build (reachable:
-    collecting Python's cycles did not free it). A connection opened the same way joins it.
+    Opened with DuckDB's default settings, as dbt-duckdb opens it, then given its memory cap and
+    threads with SET: DuckDB refuses a second connection of one process to a file with other
+    settings, and dbt, which runs in this process, now and then leaves its connection open after
+    a build (reachable: collecting Python's cycles did not free it). A connection opened the same
+    way joins it.
     """
-    memory_limit = settings.duckdb_memory_limit()  # refused before DuckDB makes a file
+    # refused before DuckDB makes a file
+    memory_limit, threads = settings.duckdb_memory_limit(), settings.duckdb_threads()
     try:
         try:
             conn = duckdb.connect(str(path), read_only=read_only)
@@ -78,6 +81,7 @@ def open_database(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
             " `make rebuild` (the broken file is moved aside, not deleted)."
         ) from error
     conn.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+    conn.execute(f"SET threads = {threads:d}")
     return conn
 
 

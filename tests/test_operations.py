@@ -17,6 +17,7 @@ from conftest import (
     NEXT_DROP,
     SAMPLE_LANDING,
     Landing,
+    cardreach_dbt,
     query,
     run_pipeline,
 )
@@ -359,12 +360,47 @@ def test_dbt_invocation_folders_are_pruned_to_the_newest_few(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("value", ["-5", "lots", "80%"])
-def test_a_memory_limit_duckdb_cannot_honour_is_refused_by_name(tmp_path, monkeypatch, value):
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        *((settings.MEMORY_LIMIT_ENV, value) for value in ["-5", "lots", "80%"]),
+        *((settings.THREADS_ENV, value) for value in ["0", "-2", "two", "1.5"]),
+    ],
+)
+def test_a_setting_duckdb_cannot_honour_is_refused_by_name(tmp_path, monkeypatch, variable, value):
     from orchestration.warehouse import Warehouse
 
-    monkeypatch.setenv(settings.MEMORY_LIMIT_ENV, value)
+    monkeypatch.setenv(variable, value)
     warehouse = Warehouse(landing=str(tmp_path / "landing"), warehouse=str(tmp_path / "wh"))
-    with pytest.raises(ValueError, match=settings.MEMORY_LIMIT_ENV), warehouse.connect():
+    with pytest.raises(ValueError, match=variable), warehouse.connect():
         pass
     assert not warehouse.database_path.exists()  # refused before DuckDB made a file
+
+
+def test_duckdb_s_threads_are_the_setting_s_in_the_pipeline_s_connections_and_dbt_s(
+    tmp_path, monkeypatch
+):
+    """CARDREACH_DUCKDB_THREADS sizes DuckDB's work as the memory cap does: the pipeline's
+    connections and dbt's (`make dbt` hands dbt the same settings as a run's steps). Unset, DuckDB
+    keeps its own count."""
+    from orchestration.warehouse import Warehouse
+
+    warehouse = Warehouse(landing=str(tmp_path / "landing"), warehouse=str(tmp_path / "wh"))
+    monkeypatch.delenv(settings.THREADS_ENV, raising=False)
+    with duckdb.connect() as fresh, warehouse.connect() as conn:
+        default = fresh.execute("SELECT current_setting('threads')").fetchone()
+        assert conn.execute("SELECT current_setting('threads')").fetchone() == default
+
+    monkeypatch.setenv(settings.THREADS_ENV, "3")
+    monkeypatch.setenv(settings.MEMORY_LIMIT_ENV, "700MB")
+    with warehouse.connect() as conn:
+        assert conn.execute("SELECT current_setting('threads')").fetchone() == (3,)
+    shown = cardreach_dbt(
+        warehouse.warehouse_dir,
+        "show",
+        "--inline",
+        "select current_setting('threads') as threads, current_setting('memory_limit') as cap",
+    )
+    assert shown.returncode == 0, shown.stdout[-3000:]
+    [row] = [line for line in shown.stdout.splitlines() if "MiB" in line]
+    assert [cell.strip() for cell in row.strip("|").split("|")] == ["3", "667.5 MiB"]
