@@ -175,6 +175,10 @@ def test_a_changed_seed_a_setting_or_a_new_file_makes_the_next_run_real(
     with monkeypatch.context() as confidential:
         confidential.setenv(settings.PUBLISH_CONFIDENTIAL_ENV, "true")
         assert "settings changed" in whats_new(env, confidential).reason
+    # another engine builds everything again (orchestration/engine.py)
+    with monkeypatch.context() as engine:
+        engine.setenv(settings.ENGINE_ENV, "spark")
+        assert "settings changed" in whats_new(env, engine).reason
     # the readers' clock changes the report's times
     with monkeypatch.context() as zone:
         zone.setenv(settings.TIMEZONE_ENV, "Europe/Paris")
