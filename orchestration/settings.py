@@ -3,9 +3,9 @@
 Two settings come from the contract (CARDREACH_LANDING, CARDREACH_WAREHOUSE), two size DuckDB's
 work (its memory cap, its threads), one lets the bank's own figures reach the analysts' copy, and
 the engine's are in docs/scaling.md; everything cardreach writes is a fixed name inside the
-warehouse folder. They are read when asked for, not at import, so a
-test (or an operator's shell) that sets them before a run is always obeyed. dbt reads the same
-values through `dbt_environment()`.
+warehouse folder. They are read when asked for, not at import, so a test (or an operator's shell)
+that sets them before a run is always obeyed. dbt reads the same values through
+`dbt_environment()`.
 """
 
 import functools
