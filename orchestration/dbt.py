@@ -66,8 +66,8 @@ DBT_PROJECT = DbtProject(
 
 
 def hand_dbt_its_settings(warehouse: Path | None = None) -> None:
-    """Put into this process's environment what dbt's profile reads (this warehouse's database
-    and the memory cap) and the venv's `dbt` first on the PATH, for any `dbt` process
+    """Put into this process's environment what dbt's profile reads (this warehouse's database,
+    DuckDB's memory cap and threads) and the venv's `dbt` first on the PATH, for any `dbt` process
     dagster-dbt would start (from the PATH, even when the venv is not activated)."""
     os.environ.update(settings.dbt_environment(warehouse))
     bin_dir = str(settings.DBT_EXECUTABLE.parent)
@@ -243,7 +243,7 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         warehouse: Warehouse,
         config: DbtBuildConfig,
     ):
-        # dbt's profile reads what the pipeline sets: this run's database and memory cap.
+        # dbt's profile reads what the pipeline sets: this run's database, DuckDB's cap and threads.
         hand_dbt_its_settings(warehouse.warehouse_dir)
         # dbt's unit tests prove the models' SQL on fixed inputs, whatever was delivered: they
         # run in `make test` (tests/test_marts.py) and `make dbt ARGS=build`, not every day.

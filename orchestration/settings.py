@@ -268,7 +268,7 @@ def duckdb_threads() -> int:
     value = (os.environ.get(THREADS_ENV) or "").strip()
     if not value:
         return _duckdb_default_threads()
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise ValueError(
             f"{THREADS_ENV}={value!r} is not a number of threads: write a whole number such as 1"
             " or 4, or leave it unset for one per core."
@@ -342,8 +342,8 @@ def spark_tables_dir(warehouse: Path | None = None) -> Path:
 
 
 def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
-    """What dbt's profile reads (dbt_project/profiles.yml): the engine (its target), the database
-    and the memory cap, and on Spark the lake and Spark's local folder."""
+    """What dbt's profile reads (dbt_project/profiles.yml): the engine (its target), the database,
+    DuckDB's memory cap and threads, and on Spark the lake and Spark's local folder."""
     return {
         ENGINE_ENV: engine(),
         DBT_DATABASE_ENV: str(pipeline_database(warehouse)),

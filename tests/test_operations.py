@@ -383,7 +383,7 @@ def test_duckdb_s_threads_are_the_setting_s_in_the_pipeline_s_connections_and_db
     """CARDREACH_DUCKDB_THREADS sizes DuckDB's work as the memory cap does: the pipeline's
     connections and dbt's (`make dbt` hands dbt the same settings as a run's steps). Unset, DuckDB
     keeps its own count."""
-    from orchestration.warehouse import Warehouse
+    from orchestration.warehouse import Warehouse, connection_config
 
     warehouse = Warehouse(landing=str(tmp_path / "landing"), warehouse=str(tmp_path / "wh"))
     monkeypatch.delenv(settings.THREADS_ENV, raising=False)
@@ -394,6 +394,9 @@ def test_duckdb_s_threads_are_the_setting_s_in_the_pipeline_s_connections_and_db
     monkeypatch.setenv(settings.THREADS_ENV, "3")
     monkeypatch.setenv(settings.MEMORY_LIMIT_ENV, "700MB")
     with warehouse.connect() as conn:
+        assert conn.execute("SELECT current_setting('threads')").fetchone() == (3,)
+    # the analysts' copy, as the report opens it
+    with duckdb.connect(str(tmp_path / "copy.duckdb"), config=connection_config()) as conn:
         assert conn.execute("SELECT current_setting('threads')").fetchone() == (3,)
     shown = cardreach_dbt(
         warehouse.warehouse_dir,

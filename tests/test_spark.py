@@ -5,14 +5,18 @@ A deployment moved from DuckDB to Spark and back: `cardreach run` with Spark in 
 the lake as Parquet, dbt builds every model again on Spark, from scratch, and the tables come back
 into the pipeline's database for the gate, scoring and publication. Every table of the marts and
 of the reference seeds must then hold the rows the DuckDB run of the same sample holds, on the
-first day and after the next day's drop; back on DuckDB, the same again. The Spark runs are made
-once per session (about two minutes each, most of it Spark's start and its per-statement cost).
+first day and after the next day's drop; back on DuckDB (a planned run in the test's process),
+the same again. The Spark runs are made once per session (about two minutes each, most of it
+Spark's start and its per-statement cost).
 """
 
+import json
 import math
+import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -30,7 +34,7 @@ from conftest import (
 )
 
 from orchestration import settings
-from orchestration.dbt import prepared_manifest
+from orchestration.dbt import prepared_manifest, seed_target_folder
 from orchestration.defs.ingest.lake import SCHEMA_PART, export_raw_layer
 from orchestration.engine import ENGINE_RECORD, check_spark_session_is_for, spark_table_folder
 
@@ -285,9 +289,12 @@ def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     # changed: test_run_command); run here in this process, as it plans it.
     monkeypatch.setenv(settings.LANDING_ENV, runs.env[settings.LANDING_ENV])
     monkeypatch.setenv(settings.WAREHOUSE_ENV, str(runs.warehouse))
-    monkeypatch.delenv(settings.ENGINE_ENV, raising=False)
+    monkeypatch.setenv(settings.ENGINE_ENV, "spark")
+    assert planned_run().selection is not None  # on Spark still: no model to build
+    monkeypatch.delenv(settings.ENGINE_ENV)
     plan = planned_run()
-    assert plan.selection is None and plan.summary.startswith("everything"), plan.summary
+    assert plan.selection is None
+    assert plan.summary == "everything: the project changed since the last complete build"
     back = run_pipeline()
     assert back.success, [e.message for e in back.all_events if e.is_failure]
     assert _engine_record(database) == {
@@ -298,6 +305,35 @@ def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     # rebuilt from scratch, where the sample's copy was built day by day: the same figures, not
     # the same bookkeeping of which delivery each row's build had seen
     assert differences(sample_copy.database_path, database, same_history=False) == {}
+
+
+def _adapter_type(manifest: Path) -> str:
+    return json.loads(manifest.read_text(encoding="utf-8"))["metadata"]["adapter_type"]
+
+
+def test_back_on_duckdb_the_manifest_parsed_for_spark_is_parsed_again(spark_runs, tmp_path):
+    """A process loading the definitions back on DuckDB finds the manifest the Spark runs parsed
+    (whose models' materializations differ: macros/portable.sql) and parses the project again
+    for DuckDB."""
+    target = seed_target_folder(tmp_path / "target", Path(spark_runs.env["DBT_TARGET_PATH"]))
+    assert _adapter_type(target / "manifest.json") == "spark"
+    environment = {k: v for k, v in os.environ.items() if k != settings.ENGINE_ENV}
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from orchestration.dbt import prepared_manifest;"
+            " print(prepared_manifest()['metadata']['adapter_type'])",
+        ],
+        cwd=settings.REPO_ROOT,
+        env=environment | {"DBT_TARGET_PATH": str(target), settings.WAREHOUSE_ENV: str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert loaded.stdout.split()[-1] == "duckdb"
+    assert _adapter_type(target / "manifest.json") == "duckdb"
 
 
 def test_the_comparison_sees_a_changed_value(spark_runs, sample_warehouse, tmp_path):

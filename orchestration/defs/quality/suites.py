@@ -446,7 +446,7 @@ def _frames(relation: duckdb.DuckDBPyRelation | int, rows: int | None) -> Iterat
     pieces: list[list[pd.Series]] = [[] for _ in names]
     held, given = 0, 0
     # Another connection: a query on the relation's own would end the stream.
-    with duckdb.connect() as converter:
+    with duckdb.connect(config={"threads": settings.duckdb_threads()}) as converter:
         for batch in reader:
             held += batch.num_rows
             for position, values in enumerate(batch.columns):
