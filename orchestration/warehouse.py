@@ -32,9 +32,9 @@ def _is_lock_error(error: Exception) -> bool:
 
 
 def connection_config() -> dict[str, str | int]:
-    """DuckDB's settings for the pipeline's connections to the analysts' copy: its memory cap
-    (DuckDB's default is 80% of the machine) and its threads. Its own database gets them from
-    `open_database`."""
+    """DuckDB's settings for the pipeline's connections opened with a config (to the analysts'
+    copy, and the checks' conversions): its memory cap (DuckDB's default is 80% of the machine)
+    and its threads. Its own database gets them from `open_database`."""
     return {"memory_limit": settings.duckdb_memory_limit(), "threads": settings.duckdb_threads()}
 
 

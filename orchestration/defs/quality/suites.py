@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestration import settings
-from orchestration.warehouse import give_back_memory
+from orchestration.warehouse import connection_config, give_back_memory
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -446,7 +446,7 @@ def _frames(relation: duckdb.DuckDBPyRelation | int, rows: int | None) -> Iterat
     pieces: list[list[pd.Series]] = [[] for _ in names]
     held, given = 0, 0
     # Another connection: a query on the relation's own would end the stream.
-    with duckdb.connect(config={"threads": settings.duckdb_threads()}) as converter:
+    with duckdb.connect(config=connection_config()) as converter:
         for batch in reader:
             held += batch.num_rows
             for position, values in enumerate(batch.columns):
