@@ -10,7 +10,6 @@ the same again. The Spark runs are made once per session (about two minutes each
 Spark's start and its per-statement cost).
 """
 
-import json
 import math
 import os
 import re
@@ -34,7 +33,7 @@ from conftest import (
 )
 
 from orchestration import settings
-from orchestration.dbt import prepared_manifest, seed_target_folder
+from orchestration.dbt import prepared_manifest, read_manifest, seed_target_folder
 from orchestration.defs.ingest.lake import SCHEMA_PART, export_raw_layer
 from orchestration.engine import ENGINE_RECORD, check_spark_session_is_for, spark_table_folder
 
@@ -308,7 +307,7 @@ def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
 
 
 def _adapter_type(manifest: Path) -> str:
-    return json.loads(manifest.read_text(encoding="utf-8"))["metadata"]["adapter_type"]
+    return read_manifest(manifest)["metadata"]["adapter_type"]
 
 
 def test_back_on_duckdb_the_manifest_parsed_for_spark_is_parsed_again(spark_runs, tmp_path):
