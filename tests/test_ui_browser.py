@@ -31,9 +31,13 @@ from orchestration.dbt import seed_target_folder
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
 expect = sync_api.expect
-# One worker for the module (pytest -n), and the UI, the browser and the launched run session
-# fixtures: as module fixtures they were set up twice in one `make test` (the launchpad run and
-# the UI's start-up, twice), torn down between the module's tests. They stop at the worker's end.
+# A longest wait, not a delay: with the other worker's pipeline runs on both cores a page can
+# take longer than expect()'s default 5 s to show what it fetched.
+expect.set_options(timeout=30_000)
+# One worker for the module (pytest -n), which xdist sends it as one unit: the UI, the browser
+# and the launched run are module fixtures, set up once and stopped when the module's last test
+# ends. As session fixtures an idle `dagster dev` (7% of a core) and Chromium ran on beside the
+# worker's other tests until its end (docs/performance.md, "The idle round").
 pytestmark = pytest.mark.xdist_group("ui_browser")
 
 # the asset the audience share totals suite checks (its failure holds back what depends on it)
@@ -205,7 +209,7 @@ def _group_alive(process: subprocess.Popen) -> bool:
     return True
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
     root = tmp_path_factory.mktemp("ui")
     home = root / "dagster_home"
@@ -254,7 +258,7 @@ def dagster_ui(tmp_path_factory):
         _stop(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as playwright:
@@ -309,7 +313,7 @@ def _launch_from_launchpad(page, ui: DagsterUI) -> str:
     return page.url.rsplit("/runs/", 1)[1].split("?")[0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def successful_run(browser, dagster_ui):
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     context.route("**/*", _only(dagster_ui.url))
