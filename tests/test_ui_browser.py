@@ -31,12 +31,12 @@ from orchestration.dbt import seed_target_folder
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
 expect = sync_api.expect
-# A longest wait, not a delay: with the other worker's pipeline runs on both cores a page can
+# The longest wait, not a delay: with the other worker's pipeline runs on both cores a page can
 # take longer than expect()'s default 5 s to show what it fetched.
 expect.set_options(timeout=30_000)
 # One worker for the module (pytest -n), which xdist sends it as one unit: the UI, the browser
 # and the launched run are module fixtures, set up once and stopped when the module's last test
-# ends. As session fixtures an idle `dagster dev` (7% of a core) and Chromium ran on beside the
+# ends. As session fixtures an idle `dagster dev` (5-6% of a core) and Chromium ran on beside the
 # worker's other tests until its end (docs/performance.md, "The idle round").
 pytestmark = pytest.mark.xdist_group("ui_browser")
 
