@@ -29,8 +29,9 @@ from orchestration.defs.automation.run_tags import (
 )
 
 STAGES = ("ingest", "transform", "quality", "scoring", "publish", "report")
-# One worker for the module (pytest -n), and its `make run` on the sample a session fixture: as a
-# module fixture it was made twice in one `make test`, torn down between the module's tests.
+# One worker for the module (pytest -n), and its `make run` on the sample a session fixture: it
+# leaves only folders behind (made twice in one `make test` as a module fixture, under an ordering
+# hook since removed, which interleaved other modules' tests).
 pytestmark = pytest.mark.xdist_group("run_command")
 
 
