@@ -30,8 +30,7 @@ from orchestration.defs.automation.run_tags import (
 
 STAGES = ("ingest", "transform", "quality", "scoring", "publish", "report")
 # One worker for the module (pytest -n), and its `make run` on the sample a session fixture: it
-# leaves only folders behind (made twice in one `make test` as a module fixture, under an ordering
-# hook since removed, which interleaved other modules' tests).
+# leaves only folders behind, so nothing is gained by ending it with the module.
 pytestmark = pytest.mark.xdist_group("run_command")
 
 
