@@ -386,7 +386,11 @@ def rows_of(dataset_name: str):
     row = st.tuples(changes, st.sampled_from([None, "备注"])).map(
         lambda drawn: VALID[dataset_name] | drawn[0] | {"note": drawn[1]}
     )
-    return st.lists(row, min_size=1, max_size=40)
+    # A file of 1 to 60 rows, its size drawn first so that a failure shrinks towards one row. An
+    # example's cost is its ~20 statements more than its rows (80 examples of 5 rows on average
+    # took 2.8 times as long as 20 of 31), so a few long files check more rows for less.
+    size = st.integers(1, 60)
+    return size.flatmap(lambda n: st.lists(row, min_size=n, max_size=n))
 
 
 def every_example(dataset_name: str) -> list[dict]:
@@ -417,7 +421,7 @@ def python_outcome(dataset_name: str, records):
 @functools.cache
 def _database() -> duckdb.DuckDBPyConnection:
     """One in-memory database for this process's examples: creating the raw tables was half
-    of each example's time (0.04 of 0.09 s), over 1,400 examples."""
+    of each example's time (0.04 of 0.09 s) when the module ran ~1,400 of them."""
     conn = duckdb.connect()
     ensure_schemas(conn)
     return conn
@@ -490,7 +494,7 @@ def test_sql_and_python_agree_on_every_example(dataset_name):
 
 
 @pytest.mark.parametrize("dataset_name", list(DATASETS))
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_sql_and_python_agree(dataset_name, data):
     assert_agree(dataset_name, data.draw(rows_of(dataset_name)))
