@@ -252,14 +252,16 @@ def topic_on(snapshot_date: str, notes_count: str) -> dict:
     }
 
 
-def account_on(snapshot_date: str, followers: str) -> dict:
+def account_on(snapshot_date: str, followers: str, notes: str) -> dict:
+    """A snapshot of the sample's 招行 account between its 2024-12-31 (4.2万, 180 notes, 26万 likes
+    and collects) and 2025-04-17 (4.3万, 209, 30.1万) snapshots, its counts between theirs."""
     return {
         "platform": "小红书",
         "account_name": "招商银行信用卡申请",
         "snapshot_date": snapshot_date,
         "followers": followers,
-        "notes": "200",
-        "likes_and_collects": "20万",
+        "notes": notes,
+        "likes_and_collects": "28万",
         "source": "test",
     }
 
@@ -269,18 +271,22 @@ def published(warehouse, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def test_a_topic_whose_notes_count_falls_holds_back_campaign_performance(landing, warehouse):
+def test_a_topic_whose_notes_count_falls_holds_back_campaign_performance(
+    landing, sample_copy, warehouse
+):
+    """On the sample's run: a campaign of its 招行 account in March 2025, whose edges no snapshot
+    of the sample's reaches (they are weeks away), nor the new snapshots another campaign's."""
     landing.csv("campaigns__t.csv", [CAMPAIGN])
-    landing.csv("account_snapshots__t.csv", [account_on("2025-03-02", "40000")])
+    landing.csv("account_snapshots__t.csv", [account_on("2025-03-02", "42500", "190")])
     landing.csv("topic_snapshots__t1.csv", [topic_on("2025-03-02", "100")])
     first = run_pipeline()
     assert first.success, [e.message for e in first.all_events if e.is_failure]
     before = published(warehouse, "SELECT * FROM marts.campaign_performance ORDER BY ALL")
-    assert len(before) == 1
+    assert [row for row in before if row[0] == "T-1"], before
 
     # the end of the window is delivered: the topic's count falls from 100 to 60
     landing.csv("topic_snapshots__t2.csv", [topic_on("2025-03-09", "60")])
-    landing.csv("account_snapshots__t2.csv", [account_on("2025-03-09", "40500")])
+    landing.csv("account_snapshots__t2.csv", [account_on("2025-03-09", "43000", "195")])
     result = run_pipeline()
     # the run goes on (held back, not failed): the check fails with ERROR severity
     [failed] = [
@@ -295,7 +301,10 @@ def test_a_topic_whose_notes_count_falls_holds_back_campaign_performance(landing
         failed.metadata["failed_expectations"].value
     )
     # built in the pipeline's database for the operator, not published for analysts
-    assert query(warehouse, "SELECT ugc_notes_gained FROM marts.campaign_performance") == [(-40,)]
+    assert query(
+        warehouse,
+        "SELECT ugc_notes_gained FROM marts.campaign_performance WHERE campaign_id = 'T-1'",
+    ) == [(-40,)]
     assert published(warehouse, "SELECT * FROM marts.campaign_performance ORDER BY ALL") == before
     # the account marts, which do not read topics, were published
     assert published(
@@ -308,5 +317,7 @@ def test_a_topic_whose_notes_count_falls_holds_back_campaign_performance(landing
     fixed = run_pipeline()
     assert fixed.success, [e.message for e in fixed.all_events if e.is_failure]
     assert published(
-        warehouse, "SELECT ugc_notes_gained, followers_change FROM marts.campaign_performance"
+        warehouse,
+        "SELECT ugc_notes_gained, followers_change FROM marts.campaign_performance"
+        " WHERE campaign_id = 'T-1'",
     ) == [(60, 500)]
