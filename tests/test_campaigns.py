@@ -274,8 +274,9 @@ def published(warehouse, sql: str) -> list[tuple]:
 def test_a_topic_whose_notes_count_falls_holds_back_campaign_performance(
     landing, sample_copy, warehouse
 ):
-    """On the sample's run: a campaign of its 招行 account in March 2025, whose edges no snapshot
-    of the sample's reaches (they are weeks away), nor the new snapshots another campaign's."""
+    """On the sample's run: a campaign of its 招行 account in March 2025. No snapshot of the
+    sample lies within a week of its edges, nor do its new snapshots lie near the edges of the
+    sample's campaigns of that account (the last ended 2025-02-09)."""
     landing.csv("campaigns__t.csv", [CAMPAIGN])
     landing.csv("account_snapshots__t.csv", [account_on("2025-03-02", "42500", "190")])
     landing.csv("topic_snapshots__t1.csv", [topic_on("2025-03-02", "100")])

@@ -6,8 +6,8 @@ so a policy on materialization time would always pass). Limits are settings.FEED
 stale feed warns and stops nothing: old figures are still the latest there are.
 
 The checks of every feed are one step, which reads each selected feed's age through a single
-connection: a step apiece opened the pipeline's database once per feed and cost a run about a
-second of steps' bookkeeping for a query of a few milliseconds.
+connection: a step apiece opened the pipeline's database once per feed, and a daily run of the
+sample spent about a second on nine such steps for queries of a few milliseconds.
 """
 
 import datetime as dt
