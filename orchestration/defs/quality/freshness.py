@@ -79,7 +79,7 @@ def _result(conn, dataset: str, as_of_column: str, limit_days: int) -> dg.AssetC
 
 
 @dg.multi_asset_check(
-    name="feed_freshness",
+    name=CHECK_NAME,
     specs=[_spec(dataset, column, days) for dataset, (column, days) in FEED_AGE_LIMITS.items()],
     description="Each delivered feed's age against its limit (settings.FEED_AGE_LIMITS): warns.",
     can_subset=True,
