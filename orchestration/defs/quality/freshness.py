@@ -33,10 +33,15 @@ def feed_age(conn, dataset: str, as_of_column: str) -> tuple[dt.date | None, int
     ).fetchone()
 
 
+def _feed(dataset: str) -> dg.AssetKey:
+    """The raw table a feed's check is attached to."""
+    return dg.AssetKey(["raw", dataset])
+
+
 def _spec(dataset: str, as_of_column: str, limit_days: int) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         CHECK_NAME,
-        asset=dg.AssetKey(["raw", dataset]),
+        asset=_feed(dataset),
         description=(
             f"The {dataset} feed is fresh: its latest {as_of_column} delivered is at most"
             f" {limit_days} days before today (settings.FEED_AGE_LIMITS)."
@@ -50,7 +55,7 @@ def _result(conn, dataset: str, as_of_column: str, limit_days: int) -> dg.AssetC
     # worded as the report and the quality sentences are, Chinese first: the contract's header
     label = next(c.alias for c in DATASETS[dataset].columns if c.name == as_of_column)
     latest, age_days = feed_age(conn, dataset, as_of_column)
-    asset = dg.AssetKey(["raw", dataset])
+    asset = _feed(dataset)
     limits = {"limit_days": dg.MetadataValue.int(limit_days)}
     if latest is None:
         return dg.AssetCheckResult(
@@ -90,7 +95,7 @@ def feed_freshness(context: dg.AssetCheckExecutionContext, warehouse: Warehouse)
         results = [
             _result(conn, dataset, column, days)
             for dataset, (column, days) in FEED_AGE_LIMITS.items()
-            if dg.AssetKey(["raw", dataset]) in selected
+            if _feed(dataset) in selected
         ]
     yield from results
 
