@@ -14,6 +14,7 @@ from orchestration.contract.datasets import DATASETS
 from orchestration.defs.ingest.encoding import utf8_text
 from orchestration.defs.ingest.reading import (
     PROBLEMS_TABLE,
+    WHITESPACE,
     Stager,
     _csv_header,
     _Layout,
@@ -27,6 +28,12 @@ FIELD = st.text(
     alphabet=[",", '"', "\n", "\r", " ", "\u3000", "\u2028", "抖", "a", "1"], max_size=5
 )
 PLAIN_FIELD = st.text(alphabet=[" ", "\u3000", "抖", "a", "1", "-"], max_size=5)
+
+
+def test_the_characters_trimmed_are_exactly_those_str_strip_removes():
+    """DuckDB trims a value of WHITESPACE, written out in the code: these must stay the characters
+    Python's str.strip() removes, as this Python's Unicode tables say."""
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == WHITESPACE
 
 
 def _line(fields: list[str], quoting: int) -> str:
