@@ -1,11 +1,14 @@
 """Fixtures: small landing folders and warehouses in tmp_path, and real Dagster materializations."""
 
 import csv
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -153,12 +156,7 @@ def warehouse(tmp_path, landing, monkeypatch) -> Warehouse:
     return point_settings_at(monkeypatch, landing, tmp_path / "warehouse")
 
 
-@pytest.fixture(scope="session")
-def sample_pipeline(tmp_path_factory) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
-    """One `cardreach_daily` run on the shipped sample per test session (per worker under
-    xdist): a run costs about a minute whatever the data, so every test that only reads its
-    outcome shares it. Use `sample_run` to read it and `sample_copy` to change it."""
-    root = tmp_path_factory.mktemp("sample")
+def _run_sample(root: Path) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         warehouse = point_settings_at(
             monkeypatch, Landing(root / "landing").copy_sample(), root / "warehouse"
@@ -166,6 +164,55 @@ def sample_pipeline(tmp_path_factory) -> tuple[Warehouse, dg.ExecuteInProcessRes
         result = run_pipeline()
         assert result.success, [e.message for e in result.all_events if e.is_failure]
     return warehouse, result
+
+
+@contextmanager
+def _held(lock: Path) -> Iterator[None]:
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def sample_pipeline(tmp_path_factory) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
+    """One `cardreach_daily` run on the shipped sample per test session: a run costs about a
+    minute whatever the data, so every test that only reads its outcome shares it. Use
+    `sample_run` to read it and `sample_copy` to change it.
+
+    Under pytest -n the first worker to need it runs it and leaves an untouched copy of its
+    folders (28 MB) and the run's events in the session's folder; the other workers copy those
+    into their own instead of running it again (a copy each: no worker reads a file another
+    one's tests may have open)."""
+    root = tmp_path_factory.mktemp("sample")
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _run_sample(root)
+    shared = tmp_path_factory.getbasetemp().parent / "sample"
+    with _held(shared.with_name("sample.lock")):
+        if not shared.exists():
+            warehouse, result = _run_sample(root)
+            building = shared.with_name("sample.building")
+            shutil.rmtree(building, ignore_errors=True)
+            for folder in ("landing", "warehouse"):
+                shutil.copytree(root / folder, building / folder)  # modification times kept
+            (building / "run.json").write_text(
+                dg.serialize_value([result.dagster_run, list(result.all_events)])
+            )
+            building.rename(shared)
+            return warehouse, result
+    for folder in ("landing", "warehouse"):
+        shutil.copytree(shared / folder, root / folder)
+    run, events = dg.deserialize_value((shared / "run.json").read_text())
+    from orchestration.definitions import defs
+
+    result = dg.ExecuteInProcessResult(
+        events, run, output_capture=None, job_def=defs().resolve_job_def("cardreach_daily")
+    )
+    return Warehouse(
+        landing=str(root / "landing"), warehouse=str(root / "warehouse"), lock_wait_seconds=2
+    ), result
 
 
 @pytest.fixture(scope="session")
