@@ -1,10 +1,23 @@
 """The Dagster code location: every definition lives in a folder of `defs/`, one per concern."""
 
+import warnings
 from pathlib import Path
 
 import dagster as dg
 
+# What dg.load_from_defs_folder hides while it loads (dagster's suppress_dagster_warnings).
+DAGSTER_WARNINGS = (dg.PreviewWarning, dg.BetaWarning, dg.SupersessionWarning, DeprecationWarning)
+
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    # The defs folder's definitions, as dg.load_from_defs_folder finds them, without what it adds
+    # at the project's root: a description of every Dagster component type installed (JSON
+    # schemas and sample YAML, for the UI's pages on components). cardreach defines no
+    # components, and describing them cost every load 0.25-0.6 s: each `make run`, the UI's,
+    # each run a test starts (docs/performance.md, "The definitions round"). As that function
+    # does, Dagster's warnings about its preview and beta APIs are not shown while loading.
+    with warnings.catch_warnings():
+        for category in DAGSTER_WARNINGS:
+            warnings.simplefilter("ignore", category)
+        return dg.ComponentTree.for_project(Path(__file__).parent).build_defs(Path("."))

@@ -5,17 +5,19 @@ that drops an asset, a renamed check) shows here as a diff; a deliberate one is 
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import dagster as dg
 
+from orchestration import definitions
 from orchestration.definitions import defs
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 
 
-def shape() -> dict:
-    definitions = defs()
+def shape(definitions: dg.Definitions | None = None) -> dict:
+    definitions = definitions or defs()
     graph = definitions.resolve_asset_graph()
     assets = {}
     for key in sorted(graph.get_all_asset_keys()):
@@ -46,6 +48,19 @@ def test_the_code_location_matches_its_snapshot():
             encoding="utf-8",
         )
     assert current == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+
+
+def test_the_definitions_are_the_defs_folders_without_the_component_types_description():
+    """The code location loads the defs folder as dg.load_from_defs_folder does, less the
+    description of every installed component type it adds for the UI (cardreach has none)."""
+    ours = defs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = dg.load_from_defs_folder(path_within_project=Path(definitions.__file__).parent)
+    assert shape(ours) == shape(theirs)
+    assert set(theirs.resources or {}) == set(ours.resources or {}) == {"dbt", "warehouse"}
+    assert "plugin_component_types_json" in theirs.get_repository_def().metadata
+    assert not ours.get_repository_def().metadata
 
 
 def test_every_asset_has_a_description_and_an_owner():
