@@ -1,18 +1,16 @@
 """Fixtures: small landing folders and warehouses in tmp_path, and real Dagster materializations."""
 
 import csv
-import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from filelock import FileLock
 
 from orchestration import settings
 from orchestration.warehouse import Warehouse, open_database
@@ -166,16 +164,6 @@ def _run_sample(root: Path) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
     return warehouse, result
 
 
-@contextmanager
-def _held(lock: Path) -> Iterator[None]:
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 @pytest.fixture(scope="session")
 def sample_pipeline(tmp_path_factory) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
     """One `cardreach_daily` run on the shipped sample per test session: a run costs about a
@@ -190,7 +178,7 @@ def sample_pipeline(tmp_path_factory) -> tuple[Warehouse, dg.ExecuteInProcessRes
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return _run_sample(root)
     shared = tmp_path_factory.getbasetemp().parent / "sample"
-    with _held(shared.with_name("sample.lock")):
+    with FileLock(shared.with_name("sample.lock")):
         if not shared.exists():
             warehouse, result = _run_sample(root)
             building = shared.with_name("sample.building")
