@@ -173,7 +173,8 @@ def sample_pipeline(tmp_path_factory) -> tuple[Warehouse, dg.ExecuteInProcessRes
     Under pytest -n the first worker to need it runs it and leaves an untouched copy of its
     folders (28 MB) and the run's events in the session's folder; the other workers copy those
     into their own instead of running it again (a copy each: no worker reads a file another
-    one's tests may have open)."""
+    one's tests may have open), the first worker's folder in the events (the report's path, say)
+    rewritten to theirs."""
     root = tmp_path_factory.mktemp("sample")
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return _run_sample(root)
@@ -185,22 +186,20 @@ def sample_pipeline(tmp_path_factory) -> tuple[Warehouse, dg.ExecuteInProcessRes
             shutil.rmtree(building, ignore_errors=True)
             for folder in ("landing", "warehouse"):
                 shutil.copytree(root / folder, building / folder)  # modification times kept
-            (building / "run.json").write_text(
-                dg.serialize_value([result.dagster_run, list(result.all_events)])
-            )
+            events = dg.serialize_value([result.dagster_run, list(result.all_events)])
+            (building / "run.json").write_text(json.dumps({"root": str(root), "events": events}))
             building.rename(shared)
             return warehouse, result
     for folder in ("landing", "warehouse"):
         shutil.copytree(shared / folder, root / folder)
-    run, events = dg.deserialize_value((shared / "run.json").read_text())
+    saved = json.loads((shared / "run.json").read_text())
+    run, events = dg.deserialize_value(saved["events"].replace(saved["root"], str(root)))
     from orchestration.definitions import defs
 
-    result = dg.ExecuteInProcessResult(
-        events, run, output_capture=None, job_def=defs().resolve_job_def("cardreach_daily")
-    )
-    return Warehouse(
-        landing=str(root / "landing"), warehouse=str(root / "warehouse"), lock_wait_seconds=2
-    ), result
+    job = defs().resolve_job_def("cardreach_daily")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        warehouse = point_settings_at(monkeypatch, Landing(root / "landing"), root / "warehouse")
+    return warehouse, dg.ExecuteInProcessResult(events, run, output_capture=None, job_def=job)
 
 
 @pytest.fixture(scope="session")

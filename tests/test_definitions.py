@@ -10,14 +10,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration import definitions
+from orchestration import settings
 from orchestration.definitions import defs
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 
 
 def shape(definitions: dg.Definitions | None = None) -> dict:
-    definitions = definitions or defs()
+    definitions = definitions if definitions is not None else defs()
     graph = definitions.resolve_asset_graph()
     assets = {}
     for key in sorted(graph.get_all_asset_keys()):
@@ -56,11 +56,14 @@ def test_the_definitions_are_the_defs_folders_without_the_component_types_descri
     ours = defs()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = dg.load_from_defs_folder(path_within_project=Path(definitions.__file__).parent)
+        theirs = dg.load_from_defs_folder(path_within_project=settings.REPO_ROOT)
     assert shape(ours) == shape(theirs)
     assert set(theirs.resources or {}) == set(ours.resources or {}) == {"dbt", "warehouse"}
     assert "plugin_component_types_json" in theirs.get_repository_def().metadata
     assert not ours.get_repository_def().metadata
+    # the component tree the UI and the code server read stays attached
+    assert ours.component_tree is not None and theirs.component_tree is not None
+    assert ours.get_repository_def().get_component_tree() is not None
 
 
 def test_every_asset_has_a_description_and_an_owner():

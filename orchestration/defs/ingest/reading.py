@@ -43,8 +43,8 @@ from orchestration.warehouse import sql_literal
 # Rows handed between Python and DuckDB at a time: what bounds Python's memory.
 CHUNK_ROWS = 50_000
 # What Python's str.strip() removes, for DuckDB's trim(): a value is trimmed alike by any reader.
-# Written out: finding them among all of Unicode's characters cost every process 0.15-0.3 s of
-# its start (tests/test_reading.py checks that they are still exactly str.isspace()'s).
+# Written out: finding them among all of Unicode's characters cost every process that imports
+# this about 0.13 s of its start (tests/test_reading.py checks they are still str.isspace()'s).
 WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
