@@ -164,6 +164,10 @@ def _run_sample(root: Path) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
     return warehouse, result
 
 
+# What a run on the sample leaves in its root folder: what another worker copies.
+SAMPLE_FOLDERS = ("landing", "warehouse")
+
+
 @pytest.fixture(scope="session")
 def sample_pipeline(tmp_path_factory) -> tuple[Warehouse, dg.ExecuteInProcessResult]:
     """One `cardreach_daily` run on the shipped sample per test session: a run costs about a
@@ -184,13 +188,13 @@ def sample_pipeline(tmp_path_factory) -> tuple[Warehouse, dg.ExecuteInProcessRes
             warehouse, result = _run_sample(root)
             building = shared.with_name("sample.building")
             shutil.rmtree(building, ignore_errors=True)
-            for folder in ("landing", "warehouse"):
+            for folder in SAMPLE_FOLDERS:
                 shutil.copytree(root / folder, building / folder)  # modification times kept
             events = dg.serialize_value([result.dagster_run, list(result.all_events)])
             (building / "run.json").write_text(json.dumps({"root": str(root), "events": events}))
             building.rename(shared)
             return warehouse, result
-    for folder in ("landing", "warehouse"):
+    for folder in SAMPLE_FOLDERS:
         shutil.copytree(shared / folder, root / folder)
     saved = json.loads((shared / "run.json").read_text())
     run, events = dg.deserialize_value(saved["events"].replace(saved["root"], str(root)))
