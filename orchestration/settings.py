@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+# The Dagster instance's settings, copied into each DAGSTER_HOME (the Makefile, the benchmark).
+DAGSTER_YAML = REPO_ROOT / "orchestration" / "dagster.yaml"
 # The closed lists of codes (bank types, audience dimensions, ...): a seed the contract reads.
 CATEGORY_CODES_SEED = DBT_PROJECT_DIR / "seeds" / "category_codes.csv"
 # The venv's own dbt, so Dagster never picks up another dbt from the PATH.
