@@ -237,6 +237,13 @@ def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:
         return conn.execute(sql, params or []).fetchall()
 
 
+def make_dagster_home(folder: Path) -> Path:
+    """A Dagster instance's folder as `make` makes DAGSTER_HOME: the project's dagster.yaml."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(settings.DAGSTER_YAML, folder)
+    return folder
+
+
 CARDREACH_RUN = [sys.executable, "-m", "orchestration.cli", "run"]
 
 

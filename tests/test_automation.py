@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from conftest import make_dagster_home
 
 from orchestration import settings
 from orchestration.defs.automation.jobs import cardreach_daily
@@ -28,7 +29,6 @@ from orchestration.defs.ingest.load import ensure_schemas
 from orchestration.defs.ingest.record import write_ingest_record
 from orchestration.defs.ingest.sensors import SETTLE_SECONDS, landing_files_sensor
 
-INSTANCE_YAML = settings.REPO_ROOT / "orchestration" / "dagster.yaml"
 OLD = time.time() - 3600  # an mtime well past the settle period
 
 
@@ -311,7 +311,7 @@ def test_assets_materialized_from_the_ui_graph_are_tagged_ui(tmp_path, monkeypat
 def test_instance_queues_runs_one_at_a_time(tmp_path, monkeypatch):
     from dagster._core.run_coordinator import QueuedRunCoordinator
 
-    shutil.copy(INSTANCE_YAML, tmp_path / "dagster.yaml")
+    make_dagster_home(tmp_path)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
@@ -321,9 +321,7 @@ def test_instance_queues_runs_one_at_a_time(tmp_path, monkeypatch):
 
 
 def test_definitions_validate_and_list_the_automation(tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(INSTANCE_YAML, home / "dagster.yaml")
+    home = make_dagster_home(tmp_path / "dagster_home")
     dagster = Path(sys.executable).parent / "dagster"
     completed = subprocess.run(
         [str(dagster), "definitions", "validate", "-m", "orchestration.definitions"],

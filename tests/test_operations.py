@@ -18,6 +18,7 @@ from conftest import (
     SAMPLE_LANDING,
     Landing,
     cardreach_dbt,
+    make_dagster_home,
     query,
     run_pipeline,
 )
@@ -53,8 +54,7 @@ def mart_tables(database: Path) -> dict[str, list[tuple]]:
 
 
 def cli(*args: str, env_extra: dict | None = None, dagster_home: Path) -> subprocess.Popen:
-    dagster_home.mkdir(exist_ok=True)
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    make_dagster_home(dagster_home)
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), **(env_extra or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "orchestration.cli", *args],

@@ -10,7 +10,7 @@ from datetime import date
 import dagster as dg
 import duckdb
 import pytest
-from conftest import NEXT_DROP, query, run_pipeline, snapshot_on
+from conftest import NEXT_DROP, make_dagster_home, query, run_pipeline, snapshot_on
 
 from orchestration import settings
 from orchestration.defs.ingest.assets import ingest_landing_files
@@ -404,8 +404,7 @@ def test_make_run_exits_non_zero_and_names_the_failed_expectation(
         "app_audience__bad.csv", audience("小红书", "2025-02", {"24岁以下": "60", "25-30岁": "60"})
     )
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    (tmp_path / "dagster_home").mkdir()
-    (tmp_path / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    make_dagster_home(tmp_path / "dagster_home")
     done = subprocess.run(
         [sys.executable, "-m", "orchestration.cli", "run"],
         cwd=settings.REPO_ROOT,

@@ -17,6 +17,7 @@ from conftest import (
     Landing,
     cardreach_run,
     cardreach_run_env,
+    make_dagster_home,
 )
 
 from orchestration import settings
@@ -39,8 +40,7 @@ def sample_cli_run(tmp_path_factory):
     """`make run` on a copy of the sample, in its own warehouse and Dagster instance."""
     root = tmp_path_factory.mktemp("cli")
     Landing(root / "landing").copy_sample()
-    (root / "home").mkdir()
-    shutil.copy(settings.REPO_ROOT / "orchestration" / "dagster.yaml", root / "home")
+    make_dagster_home(root / "home")
     env = {
         settings.LANDING_ENV: str(root / "landing"),
         settings.WAREHOUSE_ENV: str(root / "warehouse"),
@@ -108,8 +108,7 @@ def test_a_file_delivered_just_before_the_run_is_waited_for_and_built(
     leaves for the next run: the run waits until it has held still, then ingests and builds
     it, rather than building the feed's models for a file it does not read."""
     delivered = landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
-    (tmp_path / "home").mkdir()
-    shutil.copy(settings.REPO_ROOT / "orchestration" / "dagster.yaml", tmp_path / "home")
+    make_dagster_home(tmp_path / "home")
     env = {
         settings.LANDING_ENV: str(landing.path),
         settings.WAREHOUSE_ENV: str(sample_copy.warehouse_dir),

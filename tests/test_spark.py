@@ -27,6 +27,7 @@ from conftest import (
     NEXT_DROP,
     Landing,
     cardreach_run,
+    make_dagster_home,
     materialize_ingest,
     planned_run,
     run_pipeline,
@@ -75,8 +76,7 @@ def spark_runs(tmp_path_factory, sample_warehouse):
     landing._clock = max(int(p.stat().st_mtime) for p in landing.path.iterdir())
     warehouse = root / "warehouse"
     shutil.copytree(sample_warehouse.warehouse, warehouse)
-    (root / "home").mkdir()
-    shutil.copy(settings.REPO_ROOT / "orchestration" / "dagster.yaml", root / "home")
+    make_dagster_home(root / "home")
     env = {
         settings.ENGINE_ENV: "spark",
         settings.LANDING_ENV: str(landing.path),

@@ -216,7 +216,7 @@ def dagster_ui(tmp_path_factory):
     home.mkdir()
     # The project's instance settings (telemetry off, one run at a time through the queue),
     # without the "join the community" dialog that would cover the page.
-    instance = (settings.REPO_ROOT / "orchestration" / "dagster.yaml").read_text(encoding="utf-8")
+    instance = settings.DAGSTER_YAML.read_text(encoding="utf-8")
     (home / "dagster.yaml").write_text(instance + "\nnux:\n  enabled: false\n", encoding="utf-8")
     landing, warehouse = Landing(root / "landing"), root / "warehouse"
     port, log = _free_port(), root / "dagster_dev.log"

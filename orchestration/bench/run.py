@@ -7,7 +7,8 @@ In one invocation, in a work folder of its own (default `$CARDREACH_WAREHOUSE/be
 
 1. generates the landing files (`landing/`, see orchestration.bench.generate);
 2. **full**: runs the pipeline from an empty warehouse (`warehouse/`) exactly as `make run` does,
-   `python -m orchestration.cli run` in a subprocess, with its own DAGSTER_HOME (telemetry off);
+   `python -m orchestration.cli run` in a subprocess, with its own DAGSTER_HOME (the project's
+   dagster.yaml);
 3. **baseline**: runs `baseline.sql` in a fresh process (`python -m orchestration.bench.baseline`)
    on the same files, then checks that it agrees with the pipeline's marts row by row;
 4. **incremental**: appends the next day's drop and runs the pipeline again;
@@ -405,7 +406,7 @@ class Workdir:
         (self.root / MARKER).write_text("made by python -m orchestration.bench.run\n")
         for path in self.folders():
             path.mkdir(parents=True)
-        (self.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        shutil.copy(settings.DAGSTER_YAML, self.dagster_home)  # the instance `make run` uses
 
     def pipeline_env(self) -> dict:
         return {
