@@ -4,26 +4,27 @@ runs of a small job."""
 
 import os
 import queue
-import shutil
+import sqlite3
 import threading
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from conftest import make_dagster_home
 from dagster._core.utils import make_new_run_id
 
-from orchestration import settings
-from orchestration.instance import KEPT_DATABASES, CardreachInstance, EventLogStorage
+from orchestration.instance import (
+    KEPT_DATABASES,
+    CardreachInstance,
+    KeptConnectionSqliteEventLogStorage,
+)
 
 
-def _home(folder: Path, yaml: Path | None = settings.DAGSTER_YAML) -> Path:
-    """A DAGSTER_HOME with the project's dagster.yaml, or with Dagster's defaults only."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if yaml is None:
-        (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    else:
-        shutil.copy(yaml, folder / "dagster.yaml")
-    return folder
+def _dagster_defaults(home: Path) -> Path:
+    """A DAGSTER_HOME with Dagster's default instance (telemetry off)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return home
 
 
 def _job(hold: threading.Event | None = None) -> dg.JobDefinition:
@@ -42,20 +43,27 @@ def _job(hold: threading.Event | None = None) -> dg.JobDefinition:
 
 def test_the_project_s_instance_reads_and_writes_dagster_s_own_files(tmp_path):
     """A DAGSTER_HOME Dagster's default storage wrote goes on with the project's instance, and
-    what the project's instance writes reads back with Dagster's default: the same files."""
-    home = _home(tmp_path / "home", yaml=None)
+    what the project's instance writes reads back with Dagster's default: the same files. The
+    instance a run worker rebuilds from its reference (what `dagster dev` starts) is the
+    project's too."""
+    home = _dagster_defaults(tmp_path / "home")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance) is dg.DagsterInstance
         assert _job().execute_in_process(instance=instance).success
 
-    _home(home)
+    make_dagster_home(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert isinstance(instance, CardreachInstance)
-        assert isinstance(instance.event_log_storage, EventLogStorage)
+        assert isinstance(instance.event_log_storage, KeptConnectionSqliteEventLogStorage)
         assert _job().execute_in_process(instance=instance).success
         assert len(instance.get_runs()) == 2
+        with dg.DagsterInstance.from_ref(
+            dg.deserialize_value(dg.serialize_value(instance.get_ref()))
+        ) as worker:
+            assert isinstance(worker.event_log_storage, KeptConnectionSqliteEventLogStorage)
+            assert len(worker.get_runs()) == 2
 
-    _home(home, yaml=None)
+    _dagster_defaults(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
         assert len(runs) == 2
@@ -67,12 +75,19 @@ def test_the_project_s_instance_reads_and_writes_dagster_s_own_files(tmp_path):
         assert len(materialized) == 2
 
 
-def test_a_running_run_s_events_reach_a_watcher_as_they_are_written(tmp_path):
+def _events_in_database_file(database: Path) -> int:
+    """The events in the database file itself, not counting what waits in its WAL."""
+    with sqlite3.connect(f"file:{database}?immutable=1", uri=True) as conn:
+        return conn.execute("SELECT count(*) FROM event_logs").fetchone()[0]
+
+
+def test_a_running_run_s_events_reach_its_database_file_and_a_watcher(tmp_path):
     """The UI's live view of a run watches the run's database file: each event must change it
-    while the run goes (the connection kept open checkpoints after every statement)."""
+    while the run goes (the connection kept open checkpoints after every write)."""
     hold = threading.Event()
     seen: queue.Queue = queue.Queue()
-    with dg.DagsterInstance.from_config(str(_home(tmp_path / "home"))) as instance:
+    home = make_dagster_home(tmp_path / "home")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         run_id = make_new_run_id()
 
         def watched(entry, _cursor):
@@ -99,6 +114,9 @@ def test_a_running_run_s_events_reach_a_watcher_as_they_are_written(tmp_path):
             runner.join(timeout=120)
         instance.event_log_storage.end_watch(run_id, watched)
         assert results and results[0].success
+        # every event in the file, the connection still open
+        database = Path(instance.event_log_storage.path_for_shard(run_id))
+        assert _events_in_database_file(database) == len(instance.all_logs(run_id))
 
 
 def _open_event_databases(folder: Path) -> int:
@@ -116,7 +134,7 @@ def _open_event_databases(folder: Path) -> int:
 def test_reading_many_runs_keeps_a_bounded_number_of_databases_open(tmp_path):
     """The UI reads many runs' databases: the connections kept are the last ones read, so many
     runs' databases are never all held open."""
-    home = _home(tmp_path / "home")
+    home = make_dagster_home(tmp_path / "home")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for _ in range(KEPT_DATABASES + 4):
             assert _job().execute_in_process(instance=instance).success

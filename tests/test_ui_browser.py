@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import Landing, cardreach_run
+from conftest import Landing, cardreach_run, make_dagster_home
 
 from orchestration import settings
 from orchestration.dbt import seed_target_folder
@@ -212,12 +212,9 @@ def _group_alive(process: subprocess.Popen) -> bool:
 @pytest.fixture(scope="module")
 def dagster_ui(tmp_path_factory):
     root = tmp_path_factory.mktemp("ui")
-    home = root / "dagster_home"
-    home.mkdir()
-    # The project's instance settings (telemetry off, one run at a time through the queue),
-    # without the "join the community" dialog that would cover the page.
-    instance = settings.DAGSTER_YAML.read_text(encoding="utf-8")
-    (home / "dagster.yaml").write_text(instance + "\nnux:\n  enabled: false\n", encoding="utf-8")
+    # The project's instance settings: telemetry off, one run at a time through the queue, no
+    # "join the community" dialog covering the page.
+    home = make_dagster_home(root / "dagster_home")
     landing, warehouse = Landing(root / "landing"), root / "warehouse"
     port, log = _free_port(), root / "dagster_dev.log"
     env = {
