@@ -4,9 +4,9 @@ storage in DAGSTER_HOME, the same files, tables and layout, with one change to t
 Dagster's SqliteEventLogStorage makes a new SQLAlchemy engine for every transaction: it creates
 the engine, opens the database, commits, closes it (the last connection to close checkpoints the
 WAL into the database file) and throws the engine away. A `make run` of the sample writes about
-900 events (planned assets and checks, outputs, materializations, check results), half of them
-twice (the run's database and the index), and that churn was about a sixth of the run: 11 s of
-66 s on a slow machine (docs/performance.md, the instance round). Here each database keeps its
+900 events (planned assets and checks, outputs, materializations, check results), most of them
+twice (the run's database and the index), and that churn cost about 7.5 s of a 67 s run on a
+slow machine (docs/performance.md, the instance round). Here each database keeps its
 engine and one connection for as long as the process uses it; after each transaction that wrote,
 the connection checkpoints the WAL as closing it did, so the database file changes with every
 event as before: the UI's live view of a running run watches that file.
