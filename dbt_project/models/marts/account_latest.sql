@@ -9,34 +9,43 @@
 -- platform's latest date's accounts.
 with
 
-account_performance as (
+-- Each account's latest date, then its row of that date: an aggregate and a join read
+-- account_performance twice and take 0.5 s at the benchmark's default size, where numbering every
+-- account's rows by date (a window over all 3.6 M rows, sorted) took 1.4-2.0 s. The key is
+-- unique in account_performance, so the join gives one row per account.
+latest_dates as (
 
-    select * from {{ ref('account_performance') }}
+    select
+        platform,
+        account_name,
+        max(snapshot_date) as latest_snapshot_date
+
+    from {{ ref('account_performance') }}
+    group by platform, account_name
 
 ),
 
 latest as (
 
-    select *
-    from account_performance
-    qualify row_number() over (
-        partition by platform, account_name
-        order by snapshot_date desc
-    ) = 1
+    select account_performance.*
+
+    from {{ ref('account_performance') }} as account_performance
+    inner join latest_dates
+        on account_performance.platform = latest_dates.platform
+        and account_performance.account_name = latest_dates.account_name
+        and account_performance.snapshot_date = latest_dates.latest_snapshot_date
 
 ),
 
--- A platform's latest date is the latest of its accounts' latest dates. Read from `latest`, not from
--- account_performance again: DuckDB materializes a CTE read twice, and copying every row of
--- account_performance took 4.4 s of this model's 4.8 s at the benchmark's default size (0.5 s
--- now).
+-- A platform's latest date is the latest of its accounts' latest dates. Read from latest_dates,
+-- not from account_performance again: a third read of its 3.6 M rows for one date a platform.
 platform_latest as (
 
     select
         platform,
-        max(snapshot_date) as platform_latest_date
+        max(latest_snapshot_date) as platform_latest_date
 
-    from latest
+    from latest_dates
     group by platform
 
 ),
