@@ -6,12 +6,14 @@ import json
 import re
 import subprocess
 import sys
+import threading
 
 import duckdb
 import pandas as pd
 import pytest
 
 from orchestration import settings
+from orchestration.defs.quality import suites
 from orchestration.defs.quality.suites import (
     ExpectationRunError,
     FailedExpectation,
@@ -928,6 +930,18 @@ def test_repository_suites_judge_plausibility_only():
         for item in suite["expectations"]:
             assert item["type"] not in RESTATING_TYPES, (path.name, item["type"])
             assert not codes & set(item["kwargs"].get("value_set", [])), (path.name, item)
+
+
+def test_pyspark_is_hidden_from_the_importing_thread_only():
+    finder = suites._PysparkNotInstalled()
+    with pytest.raises(ModuleNotFoundError):
+        finder.find_spec("pyspark.sql")
+    elsewhere = []
+    thread = threading.Thread(target=lambda: elsewhere.append(finder.find_spec("pyspark")))
+    thread.start()
+    thread.join()
+    assert elsewhere == [None]  # the other finders find it there
+    assert finder.find_spec("pysparkling") is None
 
 
 def test_great_expectations_is_imported_on_first_use_without_pyspark():

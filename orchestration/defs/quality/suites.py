@@ -26,10 +26,12 @@ import contextlib
 import dataclasses
 import datetime as dt
 import gc
+import importlib.abc
 import json
 import math
 import re
 import sys
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -637,20 +639,33 @@ def _validate(path: Path, data: dict, items: list[dict], frame: pd.DataFrame, as
     return result
 
 
+class _PysparkNotInstalled(importlib.abc.MetaPathFinder):
+    """For the imports of the thread that made it: `import pyspark` fails as if pyspark were not
+    installed. Other threads import it as usual."""
+
+    def __init__(self):
+        self._thread = threading.get_ident()
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "pyspark" and threading.get_ident() == self._thread:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
 def _gx():
     """Great Expectations, imported on first use. GE imports pyspark when it can, to offer a
     Spark engine these suites never use (they validate pandas frames); pyspark is installed for
-    dbt's Spark profile. On DuckDB, while GE is first imported, `import pyspark` fails as if it
-    were not installed (None in sys.modules), which GE supports: that spares each process that
-    runs a check about 0.6 s of GE's 6-9 s import and 18 MB on a slow 2-core machine. On Spark,
-    pyspark is dbt's, and nothing is changed."""
-    spare_pyspark = settings.engine() == "duckdb" and "pyspark" not in sys.modules
-    if spare_pyspark and "great_expectations" not in sys.modules:
-        sys.modules["pyspark"] = None  # type: ignore[assignment]
+    dbt's Spark profile. While this thread imports GE, and pyspark is not imported yet, pyspark
+    is not found, which GE supports; it stays importable afterwards. That spares each process
+    that runs a check about 0.6 s of GE's 6-9 s import and 18 MB on a slow 2-core machine. A
+    process that has imported pyspark already (dbt on Spark) gives GE the real one."""
+    if "great_expectations" not in sys.modules and "pyspark" not in sys.modules:
+        finder = _PysparkNotInstalled()
+        sys.meta_path.insert(0, finder)
         try:
             import great_expectations  # noqa: F401
         finally:
-            del sys.modules["pyspark"]
+            sys.meta_path.remove(finder)
     import great_expectations as gx
 
     return gx
