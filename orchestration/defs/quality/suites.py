@@ -657,8 +657,9 @@ def _gx():
     Spark engine these suites never use (they validate pandas frames); pyspark is installed for
     dbt's Spark profile. While this thread imports GE, and pyspark is not imported yet, pyspark
     is not found, which GE supports; it stays importable afterwards. That spares each process
-    that runs a check about 0.6 s of GE's 6-9 s import and 18 MB on a slow 2-core machine. A
-    process that has imported pyspark already (dbt on Spark) gives GE the real one."""
+    that runs a check about 1.2 s of GE's 6-9 s import and 18 MB on a slow 2-core machine
+    (docs/performance.md, "The import round"). A process that has imported pyspark already
+    (dbt on Spark) gives GE the real one."""
     if "great_expectations" not in sys.modules and "pyspark" not in sys.modules:
         finder = _PysparkNotInstalled()
         sys.meta_path.insert(0, finder)
