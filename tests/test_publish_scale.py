@@ -187,3 +187,21 @@ def test_a_reader_of_the_previous_publication_keeps_it(source, tmp_path):
     with duckdb.connect(str(target), read_only=True) as fresh:
         assert fresh.execute("SELECT max(followers) FROM marts.daily").fetchone() == (0,)
     assert not [p.name for p in tmp_path.iterdir() if ".building" in p.name]
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_the_row_order_option_is_set_back_whatever_happens(source, tmp_path, ordered):
+    """The publication lets DuckDB write rows in whatever order its threads finish, then sets
+    the option back, failed or not: it is the DuckDB instance's, which dbt's connection shares in
+    the pipeline's process."""
+
+    def row_order() -> bool:
+        return source.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+
+    source.execute(f"SET preserve_insertion_order = {ordered}")
+    publish_marts(source, tmp_path / "analytics.duckdb", "run-1")
+    assert row_order() is ordered
+    with pytest.raises(duckdb.IOException):  # no such folder: the new file cannot be made
+        publish_marts(source, tmp_path / "no such folder" / "analytics.duckdb", "run-2")
+    assert row_order() is ordered
+    assert_published(source, tmp_path / "analytics.duckdb")
