@@ -300,9 +300,9 @@ def publish_marts(
     conn.execute(f"CREATE OR REPLACE TEMP TABLE source_partitions {PARTITIONS}")
     conn.execute(f"CREATE OR REPLACE TEMP TABLE published_partitions {PARTITIONS}")
     # DuckDB writes a copy that keeps its source's row order one thread at a time once it nears
-    # its memory cap: about 0.7 of the time without it (docs/performance.md, "The copy round").
-    # Published rows promise no order (readers sort with ORDER BY). The option is the DuckDB
-    # instance's, which dbt's connection in this process shares: it is set back after.
+    # its memory cap; unordered, a new publication took about 0.7 of the time (docs/performance.md,
+    # "The copy round"). Published rows promise no order (readers sort with ORDER BY). The option
+    # is the DuckDB instance's, which dbt's connection in this process shares: it is set back.
     [(row_order,)] = conn.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
     conn.execute("SET preserve_insertion_order = false")
     try:
