@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import threading
+import types
 
 import duckdb
 import pandas as pd
@@ -932,8 +933,9 @@ def test_repository_suites_judge_plausibility_only():
             assert not codes & set(item["kwargs"].get("value_set", [])), (path.name, item)
 
 
-def test_pyspark_is_hidden_from_the_importing_thread_only():
-    finder = suites._PysparkNotInstalled()
+def test_pyspark_is_hidden_from_the_importing_thread_only(monkeypatch):
+    monkeypatch.delitem(sys.modules, "pyspark", raising=False)
+    finder = suites._GreatExpectationsImports()
     with pytest.raises(ModuleNotFoundError):
         finder.find_spec("pyspark.sql")
     elsewhere = []
@@ -942,16 +944,28 @@ def test_pyspark_is_hidden_from_the_importing_thread_only():
     thread.join()
     assert elsewhere == [None]  # the other finders find it there
     assert finder.find_spec("pysparkling") is None
+    # a process that has imported pyspark (dbt on Spark) gives GE the real one
+    monkeypatch.setitem(sys.modules, "pyspark", types.ModuleType("pyspark"))
+    assert suites._GreatExpectationsImports().find_spec("pyspark.sql") is None
 
 
-def test_great_expectations_is_imported_on_first_use_without_pyspark():
+def test_great_expectations_is_imported_on_first_use_without_what_the_suites_never_use():
+    """pyspark is not imported, and scipy.stats and altair are imported without running their
+    code; afterwards each is there for whoever uses it."""
     code = """
 import sys
 from orchestration.defs.quality import suites
 assert 'great_expectations' not in sys.modules, 'imported with the module'
 gx = suites._gx()
 assert gx.ExpectationSuite and 'pyspark' not in sys.modules, 'GE imported pyspark'
+# found and bound, not run: their own submodules are not imported yet
+assert 'scipy.stats' in sys.modules and 'scipy.stats._stats_py' not in sys.modules, 'stats ran'
+assert 'altair' in sys.modules and 'altair.vegalite' not in sys.modules, 'altair ran'
 import pyspark.sql  # still there for a Spark run that needs it
+import altair
+from scipy import stats
+assert stats.norm.cdf(0) == 0.5 and altair.Chart  # run on first use
+assert 'scipy.stats._stats_py' in sys.modules and 'altair.vegalite' in sys.modules
 """
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=settings.REPO_ROOT, capture_output=True, text=True

@@ -27,6 +27,7 @@ import dataclasses
 import datetime as dt
 import gc
 import importlib.abc
+import importlib.util
 import json
 import math
 import re
@@ -639,29 +640,54 @@ def _validate(path: Path, data: dict, items: list[dict], frame: pd.DataFrame, as
     return result
 
 
-class _PysparkNotInstalled(importlib.abc.MetaPathFinder):
+# What Great Expectations imports and these suites never use (they validate pandas frames with
+# GE's core expectations), kept out of its import in each process that runs a check:
+# - pyspark, which GE imports when it finds it, to offer a Spark engine (it is installed for dbt's
+#   Spark profile): not found, which GE supports;
+# - scipy.stats (the statistics of a few distributional expectations) and altair (the charts of
+#   GE's data docs), which GE imports whatever it runs: their modules run on first use instead.
+NOT_FOUND_BY_GE = ("pyspark",)
+RUN_ON_FIRST_USE_BY_GE = ("scipy.stats", "altair")
+
+
+class _GreatExpectationsImports(importlib.abc.MetaPathFinder):
     """For the imports of the thread that made it: `import pyspark` fails as if pyspark were not
-    installed. Other threads import it as usual."""
+    installed, and the modules of RUN_ON_FIRST_USE_BY_GE are found as usual but loaded lazily
+    (importlib.util.LazyLoader: the module's code runs when an attribute is first read). Other
+    threads import everything as usual. A module imported already is left as it is: a process
+    that has imported pyspark (dbt on Spark) gives GE the real one."""
 
     def __init__(self):
         self._thread = threading.get_ident()
+        self._not_found = tuple(name for name in NOT_FOUND_BY_GE if name not in sys.modules)
 
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] == "pyspark" and threading.get_ident() == self._thread:
+        if threading.get_ident() != self._thread:
+            return None
+        if name.partition(".")[0] in self._not_found:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        if name not in RUN_ON_FIRST_USE_BY_GE:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = importlib.util.LazyLoader(spec.loader)
+                return spec
         return None
 
 
 def _gx():
-    """Great Expectations, imported on first use. GE imports pyspark when it can, to offer a
-    Spark engine these suites never use (they validate pandas frames); pyspark is installed for
-    dbt's Spark profile. While this thread imports GE, and pyspark is not imported yet, pyspark
-    is not found, which GE supports; it stays importable afterwards. That spares each process
-    that runs a check about 1.2 s of GE's 6-9 s import and 18 MB on a slow 2-core machine
-    (docs/performance.md, "The import round"). A process that has imported pyspark already
-    (dbt on Spark) gives GE the real one."""
-    if "great_expectations" not in sys.modules and "pyspark" not in sys.modules:
-        finder = _PysparkNotInstalled()
+    """Great Expectations, imported on first use, without what the suites never use
+    (_GreatExpectationsImports). That spares each process that runs a check about 1.2 s of GE's
+    6-9 s import and 18 MB for pyspark, and about 1.3 s and 22 MB more for scipy.stats and
+    altair, on a slow 2-core machine (docs/performance.md, "The import round" and "The lazy
+    round"). pyspark stays importable afterwards, and scipy.stats and altair load whole when
+    used."""
+    if "great_expectations" not in sys.modules:
+        finder = _GreatExpectationsImports()
         sys.meta_path.insert(0, finder)
         try:
             import great_expectations  # noqa: F401
