@@ -653,9 +653,11 @@ RUN_ON_FIRST_USE_BY_GE = ("scipy.stats", "altair")
 class _GreatExpectationsImports(importlib.abc.MetaPathFinder):
     """For the imports of the thread that made it: `import pyspark` fails as if pyspark were not
     installed, and the modules of RUN_ON_FIRST_USE_BY_GE are found as usual but loaded lazily
-    (importlib.util.LazyLoader: the module's code runs when an attribute is first read). Other
-    threads import everything as usual. A module imported already is left as it is: a process
-    that has imported pyspark (dbt on Spark) gives GE the real one."""
+    (importlib.util.LazyLoader: the module's code runs when an attribute is first read or it is
+    imported again, in whichever thread does so first; on Python 3.11 that first load takes no
+    lock, and nothing here uses them). Other threads import as usual meanwhile. A module imported
+    already is left as it is: a process that has imported pyspark (dbt on Spark) gives GE the
+    real one."""
 
     def __init__(self):
         self._thread = threading.get_ident()
@@ -682,7 +684,7 @@ class _GreatExpectationsImports(importlib.abc.MetaPathFinder):
 def _gx():
     """Great Expectations, imported on first use, without what the suites never use
     (_GreatExpectationsImports). That spares each process that runs a check about 1.2 s of GE's
-    6-9 s import and 18 MB for pyspark, and about 1.3 s and 22 MB more for scipy.stats and
+    6-9 s import and 18 MB for pyspark, and about 1.5 s and 75 MiB more for scipy.stats and
     altair, on a slow 2-core machine (docs/performance.md, "The import round" and "The lazy
     round"). pyspark stays importable afterwards, and scipy.stats and altair load whole when
     used."""
