@@ -934,7 +934,7 @@ def test_repository_suites_judge_plausibility_only():
             assert not codes & set(item["kwargs"].get("value_set", [])), (path.name, item)
 
 
-def test_pyspark_is_hidden_from_the_importing_thread_only(monkeypatch):
+def test_the_finder_hides_pyspark_and_defers_stats_and_altair_in_its_thread_only(monkeypatch):
     monkeypatch.delitem(sys.modules, "pyspark", raising=False)
     finder = suites._GreatExpectationsImports()
     with pytest.raises(ModuleNotFoundError):
