@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,26 @@ _a_dbt_target_per_worker()
 # four of the pipeline's test modules (docs/performance.md, "The threads round").
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault(settings.THREADS_ENV, "1")
+
+
+def _interrupts_as_from_a_terminal() -> None:
+    """Ctrl-C and SIGTERM act on the suite and the processes its tests start as they do from a
+    terminal, however it was started. A shell starts a command in the background without job
+    control (`make test &` in a script, some CI runners) with SIGINT ignored, which every process
+    a test starts inherits. `dagster dev` then ignored the browser tests' Ctrl-C (30 s, then
+    killed). After a run in this process Dagster sets SIGTERM to SIGINT's handler, so SIGTERM was
+    ignored as well, and a later run's log capture waited on two `tail` processes that ignored
+    its SIGTERM (30 s each). 90 test-seconds of a suite started so (docs/performance.md, "The
+    signal round")."""
+    for signum, handler in (
+        (signal.SIGINT, signal.default_int_handler),
+        (signal.SIGTERM, signal.SIG_DFL),
+    ):
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            signal.signal(signum, handler)
+
+
+_interrupts_as_from_a_terminal()
 
 # No test may phone home or write Dagster state outside tmp_path.
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
