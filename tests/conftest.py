@@ -47,12 +47,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 def _interrupts_as_from_a_terminal() -> None:
     """Ctrl-C and SIGTERM act on the suite and the processes its tests start as they do from a
     terminal, however it was started. A shell starts a command in the background without job
-    control (`make test &` in a script, some CI runners) with SIGINT ignored, which every process
-    a test starts inherits. `dagster dev` then ignored the browser tests' Ctrl-C (30 s, then
-    killed). After a run in this process Dagster sets SIGTERM to SIGINT's handler, so SIGTERM was
-    ignored as well, and a later run's log capture waited on two `tail` processes that ignored
-    its SIGTERM (30 s each). 90 test-seconds of a suite started so (docs/performance.md, "The
-    signal round")."""
+    control (`make test &` in a script) with SIGINT ignored, which every process a test starts
+    inherits. `dagster dev` then ignored the browser tests' Ctrl-C (30 s, then killed). After a
+    run in this process Dagster sets SIGTERM to SIGINT's handler, so SIGTERM was ignored as well,
+    and a later run's log capture waited 30 s each on its `tail` and the watcher of it, which
+    ignored their SIGTERM: 87 s of two tests in a suite started so (docs/performance.md, "The
+    signal round"). SIGTERM ignored from the start is set back too."""
     for signum, handler in (
         (signal.SIGINT, signal.default_int_handler),
         (signal.SIGTERM, signal.SIG_DFL),

@@ -4,30 +4,35 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Started as a shell without job control starts a background command: SIGINT ignored. Then what
-# conftest does on import, then a run in the main thread (Dagster maps SIGTERM to SIGINT's
-# handler when it ends), then a process started afterwards, as a test's `dagster dev` or the
-# `tail` of Dagster's log capture would be, stopped by Ctrl-C and by SIGTERM.
+# Python started with SIGINT and SIGTERM ignored, as a background command of a shell without job
+# control is started with SIGINT ignored. It imports the conftest; then a process it starts, as
+# a test's `dagster dev` or the `tail` of Dagster's log capture, must stop on Ctrl-C and SIGTERM,
+# before a run in the main thread and after it (when a run ends Dagster maps SIGTERM to SIGINT's
+# handler).
 STARTED_IN_THE_BACKGROUND = """
-import signal, subprocess, sys, time
+import signal, subprocess, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
 import conftest
 import dagster as dg
+
+def stops_on_both(when):
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        child.send_signal(signum)
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            sys.exit(f"a process started {when} ignored {signum.name}")
 
 @dg.asset
 def one() -> int:
     return 1
 
+stops_on_both("before a run")
 assert dg.materialize([one]).success
-for signum in (signal.SIGINT, signal.SIGTERM):
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    time.sleep(0.5)
-    child.send_signal(signum)
-    try:
-        child.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        sys.exit(f"a process started by a test ignored {signum.name}")
+stops_on_both("after a run")
 print("stopped by both")
 """
 
