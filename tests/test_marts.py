@@ -496,3 +496,34 @@ def test_a_models_required_columns_fail_together_naming_each_column_and_its_null
     assert sorted(
         query(sample_copy, "SELECT * FROM dbt_test__audit.note_performance_not_null")
     ) == [("note_id", 1), ("platform", 2)]
+
+
+# The incremental account-snapshot tables and the column stamping each row with its build.
+STAMPED_GRAINS = {
+    "staging.stg_account_snapshots": "staged_through_load_id",
+    "intermediate.int_account_snapshot_changes": "refreshed_through_load_id",
+}
+
+
+def test_the_grain_test_of_a_stamped_table_reads_the_latest_build_only(sample_copy):
+    """unique_combination with latest_build_column (tests/generic): delete+insert on the key
+    leaves only the latest build's rows able to repeat a key, so the test groups those, not
+    the history (about 1.9 s of a daily run's dbt at the benchmark's default size)."""
+    tests = [
+        f"unique_combination_{table.split('.')[1]}_platform__account_name__snapshot_date__{stamp}"
+        for table, stamp in STAMPED_GRAINS.items()
+    ]
+    with sample_copy.connect() as conn:
+        for table in STAMPED_GRAINS:  # one key twice, in the latest build's rows
+            conn.execute(f"INSERT INTO {table} SELECT * FROM {table} LIMIT 1")
+    caught = cardreach_dbt(sample_copy.warehouse_dir, "test", "--select", *tests)
+    assert caught.returncode == 1, caught.stdout[-2000:]
+    assert caught.stdout.count("Got 1 result") == len(tests), caught.stdout[-2000:]
+    with sample_copy.connect() as conn:
+        for table, stamp in STAMPED_GRAINS.items():  # a later build wrote one row of a new key
+            conn.execute(
+                f"INSERT INTO {table} SELECT * REPLACE ({stamp} + 1 AS {stamp},"
+                f" snapshot_date + 1000 AS snapshot_date) FROM {table} LIMIT 1"
+            )
+    left_to_their_build = cardreach_dbt(sample_copy.warehouse_dir, "test", "--select", *tests)
+    assert left_to_their_build.returncode == 0, left_to_their_build.stdout[-2000:]

@@ -4,7 +4,9 @@
 -- snapshot (re)delivered since the last build (load_id above the highest this table holds), its
 -- snapshots from the earliest such date on, since a new or corrected snapshot is the previous
 -- one of the snapshot after it. The window then reads those snapshots and the one just before
--- them, not the account's whole history: a daily drop costs in proportion to the drop.
+-- them, not the account's whole history: a daily drop costs in proportion to the drop. Each row
+-- carries the build's stamp (refreshed_through_load_id), so that the grain test reads the latest
+-- build's rows only.
 {{
     config(
         on_schema_change='fail',
@@ -25,6 +27,13 @@ snapshots as {{ cte_hint('not materialized') }} (
         {{ interactions_definition() }} as interactions_definition
 
     from {{ ref('stg_account_snapshots') }}
+
+),
+
+-- the newest delivery this build sees: the stamp of every row it writes
+build_watermark as (
+
+    select coalesce(max(load_id), 0) as load_id from {{ ref('stg_account_snapshots') }}
 
 ),
 
@@ -106,13 +115,15 @@ select
     previous_snapshots.previous_interactions,
     previous_snapshots.previous_interactions_definition,
     {{ dbt.datediff("previous_snapshots.previous_snapshot_date", "snapshots.snapshot_date", 'day') }}
-        as days_since_previous
+        as days_since_previous,
+    build_watermark.load_id as refreshed_through_load_id
 
 from snapshots
 inner join previous_snapshots
     on snapshots.platform = previous_snapshots.platform
     and snapshots.account_name = previous_snapshots.account_name
     and snapshots.snapshot_date = previous_snapshots.snapshot_date
+cross join build_watermark
 {% if is_incremental() %}
 -- the snapshot before recompute_from only fed the window: it is stored already
 where previous_snapshots.snapshot_date >= previous_snapshots.recompute_from

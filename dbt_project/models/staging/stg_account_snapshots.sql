@@ -5,7 +5,8 @@
 -- so the latest-delivery window runs once per build, and only over the rows delivered since the
 -- last build (load_id above the highest this table holds). That is exact: a later delivery always
 -- has a higher load_id, so a newly delivered row supersedes the stored row of its key, which
--- delete+insert replaces.
+-- delete+insert replaces. Each row carries the build's stamp (staged_through_load_id), so that
+-- the grain test reads the latest build's rows only, not the whole history every day.
 {{
     config(
         on_schema_change='fail',
@@ -21,6 +22,14 @@ source as (
     {% if is_incremental() %}
     where load_id > (select coalesce(max(load_id), 0) from {{ this }})
     {% endif %}
+
+),
+
+-- the newest delivery this build sees: the stamp of every row it writes
+build_watermark as (
+
+    select coalesce(max(load_id), 0) as staged_through_load_id
+    from {{ source('raw', 'account_snapshots') }}
 
 ),
 
@@ -148,9 +157,11 @@ final as (
         file_name,
         sha256,
         line_number,
-        delivered_at
+        delivered_at,
+        build_watermark.staged_through_load_id
 
     from combined
+    cross join build_watermark
 
 )
 
