@@ -1,13 +1,21 @@
-"""Publishing patches the previous analytics.duckdb: only the dates that changed are rewritten.
+"""Publishing patches an earlier analytics.duckdb: only the dates that changed are rewritten.
 
 Real DuckDB files in tmp_path: a small pipeline database with the shapes of the marts (a table
 partitioned by date, a table without a date and with duplicate rows, a reference table).
 """
 
+import subprocess
+import sys
+
 import duckdb
 import pytest
 
-from orchestration.defs.publish.publication import STORAGE_TAG, fingerprints_path, publish_marts
+from orchestration.defs.publish.publication import (
+    STORAGE_TAG,
+    fingerprints_path,
+    previous_path,
+    publish_marts,
+)
 
 DAYS, ACCOUNTS = 30, 200
 
@@ -158,8 +166,9 @@ def test_new_changed_and_removed_tables_and_comments(source, tmp_path):
     assert_published(source, target)
 
 
-def test_a_mostly_rewritten_publication_is_built_anew_next_time(source, tmp_path):
-    """Rewriting most rows frees most blocks: the next publication starts a new, compact file."""
+def test_a_mostly_rewritten_publication_is_built_anew(source, tmp_path):
+    """Rewriting most rows frees most blocks: a publication to start from that is more than a
+    third free is not patched again, and a new, compact file is built instead."""
     target = tmp_path / "analytics.duckdb"
     source.execute(
         "CREATE OR REPLACE TABLE marts.daily AS SELECT DATE '2025-01-01' + (i // 1000)::INTEGER"
@@ -169,12 +178,111 @@ def test_a_mostly_rewritten_publication_is_built_anew_next_time(source, tmp_path
     publish_marts(source, target, "run-1")
     size = target.stat().st_size
     source.execute("UPDATE marts.daily SET followers = followers + 1")
-    assert publish_marts(source, target, "run-2").patched
+    assert publish_marts(source, target, "run-2").patched  # a copy of run-1's
     assert target.stat().st_size > size * 1.5  # the new rows were written beside the old ones
-    rebuilt = publish_marts(source, target, "run-3")
+    source.execute("UPDATE marts.daily SET followers = followers + 1")
+    assert publish_marts(source, target, "run-3").in_place  # run-1's file, compact until now
+    # the one before (run-2's) and the latest (run-3's) are both mostly free
+    rebuilt = publish_marts(source, target, "run-4")
     assert not rebuilt.patched
     assert target.stat().st_size <= size * 1.1
     assert_published(source, target)
+
+
+def test_the_publication_before_the_latest_is_rewritten_in_place(source, tmp_path):
+    """A replaced publication stays under a hidden second name; the run after next rewrites that
+    file in place, with what changed over both runs, instead of copying the latest whole."""
+    target = tmp_path / "analytics.duckdb"
+    publish_marts(source, target, "run-1")
+    first = target.stat().st_ino
+    source.execute(
+        "UPDATE marts.daily SET followers = followers + 1 WHERE snapshot_date = DATE '2025-01-05'"
+    )
+    second = publish_marts(source, target, "run-2")
+    assert second.patched and not second.in_place  # a copy: there was none before run-1's
+    assert previous_path(target).stat().st_ino == first  # run-1's file itself, not a copy
+    source.execute("DELETE FROM marts.daily WHERE snapshot_date = DATE '2025-01-30'")
+    third = publish_marts(source, target, "run-3")
+    assert third.in_place and target.stat().st_ino == first
+    # run-1's file had both dates as run-1 published them
+    assert third.changes["marts.daily"] == (2 * ACCOUNTS, ACCOUNTS)
+    assert_published(source, target)
+    with duckdb.connect(str(previous_path(target)), read_only=True) as conn:
+        assert conn.execute("SELECT run_id FROM publication").fetchall() == [("run-2",)]
+
+
+# A reader in another process, as an analyst's: a line on stdin asks for the figures again.
+READER = """
+import sys, duckdb
+conn = duckdb.connect(sys.argv[1], read_only=True)
+for _ in sys.stdin:
+    print(conn.execute("SELECT sum(followers), count(*) FROM marts.daily").fetchone(), flush=True)
+"""
+
+
+def test_a_reader_of_the_publication_before_keeps_it_and_the_run_copies_instead(source, tmp_path):
+    target = tmp_path / "analytics.duckdb"
+    publish_marts(source, target, "run-1")
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(target)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    def figures() -> str:
+        reader.stdin.write("again\n")
+        reader.stdin.flush()
+        return reader.stdout.readline()
+
+    try:
+        opened = figures()
+        source.execute("UPDATE marts.daily SET followers = followers + 1")
+        publish_marts(source, target, "run-2")  # run-1's file, the reader's, is the one before
+        source.execute("DELETE FROM marts.daily WHERE snapshot_date = DATE '2025-01-30'")
+        third = publish_marts(source, target, "run-3")
+        assert third.patched and not third.in_place  # DuckDB's lock: held by the reader
+        assert figures() == opened
+    finally:
+        reader.stdin.close()
+        reader.wait(timeout=30)
+    assert_published(source, target)
+
+
+def test_a_publication_before_changed_since_is_not_used(source, tmp_path):
+    """Say a run was killed while rewriting it: its fingerprints are no longer its own."""
+    target = tmp_path / "analytics.duckdb"
+    publish_marts(source, target, "run-1")
+    publish_marts(source, target, "run-2")
+    with duckdb.connect(str(previous_path(target))) as stray:
+        stray.execute("UPDATE marts.daily SET followers = -1 WHERE account = 'account 7'")
+    third = publish_marts(source, target, "run-3")
+    assert third.patched and not third.in_place
+    assert_published(source, target)
+
+
+def test_a_held_back_table_keeps_the_latest_publication_not_the_one_before(source, tmp_path):
+    target = tmp_path / "analytics.duckdb"
+    publish_marts(source, target, "run-1")
+    source.execute("UPDATE reference.tiers SET low = 10")
+    publish_marts(source, target, "run-2")
+    source.execute("UPDATE reference.tiers SET low = 20")
+    third = publish_marts(source, target, "run-3", held_back=frozenset({"reference.tiers"}))
+    assert not third.in_place  # only a copy of the latest holds run-2's tiers
+    with duckdb.connect(str(target), read_only=True) as conn:
+        assert conn.execute("SELECT low FROM reference.tiers").fetchall() == [(10,)]
+
+
+def test_a_withheld_table_is_not_kept_in_the_publication_before(source, tmp_path):
+    target = tmp_path / "analytics.duckdb"
+    source.execute("CREATE TABLE marts.own_figures AS SELECT 1 AS spend")
+    publish_marts(source, target, "run-1")
+    withheld = frozenset({"marts.own_figures"})
+    second = publish_marts(source, target, "run-2", withheld=withheld)
+    assert "marts.own_figures" not in second.tables
+    assert not previous_path(target).exists()  # run-1's file published it
+    publish_marts(source, target, "run-3", withheld=withheld)
+    assert previous_path(target).exists()
 
 
 def test_a_reader_of_the_previous_publication_keeps_it(source, tmp_path):

@@ -25,10 +25,11 @@ PUBLISHED = published_asset_keys()
     kinds={"duckdb"},
     owners=OWNERS,
     description="The marts, scores and reference tables with their column docs, published to"
-    f" $CARDREACH_WAREHOUSE/{settings.ANALYTICS_DATABASE_FILE} (built as a new file, then renamed"
-    " over the old one; the new file starts as a copy of the old one and rewrites only the dates"
-    " that changed). A table that depends on data a failed quality check holds back keeps its"
-    " previous publication.",
+    f" $CARDREACH_WAREHOUSE/{settings.ANALYTICS_DATABASE_FILE}: built under another name, then"
+    " renamed over the old one, whose readers keep it. It starts from the publication before the"
+    " old one, kept hidden beside it (from a copy of the old one while a reader holds that), and"
+    " rewrites only the dates that changed. A table that depends on data a failed quality check"
+    " holds back keeps its previous publication.",
 )
 def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse):
     held = gate.held_back(context, PUBLISHED)
@@ -85,7 +86,9 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse):
             "build_record": dg.MetadataValue.text(recorded),
             "size_mb": dg.MetadataValue.float(round(publication.path.stat().st_size / 2**20, 2)),
             "built_as": dg.MetadataValue.text(
-                "the previous publication, changed partitions rewritten"
+                "the publication before the previous one, changed partitions rewritten in place"
+                if publication.in_place
+                else "a copy of the previous publication, changed partitions rewritten"
                 if publication.patched
                 else "a new file"
             ),
