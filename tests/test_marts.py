@@ -250,6 +250,29 @@ def test_incremental_builds_touch_only_affected_dates_and_equal_a_full_refresh(
         ],
     )
     assert run_pipeline().success
+    # the snapshot tables' stamps: staging rewrote the corrected row under the newest, the
+    # intermediate table every snapshot of the account from its date on; every key still once
+    corrected, next_day = date(2025, 4, 17), date(2025, 5, 1)
+    for relation, stamp, rewritten in (
+        ("staging.stg_account_snapshots", "staged_through_load_id", {corrected}),
+        (
+            "intermediate.int_account_snapshot_changes",
+            "refreshed_through_load_id",
+            {corrected, next_day},
+        ),
+    ):
+        newest = query(
+            warehouse,
+            f"SELECT snapshot_date, {stamp} = (SELECT max({stamp}) FROM {relation}) FROM"
+            f" {relation} WHERE account_name = '宁波银行信用卡' AND snapshot_date >= ?",
+            [corrected],
+        )
+        assert sorted(newest) == [(d, d in rewritten) for d in (corrected, next_day)], relation
+        assert query(
+            warehouse,
+            f"SELECT count(*) FROM (SELECT platform, account_name, snapshot_date FROM {relation}"
+            " GROUP BY ALL HAVING count(*) > 1)",
+        ) == [(0,)], relation
     columns = {
         "account_performance": "* EXCLUDE (refreshed_through_load_id)",
         "account_scores": "* EXCLUDE (refreshed_through_load_id, notes_through_load_id)",

@@ -8,7 +8,9 @@
     after a full refresh. Such a model is built by delete+insert on this key, which first removes
     every stored row whose key the build writes, so only the build's own rows can duplicate one;
     the older rows were checked by the build that wrote them. On a daily build this groups one
-    day instead of the whole history.
+    day instead of the whole history. So a build whose grain test failed, or ran without its
+    tests, is not checked again by the next: after fixing the cause, build with --full-refresh,
+    which checks every row.
 #}
 {% test unique_combination(model, combination_of_columns, latest_build_column=none) %}
 

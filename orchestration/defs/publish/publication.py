@@ -1,9 +1,10 @@
 """Publishing the marts to `analytics.duckdb`, the copy analysts open while the pipeline runs.
 
-The copy is built as a new file beside the old one and renamed over it: the rename is atomic, so
-a reader sees the previous publication or the new one, never half of one, and a reader holding
-the old file open keeps reading it undisturbed (on POSIX the old file lives until it is closed).
-The pipeline never opens `analytics.duckdb` for writing, so no analyst can block a run.
+A publication is built under another name beside the old one and renamed over it: the rename is
+atomic, so a reader sees the previous publication or the new one, never half of one, and a
+reader holding the old file open keeps reading it undisturbed (on POSIX the old file lives until
+it is closed, and it is rewritten later only when no DuckDB reader holds it). The pipeline never
+opens `analytics.duckdb` for writing, so no analyst can block a run.
 
 Writing a table costs far more than reading it (DuckDB compresses every column again), while a
 daily run changes one or two dates of it. So the new file starts from an earlier publication,
@@ -12,10 +13,11 @@ inserted again from the pipeline's database; a table nothing changed in is not w
 The fingerprints of a publication are kept beside it, so a run reads only the pipeline's side.
 
 Which earlier publication: the one before the latest, kept under a hidden name (a second name of
-the file, no copy), rewritten in place when no reader has it open; DuckDB's lock on the file
-says so. Otherwise a byte copy of the latest, which costs a read and a write of the whole file
-(2.8 s of a daily run at the benchmark's default size) whatever the day changed. Once published,
-the latest becomes the one before it.
+the file, no copy), rewritten in place when no DuckDB reader has it open, as DuckDB's lock on
+the file says (a program that reads it without DuckDB, say to copy it, is not seen). Otherwise a
+byte copy of the latest, which costs a read and a write of the whole file (2.8 s of a daily run
+at the benchmark's default size) whatever the day changed. Once published, the latest becomes
+the one before it.
 """
 
 import os
@@ -114,8 +116,9 @@ def _fingerprint(conn, name: str, table: str, columns: list, into: str) -> None:
     )
 
 
-def _reusable(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the attached previous publication can be patched rather than built anew."""
+def _reusable(conn: duckdb.DuckDBPyConnection, withheld: frozenset[str]) -> bool:
+    """Whether the attached earlier publication can be patched rather than built anew. Not when
+    it holds a table now withheld: a dropped table's rows stay in the file's free blocks."""
     [(tags,)] = conn.execute(
         "SELECT tags FROM duckdb_databases() WHERE database_name = 'publication'"
     ).fetchall()
@@ -127,16 +130,26 @@ def _reusable(conn: duckdb.DuckDBPyConnection) -> bool:
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'publication'"
         " AND schema_name = 'main' AND table_name = 'publication'"
     ).fetchone()[0]
+    holds_withheld = any(
+        f"{schema}.{table}" in withheld
+        for schema, table in conn.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables()"
+            " WHERE database_name = 'publication'"
+        ).fetchall()
+    )
     return (
         bool(has_stamp)
         and tags.get("storage_version") == STORAGE_TAG
         and free <= total * MAX_FREE_SHARE
+        and not holds_withheld
     )
 
 
-def _attach(conn: duckdb.DuckDBPyConnection, target: Path, building: Path) -> bool:
-    """Attach `building` as `publication`: a copy of the previous publication when it can be
-    patched, else a new empty file. Returns whether it is the previous publication."""
+def _attach(
+    conn: duckdb.DuckDBPyConnection, target: Path, building: Path, withheld: frozenset[str]
+) -> bool:
+    """Attach `building` as `publication`: a copy of the latest publication, at `target`, when it
+    can be patched, else a new empty file. Returns whether it is the copy."""
     if target.exists():
         shutil.copyfile(target, building)
         try:
@@ -144,7 +157,7 @@ def _attach(conn: duckdb.DuckDBPyConnection, target: Path, building: Path) -> bo
         except duckdb.Error:
             pass  # unreadable (say, not a DuckDB file): a new one replaces it
         else:
-            if _reusable(conn):
+            if _reusable(conn, withheld):
                 return True
             conn.execute("DETACH publication")
         building.unlink()
@@ -154,12 +167,14 @@ def _attach(conn: duckdb.DuckDBPyConnection, target: Path, building: Path) -> bo
     return False
 
 
-def _attach_previous(conn: duckdb.DuckDBPyConnection, previous: Path) -> bool:
+def _attach_previous(
+    conn: duckdb.DuckDBPyConnection, previous: Path, withheld: frozenset[str]
+) -> bool:
     """Attach `previous`, the publication before the latest, as `publication` to rewrite it in
-    place, when no reader holds it: DuckDB locks a file it opens and refuses to open for writing
-    one that another process reads (a reader in this process holding it under another name would
-    not be seen: the pipeline holds none). Also when it can be patched and its fingerprints are
-    its own, which fill `published_partitions`. Returns whether it was attached."""
+    place, when no DuckDB reader holds it: DuckDB locks a file it opens and refuses to open for
+    writing one that another process reads (a reader in this process holding it under another
+    name would not be seen: the pipeline holds none). Also when it can be patched and its
+    fingerprints are its own, which fill `published_partitions`. Returns whether it was attached."""
     if not previous.exists():
         return False
     stat = previous.stat()
@@ -167,7 +182,10 @@ def _attach_previous(conn: duckdb.DuckDBPyConnection, previous: Path) -> bool:
         conn.execute(f"ATTACH {sql_literal(str(previous))} AS publication")
     except duckdb.Error:  # a reader holds it, or it is unreadable: a copy of the latest instead
         return False
-    if _reusable(conn) and _load_fingerprints(conn, fingerprints_path(previous), stat):
+    if _reusable(conn, withheld) and _load_fingerprints(conn, fingerprints_path(previous), stat):
+        # no longer the file's from its first write on: a run killed while rewriting it may
+        # leave its changes in the WAL only, the file's size and time as they were
+        fingerprints_path(previous).unlink()
         return True
     conn.execute("DETACH publication")
     return False
@@ -197,10 +215,10 @@ def _stamp(published_at: datetime, run_id: str, file: os.stat_result) -> tuple:
     return published_at, run_id, file.st_size, file.st_mtime_ns, duckdb.__version__
 
 
-def _load_fingerprints(conn: duckdb.DuckDBPyConnection, sidecar: Path, copied: os.stat_result):
-    """Fill `published_partitions` from the fingerprints kept beside the previous publication
-    (just copied, with `copied` its stat) when they are that file's; returns whether they were.
-    A run killed between the two renames, say, leaves older ones."""
+def _load_fingerprints(conn: duckdb.DuckDBPyConnection, sidecar: Path, file: os.stat_result):
+    """Fill `published_partitions` from the fingerprints kept beside the attached publication
+    (`file`: the stat of the file it was attached from) when they are that file's; returns
+    whether they were. A run killed between the renames, say, leaves older ones."""
     [(published_at, run_id)] = conn.execute(
         "SELECT published_at, run_id FROM publication.main.publication"
     ).fetchall()
@@ -210,7 +228,7 @@ def _load_fingerprints(conn: duckdb.DuckDBPyConnection, sidecar: Path, copied: o
         ).fetchall()
     except duckdb.Error:  # missing or unreadable: the fingerprints are computed again
         return False
-    if stamps != [_stamp(published_at, run_id, copied)]:
+    if stamps != [_stamp(published_at, run_id, file)]:
         return False
     conn.execute(
         "INSERT INTO published_partitions SELECT table_name, part, rows, fingerprint"
@@ -361,11 +379,11 @@ def publish_marts(
             _fingerprint(conn, f"{schema}.{table}", source, columns, "source_partitions")
         copied = target.stat() if target.exists() else None
         # a table held back keeps the latest publication's rows, which only a copy of it holds
-        in_place = copied is not None and not kept and _attach_previous(conn, previous)
+        in_place = copied is not None and not kept and _attach_previous(conn, previous, withheld)
         if in_place:
             built, patched = previous, True
         else:
-            built, patched = building, _attach(conn, target, building)
+            built, patched = building, _attach(conn, target, building, withheld)
             if not patched and kept and target.exists():
                 _carry_over(conn, target, kept)
         try:
@@ -416,12 +434,17 @@ def publish_marts(
             )
         finally:
             conn.execute("DETACH publication")  # detaching checkpoints: the file is complete
-        # the latest publication becomes the one before it under a second name, so its readers
-        # keep it, and the name `target` goes to the new file in one atomic rename
+        # the latest publication stays, under a second name, for the next run to rewrite; the
+        # name `target` goes to the new file in one atomic rename
         keep = copied is not None and _may_keep(conn, target, copied, withheld)
         if keep:
-            os.link(target, next_previous)
+            try:
+                os.link(target, next_previous)
+            except OSError:  # a file system without hard links: the next run copies
+                keep = False
         os.replace(built, target)
+        # a WAL left by a run killed while rewriting the file of that name is not the next one's
+        previous.with_name(previous.name + ".wal").unlink(missing_ok=True)
         if keep:
             os.replace(next_previous, previous)
             os.replace(fingerprints_path(target), fingerprints_path(previous))
