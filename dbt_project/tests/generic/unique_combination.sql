@@ -4,13 +4,13 @@
     key and how many times it occurs.
 
     latest_build_column, for an incremental model that stamps each row with the build that wrote
-    it (refreshed_through_load_id): only the rows of the latest build are checked, all of them
-    after a full refresh. Such a model is built by delete+insert on this key, which first removes
-    every stored row whose key the build writes, so only the build's own rows can duplicate one;
-    the older rows were checked by the build that wrote them. On a daily build this groups one
-    day instead of the whole history. So a build whose grain test failed, or ran without its
-    tests, is not checked again by the next: after fixing the cause, build with --full-refresh,
-    which checks every row.
+    it (refreshed_through_load_id, staged_through_load_id): only the rows of the latest build are
+    checked, all of them after a full refresh. Such a model is built by delete+insert on this key,
+    which first removes every stored row whose key the build writes, so only the build's own rows
+    can duplicate one; the older rows were checked by the build that wrote them. On a daily build
+    this groups one day instead of the whole history. So the rows of a build whose grain test
+    failed, or that ran without its tests, drop out of the test once a later build writes rows:
+    after fixing the cause, build with --full-refresh, which checks every row.
 #}
 {% test unique_combination(model, combination_of_columns, latest_build_column=none) %}
 

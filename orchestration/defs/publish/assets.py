@@ -27,9 +27,9 @@ PUBLISHED = published_asset_keys()
     description="The marts, scores and reference tables with their column docs, published to"
     f" $CARDREACH_WAREHOUSE/{settings.ANALYTICS_DATABASE_FILE}: built under another name, then"
     " renamed over the old one, whose readers keep it. It starts from the publication before the"
-    " old one, kept hidden beside it (from a copy of the old one while a reader holds that), and"
-    " rewrites only the dates that changed. A table that depends on data a failed quality check"
-    " holds back keeps its previous publication.",
+    " old one, kept hidden beside it (from a copy of the old one when a reader holds that, a"
+    " table is held back or it changed since), and rewrites only the dates that changed. A table"
+    " that depends on data a failed quality check holds back keeps its previous publication.",
 )
 def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse):
     held = gate.held_back(context, PUBLISHED)

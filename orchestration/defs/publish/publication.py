@@ -12,12 +12,13 @@ and only the partitions (the rows of one date) whose fingerprint changed are del
 inserted again from the pipeline's database; a table nothing changed in is not written at all.
 The fingerprints of a publication are kept beside it, so a run reads only the pipeline's side.
 
-Which earlier publication: the one before the latest, kept under a hidden name (a second name of
-the file, no copy), rewritten in place when no DuckDB reader has it open, as DuckDB's lock on
-the file says (a program that reads it without DuckDB, say to copy it, is not seen). Otherwise a
-byte copy of the latest, which costs a read and a write of the whole file (2.8 s of a daily run
-at the benchmark's default size) whatever the day changed. Once published, the latest becomes
-the one before it.
+Which earlier publication: the one before the latest, the replaced file itself linked under a
+hidden name, rewritten in place when no DuckDB reader has it open, as DuckDB's lock on the file
+says (a program that reads it without DuckDB, say to copy it, is not seen). Otherwise (a reader,
+a table held back, a file changed since it was published) a byte copy of the latest, which costs
+a read and a write of the whole file (2.8 s of a daily run at the benchmark's default size)
+whatever the day changed. A replaced publication is kept so when its fingerprints are its own
+and it holds no table now withheld.
 """
 
 import os
@@ -173,8 +174,9 @@ def _attach_previous(
     """Attach `previous`, the publication before the latest, as `publication` to rewrite it in
     place, when no DuckDB reader holds it: DuckDB locks a file it opens and refuses to open for
     writing one that another process reads (a reader in this process holding it under another
-    name would not be seen: the pipeline holds none). Also when it can be patched and its
-    fingerprints are its own, which fill `published_partitions`. Returns whether it was attached."""
+    name would not be seen: the pipeline holds none), and only when it can be patched and its
+    fingerprints are its own: they fill `published_partitions`, and their file is removed.
+    Returns whether it was attached."""
     if not previous.exists():
         return False
     stat = previous.stat()
@@ -432,10 +434,13 @@ def publish_marts(
                 "COMMENT ON TABLE publication.main.publication IS 'When this copy was published"
                 " (UTC) and by which pipeline run.'"
             )
+            # the file complete on disk, nothing left in its WAL, before it is renamed
+            conn.execute("CHECKPOINT publication")
         finally:
-            conn.execute("DETACH publication")  # detaching checkpoints: the file is complete
-        # the latest publication stays, under a second name, for the next run to rewrite; the
-        # name `target` goes to the new file in one atomic rename
+            conn.execute("DETACH publication")
+        # the latest publication stays under a second name for the next run to rewrite, when
+        # its fingerprints allow and hard links work; the name `target` goes to the new file in
+        # one atomic rename
         keep = copied is not None and _may_keep(conn, target, copied, withheld)
         if keep:
             try:
