@@ -251,7 +251,8 @@ def test_a_reader_of_the_publication_before_keeps_it_and_the_run_copies_instead(
 
 
 def test_a_publication_before_changed_since_is_not_used(source, tmp_path):
-    """Say a run was killed while rewriting it: its fingerprints are no longer its own."""
+    """Written to since it was published (a stray writer): its fingerprints are no longer
+    its own."""
     target = tmp_path / "analytics.duckdb"
     publish_marts(source, target, "run-1")
     publish_marts(source, target, "run-2")
@@ -266,6 +267,7 @@ def test_a_publication_before_changed_since_is_not_used(source, tmp_path):
 # DuckDB's checkpoints far off, as a daily change is, the rewrite is in the file's WAL only.
 KILLED_WHILE_REWRITING = """
 import os, sys, duckdb
+from pathlib import Path
 from orchestration.defs.publish import publication
 rewrite = publication._sync
 def _sync(conn, name, *args):
@@ -276,7 +278,7 @@ def _sync(conn, name, *args):
 publication._sync = _sync
 conn = duckdb.connect(sys.argv[1])
 conn.execute("SET checkpoint_threshold = '1GB'")
-publication.publish_marts(conn, publication.Path(sys.argv[2]), "run-3")
+publication.publish_marts(conn, Path(sys.argv[2]), "run-3")
 """
 
 

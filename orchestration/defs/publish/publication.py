@@ -348,7 +348,8 @@ def publish_marts(
     withheld: frozenset[str] = frozenset(),
 ) -> Publication:
     """Bring `target` in line with the published schemas of the pipeline's database, comments
-    included: a new file built beside it, then renamed over it. The tables of `held_back`
+    included: a file built beside it (the publication before it rewritten in place, a copy of it
+    or a new file), then renamed over it. The tables of `held_back`
     ("schema.table", held by a failed quality check) stay as they were last published; those of
     `withheld` (confidential, not to be published) are absent, removed if published before."""
     held_back = held_back - withheld
