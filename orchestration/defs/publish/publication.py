@@ -67,6 +67,11 @@ def fingerprints_path(target: Path) -> Path:
     return target.with_name(f".{target.name.lstrip('.')}.fingerprints.parquet")
 
 
+def _wal(database: Path) -> Path:
+    """DuckDB's write-ahead log of the database file `database`."""
+    return database.with_name(database.name + ".wal")
+
+
 def previous_path(target: Path) -> Path:
     """The publication before the one at `target`, kept under a hidden name beside it."""
     return target.with_name(f".{target.name}.previous")
@@ -127,22 +132,18 @@ def _reusable(conn: duckdb.DuckDBPyConnection, withheld: frozenset[str]) -> bool
         "SELECT free_blocks, total_blocks FROM pragma_database_size()"
         " WHERE database_name = 'publication'"
     ).fetchall()
-    has_stamp = conn.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'publication'"
-        " AND schema_name = 'main' AND table_name = 'publication'"
-    ).fetchone()[0]
-    holds_withheld = any(
-        f"{schema}.{table}" in withheld
+    tables = {
+        f"{schema}.{table}"
         for schema, table in conn.execute(
             "SELECT schema_name, table_name FROM duckdb_tables()"
             " WHERE database_name = 'publication'"
         ).fetchall()
-    )
+    }
     return (
-        bool(has_stamp)
+        "main.publication" in tables
         and tags.get("storage_version") == STORAGE_TAG
         and free <= total * MAX_FREE_SHARE
-        and not holds_withheld
+        and not tables & withheld
     )
 
 
@@ -356,7 +357,7 @@ def publish_marts(
     building = target.with_name(target.name + ".building")
     previous = previous_path(target)
     next_previous = previous.with_name(previous.name + ".next")
-    for leftover in (building, building.with_name(building.name + ".wal"), next_previous):
+    for leftover in (building, _wal(building), next_previous):
         leftover.unlink(missing_ok=True)  # a run killed mid-publication left it: start over
     source_db = conn.execute("SELECT current_database()").fetchone()[0]
     tables = [
@@ -450,7 +451,7 @@ def publish_marts(
                 keep = False
         os.replace(built, target)
         # a WAL left by a run killed while rewriting the file of that name is not the next one's
-        previous.with_name(previous.name + ".wal").unlink(missing_ok=True)
+        _wal(previous).unlink(missing_ok=True)
         if keep:
             os.replace(next_previous, previous)
             os.replace(fingerprints_path(target), fingerprints_path(previous))
