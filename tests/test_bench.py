@@ -198,10 +198,11 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
 
-    for key in ("accounts", "days", "snapshot_rows", "full_s", "incremental_s", "baseline_s",
-                "ratio_full", "ratio_incremental", "peak_rss_mb"):  # fmt: skip
+    for key in ("accounts", "days", "snapshot_rows", "full_s", "incremental_s", "steady_s",
+                "baseline_s", "ratio_full", "ratio_incremental", "ratio_steady",
+                "peak_rss_mb"):  # fmt: skip
         assert key in result, key
-    for prefix in ("full", "incremental"):
+    for prefix in ("full", "incremental", "steady"):
         for stage in STAGE_KEYS:
             assert result[f"{prefix}_{stage}_s"] >= 0, (prefix, stage)
         assert result[f"{prefix}_ok"] is True
@@ -213,9 +214,15 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path):
     assert 90 <= result["snapshot_rows"] <= 100  # a few accounts may miss a day
     assert result["baseline_s"] > 0 and result["full_s"] > result["baseline_s"]
     assert result["ratio_full"] == pytest.approx(result["full_s"] / result["baseline_s"], rel=0.01)
-    assert result["ratio_incremental"] == pytest.approx(
-        result["incremental_s"] / result["full_s"], rel=0.01
-    )
+    for prefix in ("incremental", "steady"):
+        assert result[f"ratio_{prefix}"] == pytest.approx(
+            result[f"{prefix}_s"] / result["full_s"], rel=0.01
+        )
+    # the first daily run copies the full run's publication; the next one rewrites that first
+    # publication in place, as every later daily run does
+    assert result["incremental_publication"].startswith("a copy of the previous publication")
+    assert "rewritten in place" in result["steady_publication"]
+    assert "analysts' copy, +2 days: the publication before the previous one" in completed.stdout
     assert 50 < result["peak_rss_mb"] < 16_000
     # each stage's peak was sampled while its steps ran (one lasting 0.5 s has samples every
     # 0.1 s), and none exceeds the run's peak

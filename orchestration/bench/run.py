@@ -11,8 +11,13 @@ In one invocation, in a work folder of its own (default `$CARDREACH_WAREHOUSE/be
    dagster.yaml);
 3. **baseline**: runs `baseline.sql` in a fresh process (`python -m orchestration.bench.baseline`)
    on the same files, then checks that it agrees with the pipeline's marts row by row;
-4. **incremental**: appends the next day's drop and runs the pipeline again;
-5. prints a table and, as its last line, one JSON object with every figure.
+4. **incremental** (+1 day): appends the next day's drop and runs the pipeline again: the first
+   daily run after a full run, which copies the analysts' copy whole;
+5. **steady** (+2 days): appends the day after and runs again: a daily run after a daily run,
+   as every later day is, which rewrites the publication before the latest in place
+   (orchestration.defs.publish.publication). The generated files end two days before today, so
+   that both drops are days the pipeline accepts;
+6. prints a table and, as its last line, one JSON object with every figure.
 
 Wall times are those of the whole subprocess. The pipeline's stages come from its Dagster run's
 event log (STEP_START to STEP_SUCCESS/STEP_FAILURE per step, in the work folder's instance):
@@ -54,6 +59,9 @@ STAGE_LABELS = {
     "publish": "publish analytics.duckdb",
     "other": "other (between steps, exit)",
 }
+# The daily runs after the full run, each on the next day's drop: (key prefix, column label).
+# The second is the steady state: a daily run after a daily run.
+DAILY_RUNS = (("incremental", "+1 day"), ("steady", "+2 days"))
 QUIET_ENV = {
     "DAGSTER_DISABLE_TELEMETRY": "1",
     "DO_NOT_TRACK": "1",
@@ -210,7 +218,7 @@ def run_stages(dagster_home: Path, measured: Measured) -> dict:
     started: dict[str, float] = {}
     steps: dict[str, float] = {}
     intervals: dict[str, list[tuple[float, float]]] = {stage: [] for stage in STAGES}
-    run_start = run_end = None
+    run_start = run_end = publication = None
     first_event = records[0].timestamp if records else None
     for record in records:
         event = record.dagster_event
@@ -226,6 +234,9 @@ def run_stages(dagster_home: Path, measured: Measured) -> dict:
         elif kind in (Event.STEP_SUCCESS, Event.STEP_FAILURE) and event.step_key in started:
             steps[event.step_key] = record.timestamp - started[event.step_key]
             intervals[stage_of(event.step_key)].append((started[event.step_key], record.timestamp))
+        elif kind == Event.ASSET_MATERIALIZATION:
+            built_as = event.materialization.metadata.get("built_as")
+            publication = built_as.value if built_as is not None else publication
     stages = dict.fromkeys(STAGES, 0.0)
     for key, seconds in steps.items():
         stages[stage_of(key)] += seconds
@@ -247,6 +258,7 @@ def run_stages(dagster_home: Path, measured: Measured) -> dict:
         "checks_raw_s": round(checks_raw, 3),
         "checks_marts_s": round(stages["checks"] - checks_raw, 3),
         "run_s": round(run_end - run_start, 3) if run_start and run_end else None,
+        "publication": publication,  # how the analysts' copy was written (its built_as)
         "steps": {k: round(v, 3) for k, v in steps.items()},
         "peak_rss_by_stage_mb": stage_peaks(measured.timeline, intervals),
     }
@@ -496,8 +508,13 @@ def _s(value) -> str:
     return "-" if value is None else f"{value:,.1f}"
 
 
-def report_table(result: dict, full: dict, incremental: dict | None) -> str:
-    inc = incremental or {"stages": {}}
+def report_table(result: dict, full: dict, dailies: dict[str, dict]) -> str:
+    runs = [("full", full)] + [(p, dailies.get(p) or {"stages": {}}) for p, _ in DAILY_RUNS]
+    heading = "".join(f"{label:>10}" for label in ("full", *(label for _, label in DAILY_RUNS)))
+
+    def row(label: str, values) -> str:
+        return f"  {label:<32}" + "".join(f"{_s(value):>10}" for value in values)
+
     lines = [
         f"cardreach bench: {result['accounts']:,} accounts x {result['days']} days"
         f" ({result['snapshot_rows']:,} snapshot rows, {result['bad_rows']:,} bad),"
@@ -507,7 +524,7 @@ def report_table(result: dict, full: dict, incremental: dict | None) -> str:
         " at end",
         f"generated in {result['generate_s']:.1f} s",
         "",
-        f"{'seconds':<34}{'full':>10}{'+1 day':>10}",
+        f"{'seconds':<34}{heading}",
     ]
     details = {
         "startup": (
@@ -517,28 +534,27 @@ def report_table(result: dict, full: dict, incremental: dict | None) -> str:
         "checks": (("checks_raw_s", "on raw tables"), ("checks_marts_s", "on marts")),
     }
     for stage in STAGES:
-        lines.append(
-            f"  {STAGE_LABELS[stage]:<32}{_s(full['stages'].get(stage)):>10}"
-            f"{_s(inc['stages'].get(stage)):>10}"
-        )
+        lines.append(row(STAGE_LABELS[stage], (run["stages"].get(stage) for _, run in runs)))
         for key, label in details.get(stage, ()):
-            lines.append(f"    {label:<30}{_s(full.get(key)):>10}{_s(inc.get(key)):>10}")
+            lines.append(row("  " + label, (run.get(key) for _, run in runs)))
     lines += [
-        f"  {'pipeline total (wall)':<32}{_s(result['full_s']):>10}"
-        f"{_s(result.get('incremental_s')):>10}",
-        f"  {'peak RSS, MB (tree / largest)':<32}"
-        f"{_s(result['full_peak_rss_tree_mb']):>5} /{_s(result['full_peak_rss_single_mb']):>6}"
-        f"  {_s(result.get('incremental_peak_rss_mb'))}",
+        row("pipeline total (wall)", (result.get(f"{prefix}_s") for prefix, _ in runs)),
+        row(
+            "peak RSS, MB",
+            [result.get("peak_rss_mb")]
+            + [result.get(f"{prefix}_peak_rss_mb") for prefix, _ in DAILY_RUNS],
+        ),
+        f"    full: process tree {_s(result['full_peak_rss_tree_mb'])},"
+        f" largest process {_s(result['full_peak_rss_single_mb'])}",
         "",
-        f"{'peak RSS of the process tree, MB':<34}{'full':>10}{'+1 day':>10}",
+        f"{'peak RSS of the process tree, MB':<34}{heading}",
     ]
-    full_peaks = full.get("peak_rss_by_stage_mb") or {}
-    inc_peaks = inc.get("peak_rss_by_stage_mb") or {}
     for stage in STAGES[:-1]:  # "other" is between steps: no interval of its own
-        lines.append(
-            f"  {STAGE_LABELS[stage]:<32}{_s(full_peaks.get(stage)):>10}"
-            f"{_s(inc_peaks.get(stage)):>10}"
-        )
+        peaks = ((run.get("peak_rss_by_stage_mb") or {}).get(stage) for _, run in runs)
+        lines.append(row(STAGE_LABELS[stage], peaks))
+    lines.append("")
+    for prefix, label in DAILY_RUNS:
+        lines.append(f"analysts' copy, {label}: {result.get(f'{prefix}_publication') or '-'}")
     lines += [
         "",
         f"baseline (baseline.sql, fresh process): {_s(result.get('baseline_s'))} s"
@@ -547,6 +563,8 @@ def report_table(result: dict, full: dict, incremental: dict | None) -> str:
         f" peak RSS {_s(result.get('baseline_peak_rss_mb'))} MB",
         f"ratio_full = full / baseline = {result.get('ratio_full')}   (target <= 2)",
         f"ratio_incremental = +1 day / full = {result.get('ratio_incremental')}   (target <= 0.1)",
+        f"ratio_steady = +2 days / full = {result.get('ratio_steady')}"
+        "   (a daily run after a daily run)",
         f"peak_rss_mb = {result['peak_rss_mb']}   (target <= 2048)",
     ]
     for table, figures in (result.get("agreement") or {}).items():
@@ -559,6 +577,32 @@ def report_table(result: dict, full: dict, incremental: dict | None) -> str:
     return "\n".join(lines)
 
 
+def _daily_run(work: Workdir, prefix: str, label: str, full_run: Measured) -> tuple[dict, dict]:
+    """The next day's drop appended and the pipeline run on it: its figures for the result,
+    under `prefix`, and its stages (run_stages)."""
+    appended = append_day(work.landing)
+    print(f"{prefix} run ({label}): + {appended.files[-1]} ...", flush=True)
+    run, stages = run_pipeline(work, prefix)
+    if run.returncode != 0:
+        print(f"the {prefix} run failed (exit {run.returncode}):\n{_tail(run.log)}")
+    return (
+        {
+            f"{prefix}_ok": run.returncode == 0,
+            f"{prefix}_s": round(run.wall_s, 3),
+            f"{prefix}_peak_rss_mb": round(run.peak_mb, 1),
+            f"ratio_{prefix}": round(run.wall_s / full_run.wall_s, 3),
+            **{f"{prefix}_{k}_s": v for k, v in stages["stages"].items()},
+            f"{prefix}_checks_raw_s": stages.get("checks_raw_s"),
+            f"{prefix}_checks_marts_s": stages.get("checks_marts_s"),
+            f"{prefix}_startup_load_s": stages.get("startup_load_s"),
+            f"{prefix}_startup_run_setup_s": stages.get("startup_run_setup_s"),
+            f"{prefix}_peak_rss_by_stage_mb": stages.get("peak_rss_by_stage_mb"),
+            f"{prefix}_publication": stages.get("publication"),
+        },
+        stages,
+    )
+
+
 def bench(args) -> tuple[dict, int]:
     work = Workdir(args.workdir.resolve())
     work.reset()
@@ -568,7 +612,7 @@ def bench(args) -> tuple[dict, int]:
         apps=args.apps,
         months=args.months,
         seed=args.seed,
-        end_date=(date.today() - timedelta(days=1)).isoformat(),
+        end_date=(date.today() - timedelta(days=len(DAILY_RUNS))).isoformat(),
         bad_rate=args.bad_rate,
     )
     result: dict = {
@@ -607,7 +651,7 @@ def bench(args) -> tuple[dict, int]:
         "full_startup_run_setup_s": full.get("startup_run_setup_s"),
         "full_peak_rss_by_stage_mb": full.get("peak_rss_by_stage_mb"),
     }
-    incremental = None
+    dailies: dict[str, dict] = {}
     if full_run.returncode != 0:
         print(f"the full run failed (exit {full_run.returncode}):\n{_tail(full_run.log)}")
     else:
@@ -631,37 +675,25 @@ def bench(args) -> tuple[dict, int]:
                 for t in agreement.values()
             )
 
-        appended = append_day(work.landing)
-        print(f"incremental run: + {appended.files[-1]} ...", flush=True)
-        inc_run, incremental = run_pipeline(work, "incremental")
-        result |= {
-            "incremental_ok": inc_run.returncode == 0,
-            "incremental_s": round(inc_run.wall_s, 3),
-            "incremental_peak_rss_mb": round(inc_run.peak_mb, 1),
-            "ratio_incremental": round(inc_run.wall_s / full_run.wall_s, 3),
-            **{f"incremental_{k}_s": v for k, v in incremental["stages"].items()},
-            "incremental_checks_raw_s": incremental.get("checks_raw_s"),
-            "incremental_checks_marts_s": incremental.get("checks_marts_s"),
-            "incremental_startup_load_s": incremental.get("startup_load_s"),
-            "incremental_startup_run_setup_s": incremental.get("startup_run_setup_s"),
-            "incremental_peak_rss_by_stage_mb": incremental.get("peak_rss_by_stage_mb"),
-        }
-        if inc_run.returncode != 0:
-            print(f"the incremental run failed (exit {inc_run.returncode}):\n{_tail(inc_run.log)}")
+        for prefix, label in DAILY_RUNS:
+            figures, dailies[prefix] = _daily_run(work, prefix, label, full_run)
+            result |= figures
+            if not result[f"{prefix}_ok"]:
+                break
     result["load_average_end"] = _load()
     details = {
         "full_steps": full.get("steps"),
-        "incremental_steps": (incremental or {}).get("steps"),
+        **{f"{prefix}_steps": daily.get("steps") for prefix, daily in dailies.items()},
     }
     (work.root / "results.json").write_text(
         json.dumps({**result, **details}, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     print()
-    print(report_table(result, full, incremental))
+    print(report_table(result, full, dailies))
     ok = (
         result.get("full_ok")
         and result.get("baseline_ok")
-        and result.get("incremental_ok")
+        and all(result.get(f"{prefix}_ok") for prefix, _ in DAILY_RUNS)
         and result.get("baseline_matches")
     )
     return result, 0 if ok else 1
