@@ -204,7 +204,8 @@ def stage_of(step_key: str) -> str:
 
 
 def run_stages(dagster_home: Path, measured: Measured) -> dict:
-    """Seconds per stage of the latest run in the instance, and its step durations."""
+    """Seconds per stage of the latest run in the instance, its step durations, and how it
+    wrote the analysts' copy (the publish asset's `built_as`)."""
     import dagster as dg
     from dagster import DagsterEventType as Event
 

@@ -864,8 +864,8 @@ def _scores(conn) -> tuple[list, list[Chart]]:
     # before it: both rows' sources are its inputs (the peers it is ranked among have their own).
     # The accounts shown are chosen first: joined before, the whole history of snapshots went
     # into two hash tables (5.9 GB at 4x the benchmark's default size, docs/performance.md).
-    # Their snapshots are then read once, by account: joined to the whole table twice, the
-    # query took 0.38 s at the default size, 0.14 s so.
+    # Their snapshots are then read once, by account, and kept for both joins: joined to the
+    # whole table twice, the query took about 2.7 times as long at the default size.
     latest = _rows(
         conn,
         "WITH latest AS (SELECT platform, max(snapshot_date) AS snapshot_date"
@@ -874,8 +874,8 @@ def _scores(conn) -> tuple[list, list[Chart]]:
         " FROM marts.account_scores AS scores JOIN latest USING (platform, snapshot_date)"
         " QUALIFY row_number() OVER (PARTITION BY platform"
         " ORDER BY score DESC NULLS LAST, account_name) <= ?),"
-        " history AS (SELECT platform, account_name, snapshot_date, previous_snapshot_date,"
-        " source FROM marts.account_performance"
+        " history AS MATERIALIZED (SELECT platform, account_name, snapshot_date,"
+        " previous_snapshot_date, source FROM marts.account_performance"
         " WHERE (platform, account_name) IN (SELECT platform, account_name FROM shown))"
         " SELECT shown.*, snapshot.source, previous.source AS previous_source"
         " FROM shown"
