@@ -29,6 +29,7 @@ from orchestration.warehouse import (
     WarehouseCorrupt,
     acquire_writer_lock,
     open_database,
+    wal_path,
     writer_lock_held,
 )
 
@@ -573,7 +574,7 @@ def rebuild(verbose: bool | None = None) -> int:
         settings.build_record(warehouse.warehouse_dir).unlink(missing_ok=True)
         if database.exists():
             stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-            for path in (database, database.with_name(database.name + ".wal")):
+            for path in (database, wal_path(database)):
                 if path.exists():
                     aside = path.with_name(f"{path.name}.broken-{stamp}")
                     path.rename(aside)

@@ -134,6 +134,11 @@ def sql_literal(text: str | None) -> str:
     return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
 
 
+def wal_path(database: Path) -> Path:
+    """DuckDB's write-ahead log of the database file `database`."""
+    return database.with_name(database.name + ".wal")
+
+
 def write_atomically(text: str, target: Path) -> Path:
     """Write beside the target, then rename over it: a reader (the sensor, `make run`, a browser,
     another run) never sees half a file, and two writers at once leave one's file whole."""

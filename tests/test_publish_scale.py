@@ -17,6 +17,7 @@ from orchestration.defs.publish.publication import (
     previous_path,
     publish_marts,
 )
+from orchestration.warehouse import wal_path
 
 DAYS, ACCOUNTS = 30, 200
 
@@ -298,7 +299,7 @@ def test_a_publication_before_left_half_rewritten_is_not_used(source, tmp_path):
         text=True,
     )
     assert killed.returncode == 9, killed.stderr
-    assert previous_path(target).with_name(previous_path(target).name + ".wal").exists()
+    assert wal_path(previous_path(target)).exists()
     with duckdb.connect(str(tmp_path / "cardreach.duckdb")) as pipeline:
         pipeline.execute(one_date.format("- 1"))  # back as run-1 published it
         fourth = publish_marts(pipeline, target, "run-4")

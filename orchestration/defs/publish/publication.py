@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.settings import PIPELINE_DATABASE_FILE, PUBLISHED_SCHEMAS
-from orchestration.warehouse import sql_literal
+from orchestration.warehouse import sql_literal, wal_path
 
 # Files written by DuckDB 2.x cannot be opened by DuckDB 1.x, which analysts' tools bundle: the
 # published file is written in the storage format every DuckDB since 1.0 reads.
@@ -65,11 +65,6 @@ def _identifier(name: str) -> str:
 def fingerprints_path(target: Path) -> Path:
     """The fingerprints of the publication at `target`: a hidden file beside it."""
     return target.with_name(f".{target.name.lstrip('.')}.fingerprints.parquet")
-
-
-def _wal(database: Path) -> Path:
-    """DuckDB's write-ahead log of the database file `database`."""
-    return database.with_name(database.name + ".wal")
 
 
 def previous_path(target: Path) -> Path:
@@ -357,7 +352,7 @@ def publish_marts(
     building = target.with_name(target.name + ".building")
     previous = previous_path(target)
     next_previous = previous.with_name(previous.name + ".next")
-    for leftover in (building, _wal(building), next_previous):
+    for leftover in (building, wal_path(building), next_previous):
         leftover.unlink(missing_ok=True)  # a run killed mid-publication left it: start over
     source_db = conn.execute("SELECT current_database()").fetchone()[0]
     tables = [
@@ -381,9 +376,9 @@ def publish_marts(
         for schema, table, _, columns in tables:
             source = f"{_identifier(schema)}.{_identifier(table)}"
             _fingerprint(conn, f"{schema}.{table}", source, columns, "source_partitions")
-        copied = target.stat() if target.exists() else None
+        latest = target.stat() if target.exists() else None
         # a table held back keeps the latest publication's rows, which only a copy of it holds
-        in_place = copied is not None and not kept and _attach_previous(conn, previous, withheld)
+        in_place = latest is not None and not kept and _attach_previous(conn, previous, withheld)
         if in_place:
             built, patched = previous, True
         else:
@@ -392,7 +387,7 @@ def publish_marts(
                 _carry_over(conn, target, kept)
         try:
             fingerprinted = in_place or (
-                patched and _load_fingerprints(conn, fingerprints_path(target), copied)
+                patched and _load_fingerprints(conn, fingerprints_path(target), latest)
             )
             wanted = {(schema, table) for schema, table, _, _ in tables} | kept
             wanted.add(("main", "publication"))
@@ -443,7 +438,7 @@ def publish_marts(
         # the latest publication stays under a second name for the next run to rewrite, when
         # its fingerprints allow and hard links work; the name `target` goes to the new file in
         # one atomic rename
-        keep = copied is not None and _may_keep(conn, target, copied, withheld)
+        keep = latest is not None and _may_keep(conn, target, latest, withheld)
         if keep:
             try:
                 os.link(target, next_previous)
@@ -451,7 +446,7 @@ def publish_marts(
                 keep = False
         os.replace(built, target)
         # a WAL left by a run killed while rewriting the file of that name is not the next one's
-        _wal(previous).unlink(missing_ok=True)
+        wal_path(previous).unlink(missing_ok=True)
         if keep:
             os.replace(next_previous, previous)
             os.replace(fingerprints_path(target), fingerprints_path(previous))
