@@ -10,6 +10,7 @@ the same again. The Spark runs are made once per session (about two minutes each
 Spark's start and its per-statement cost).
 """
 
+import json
 import math
 import os
 import re
@@ -35,6 +36,7 @@ from conftest import (
 )
 
 from orchestration import settings
+from orchestration.contract.datasets import DATASETS
 from orchestration.dbt import prepared_manifest, read_manifest, seed_target_folder
 from orchestration.defs.ingest.lake import SCHEMA_PART, export_raw_layer
 from orchestration.engine import ENGINE_RECORD, check_spark_session_is_for, spark_table_folder
@@ -42,6 +44,7 @@ from orchestration.engine import ENGINE_RECORD, check_spark_session_is_for, spar
 pytestmark = pytest.mark.xdist_group("spark")
 
 COMPARED_SCHEMAS = ("marts", "reference")
+RAW = "source.cardreach.raw."
 # Fractions agree to this relative tolerance: Spark and DuckDB add a group's values in different
 # orders, which moves the last bits of a sum (1e-12 of the value on the sample).
 RELATIVE_TOLERANCE = 1e-9
@@ -269,6 +272,22 @@ def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     applications = re.findall(r"dbt built on Spark \(application (\S+)\)", log)
     assert len(applications) == 2 and len(set(applications)) == 1, applications
     assert log.count("Setting default log level to") == 1  # and one JVM
+    # each dbt step declares over the lake the raw tables its nodes read (macros/raw_layer.sql):
+    # the first day's models all of them, the next day's those of the feeds the drop reaches, the
+    # scores none (they read the marts)
+    raw = {k: v["name"] for k, v in prepared_manifest()["sources"].items() if k.startswith(RAW)}
+    nodes = prepared_manifest()["nodes"]
+    declared = {}
+    for step in Path(runs.env["DBT_TARGET_PATH"]).glob("cardreach_*-*"):  # both runs' steps
+        results = json.loads((step / "run_results.json").read_text())["results"]
+        ran = [nodes[r["unique_id"]] for r in results if r["unique_id"] in nodes]  # not the hook
+        reads = {raw[s] for node in ran for s in node["depends_on"].get("nodes", []) if s in raw}
+        text = (step / "dbt.log").read_text("utf-8")
+        assert set(re.findall(r"create table raw\.(\w+)", text)) == reads, step.name
+        declared.setdefault(step.name.split("-")[0], []).append(len(reads))
+    assert sorted(declared["cardreach_scores"]) == [0, 0]
+    assert sorted(declared["cardreach_dbt_models"])[1] == len(DATASETS)  # the first day
+    assert 0 < sorted(declared["cardreach_dbt_models"])[0] < len(DATASETS)  # the next day
 
     # the next day: Spark overwrites the dates the drop touched (insert_overwrite), DuckDB
     # deletes and inserts the touched rows; the same tables either way
