@@ -246,6 +246,28 @@ def differences(duckdb_database, spark_database, same_history: bool = True) -> d
     return found
 
 
+def _raw_tables_declared(runs: SparkRuns, run: subprocess.CompletedProcess) -> dict[str, set]:
+    """By dbt step of `run`, the raw tables its dbt.log shows declared over the lake, which must
+    be those its nodes read according to the manifest parsed for Spark and its run_results."""
+    target = Path(runs.env["DBT_TARGET_PATH"])
+    manifest = read_manifest(target / "manifest.json")
+    raw = {k: v["name"] for k, v in manifest["sources"].items() if k.startswith(RAW)}
+    declared = {}
+    for step in ("cardreach_dbt_models", "cardreach_scores"):
+        [folder] = target.glob(f"{step}-{run.stdout.split()[2][:7]}-*")  # dbt.dbt_build_step
+        results = json.loads((folder / "run_results.json").read_text())["results"]
+        read = {
+            raw[upstream]
+            for result in results
+            for upstream in manifest["nodes"][result["unique_id"]]["depends_on"].get("nodes", [])
+            if upstream in raw
+        }
+        log = (folder / "dbt.log").read_text("utf-8")
+        declared[step] = set(re.findall(r"create table raw\.(\w+)", log))
+        assert declared[step] == read, (folder.name, declared[step], read)
+    return declared
+
+
 def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     spark_runs, sample_warehouse, sample_copy, landing, monkeypatch
 ):
@@ -273,26 +295,22 @@ def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     assert len(applications) == 2 and len(set(applications)) == 1, applications
     assert log.count("Setting default log level to") == 1  # and one JVM
     # each dbt step declares over the lake the raw tables its nodes read (macros/raw_layer.sql):
-    # the first day's models all of them, the next day's those of the feeds the drop reaches, the
-    # scores none (they read the marts)
-    raw = {k: v["name"] for k, v in prepared_manifest()["sources"].items() if k.startswith(RAW)}
-    nodes = prepared_manifest()["nodes"]
-    declared = {}
-    for step in Path(runs.env["DBT_TARGET_PATH"]).glob("cardreach_*-*"):  # both runs' steps
-        results = json.loads((step / "run_results.json").read_text())["results"]
-        ran = [nodes[r["unique_id"]] for r in results if r["unique_id"] in nodes]  # not the hook
-        reads = {raw[s] for node in ran for s in node["depends_on"].get("nodes", []) if s in raw}
-        text = (step / "dbt.log").read_text("utf-8")
-        assert set(re.findall(r"create table raw\.(\w+)", text)) == reads, step.name
-        declared.setdefault(step.name.split("-")[0], []).append(len(reads))
-    assert sorted(declared["cardreach_scores"]) == [0, 0]
-    assert sorted(declared["cardreach_dbt_models"])[1] == len(DATASETS)  # the first day
-    assert 0 < sorted(declared["cardreach_dbt_models"])[0] < len(DATASETS)  # the next day
+    # the first day's models all of them, the scores' none (they read the marts)
+    assert _raw_tables_declared(runs, runs.first) == {
+        "cardreach_dbt_models": set(DATASETS),
+        "cardreach_scores": set(),
+    }
 
     # the next day: Spark overwrites the dates the drop touched (insert_overwrite), DuckDB
     # deletes and inserts the touched rows; the same tables either way
     assert runs.next_day.returncode == 0, runs.next_day.stdout[-3000:] + runs.next_day.stderr
     assert "builds    everything" not in runs.next_day.stdout  # a daily run, not a first build
+    # the raw tables of the models its plan rebuilds: stg_account_snapshots for the drop, and
+    # stg_notes, whose suite reads a model the drop feeds (automation/plan.py)
+    assert _raw_tables_declared(runs, runs.next_day) == {
+        "cardreach_dbt_models": {"account_snapshots", "notes"},
+        "cardreach_scores": set(),
+    }
     landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
     assert run_pipeline().success
     database = settings.pipeline_database(runs.warehouse)

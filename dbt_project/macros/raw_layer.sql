@@ -7,9 +7,12 @@
     its files.
 
     Only the tables the invocation reads: declaring one reads the footer of every part in its
-    folder (mergeSchema), which grows with the history. A daily run's models' step reads the
-    tables of the feeds its deliveries reach, the scores' step none (it reads the marts). A table
-    left as an earlier invocation declared it is declared again before anything reads it.
+    folder (mergeSchema), which grows with the history. A daily run's models' step reads the raw
+    tables of the models its plan rebuilds, the scores' step none (it reads the marts). A table
+    left as an earlier invocation declared it (Spark's catalog keeps it) is declared again before
+    anything reads it. What a node reads is what dbt's graph says: a model must call source()
+    where dbt sees it when it parses (not only inside is_incremental() or `if execute`), or its
+    table may be read as an earlier invocation declared it.
 -#}
 {% macro declare_raw_layer() %}
     {{ return(adapter.dispatch('declare_raw_layer', 'cardreach')()) }}
@@ -39,8 +42,9 @@
 {#-
     The names of the raw tables that `resources` (unique ids, as dbt's selected_resources lists
     them) read: a raw source itself, or one a model or test reads, directly or through an
-    ephemeral model (whose SQL is pasted into theirs). A resource the graph does not know reads
-    every raw table, so that a kind of node this rule never met finds its tables declared.
+    ephemeral model (whose SQL is pasted into theirs); a seed reads none. A resource the graph
+    does not know reads every raw table, so that a kind of node this rule never met finds its
+    tables declared.
 -#}
 {% macro raw_tables_read(resources) %}
     {% set raw = {} %}
@@ -52,7 +56,7 @@
         {% if unique_id in raw %}
             {% do read.append(raw[unique_id]) %}
         {% elif unique_id in graph.nodes %}
-            {% for upstream in graph.nodes[unique_id].depends_on.nodes %}
+            {% for upstream in graph.nodes[unique_id].depends_on.get('nodes', []) %}
                 {% if upstream in raw %}
                     {% do read.append(raw[upstream]) %}
                 {% elif upstream in graph.nodes
