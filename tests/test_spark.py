@@ -44,7 +44,6 @@ from orchestration.engine import ENGINE_RECORD, check_spark_session_is_for, spar
 pytestmark = pytest.mark.xdist_group("spark")
 
 COMPARED_SCHEMAS = ("marts", "reference")
-RAW = "source.cardreach.raw."
 # Fractions agree to this relative tolerance: Spark and DuckDB add a group's values in different
 # orders, which moves the last bits of a sum (1e-12 of the value on the sample).
 RELATIVE_TOLERANCE = 1e-9
@@ -251,7 +250,7 @@ def _raw_tables_declared(runs: SparkRuns, run: subprocess.CompletedProcess) -> d
     be those its nodes read according to the manifest parsed for Spark and its run_results."""
     target = Path(runs.env["DBT_TARGET_PATH"])
     manifest = read_manifest(target / "manifest.json")
-    raw = {k: v["name"] for k, v in manifest["sources"].items() if k.startswith(RAW)}
+    raw = {k: v["name"] for k, v in manifest["sources"].items() if v["source_name"] == "raw"}
     declared = {}
     for step in ("cardreach_dbt_models", "cardreach_scores"):
         [folder] = target.glob(f"{step}-{run.stdout.split()[2][:7]}-*")  # dbt.dbt_build_step
