@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 from filelock import FileLock
 
@@ -240,14 +241,20 @@ def sample_run(sample_warehouse, monkeypatch) -> Warehouse:
     return sample_warehouse
 
 
+def copy_sample_run(sample: Warehouse, landing: Landing, warehouse_dir: Path) -> None:
+    """A copy of the shared sample run into `landing` and `warehouse_dir` (modification times
+    kept, later deliveries stamped after them)."""
+    shutil.copytree(sample.landing, landing.path, dirs_exist_ok=True)
+    landing._clock = max(int(p.stat().st_mtime) for p in landing.path.iterdir())
+    shutil.copytree(sample.warehouse, warehouse_dir, dirs_exist_ok=True)
+
+
 @pytest.fixture
 def sample_copy(sample_warehouse, landing, warehouse) -> Warehouse:
-    """The test's `landing` and `warehouse` holding a copy of the shared sample run (modification
-    times kept, later deliveries stamped after them): where a test would first run the pipeline
-    on the sample, then deliver, publish or edit something and run again."""
-    shutil.copytree(sample_warehouse.landing, landing.path, dirs_exist_ok=True)
-    landing._clock = max(int(p.stat().st_mtime) for p in landing.path.iterdir())
-    shutil.copytree(sample_warehouse.warehouse, warehouse.warehouse_dir, dirs_exist_ok=True)
+    """The test's `landing` and `warehouse` holding a copy of the shared sample run: where a test
+    would first run the pipeline on the sample, then deliver, publish or edit something and run
+    again."""
+    copy_sample_run(sample_warehouse, landing, warehouse.warehouse_dir)
     return warehouse
 
 
@@ -256,6 +263,30 @@ def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:
     test that ran the pipeline in this process may find dbt's connection still open."""
     with open_database(warehouse.database_path, read_only=True) as conn:
         return conn.execute(sql, params or []).fetchall()
+
+
+def mart_tables(database: Path) -> dict[str, list[tuple]]:
+    """Every mart table's rows, sorted, without timestamp columns (when things ran differs)."""
+    with duckdb.connect(str(database), read_only=True) as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
+        ).fetchall()
+        contents = {}
+        for (table,) in tables:
+            columns = [
+                name
+                for name, type_ in conn.execute(
+                    "SELECT column_name, data_type FROM duckdb_columns()"
+                    " WHERE schema_name = 'marts' AND table_name = ? ORDER BY column_index",
+                    [table],
+                ).fetchall()
+                if not type_.startswith("TIMESTAMP")
+            ]
+            select = ", ".join(f'"{c}"' for c in columns)
+            contents[table] = conn.execute(
+                f"SELECT {select} FROM marts.{table} ORDER BY ALL"
+            ).fetchall()
+    return contents
 
 
 def make_dagster_home(folder: Path) -> Path:

@@ -121,36 +121,6 @@ def test_audience_profile_tgi_against_the_named_baseline(sample_run):
     assert baseline == "card_app_industry"
 
 
-def test_a_later_delivery_supersedes_in_the_marts_and_both_stay_in_raw(
-    landing, sample_copy, warehouse
-):
-    landing.csv(
-        "account_snapshots__2025-04-17_fix.csv",
-        [
-            {
-                "platform": "小红书",
-                "account_name": "中信银行信用卡",
-                "snapshot_date": "2025-04-17",
-                "followers": "12.5万",
-                "notes": "357",
-                "likes": "17.8万",
-                "collects": "12.7万",
-                "source": "another publication",
-            },
-        ],
-    )
-    assert run_pipeline().success
-    assert query(
-        warehouse,
-        "SELECT followers, source FROM marts.account_performance"
-        " WHERE account_name = '中信银行信用卡' AND snapshot_date = DATE '2025-04-17'",
-    ) == [(125000, "another publication")]
-    assert query(
-        warehouse,
-        "SELECT count(*) FROM raw.account_snapshots WHERE account_name = '中信银行信用卡'",
-    ) == [(2,)]
-
-
 def test_an_unregistered_account_is_kept_and_reported(landing, sample_copy, warehouse):
     landing.csv(
         "account_snapshots__new.csv",
@@ -231,8 +201,8 @@ def test_incremental_builds_touch_only_affected_dates_and_equal_a_full_refresh(
     # Only the new date was recomputed: the history kept the first build's rows.
     assert rewritten.pop(date(2025, 5, 1)) is True
     assert rewritten and not any(rewritten.values())
-    # A correction of an old date, and a registry change, then the incremental result must equal
-    # a full rebuild.
+    # A correction of an old date (a later delivery of a date already delivered), and a registry
+    # change, then the incremental result must equal a full rebuild.
     landing.csv(
         "account_snapshots__fix.csv",
         [drop[1] | {"snapshot_date": "2025-04-17", "followers": "4.6万"}],
@@ -287,6 +257,17 @@ def test_incremental_builds_touch_only_affected_dates_and_equal_a_full_refresh(
         " UNION ALL SELECT followers, account_role FROM marts.account_performance"
         " WHERE account_name = '北京银行信用卡' AND snapshot_date = '2025-05-01'",
     ) == [(46000, "card_center"), (13000, "main")]
+    # the later delivery supersedes in the marts, and both stay in raw
+    assert query(
+        warehouse,
+        "SELECT source FROM marts.account_performance"
+        " WHERE account_name = '宁波银行信用卡' AND snapshot_date = '2025-04-17'",
+    ) == [("t",)]
+    assert query(
+        warehouse,
+        "SELECT count(*) FROM raw.account_snapshots"
+        " WHERE account_name = '宁波银行信用卡' AND snapshot_date = '2025-04-17'",
+    ) == [(2,)]
     refreshed = run_pipeline(full_refresh=True)
     assert refreshed.success
     # a full refresh rewrites every row under the same stamp: the gate reads them all again

@@ -1,6 +1,5 @@
 """Operations with real processes: analysts reading while runs write, killed runs, rebuilds."""
 
-import datetime as dt
 import os
 import shutil
 import signal
@@ -10,7 +9,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 from conftest import (
@@ -19,38 +17,12 @@ from conftest import (
     Landing,
     cardreach_dbt,
     make_dagster_home,
+    mart_tables,
     query,
     run_pipeline,
 )
 
 from orchestration import settings
-from orchestration.dbt import confidential_tables
-
-PUBLICATION = dg.AssetKey(["publish", "analytics_database"])
-
-
-def mart_tables(database: Path) -> dict[str, list[tuple]]:
-    """Every mart table's rows, sorted, without timestamp columns (when things ran differs)."""
-    with duckdb.connect(str(database), read_only=True) as conn:
-        tables = conn.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
-        ).fetchall()
-        contents = {}
-        for (table,) in tables:
-            columns = [
-                name
-                for name, type_ in conn.execute(
-                    "SELECT column_name, data_type FROM duckdb_columns()"
-                    " WHERE schema_name = 'marts' AND table_name = ? ORDER BY column_index",
-                    [table],
-                ).fetchall()
-                if not type_.startswith("TIMESTAMP")
-            ]
-            select = ", ".join(f'"{c}"' for c in columns)
-            contents[table] = conn.execute(
-                f"SELECT {select} FROM marts.{table} ORDER BY ALL"
-            ).fetchall()
-    return contents
 
 
 def cli(*args: str, env_extra: dict | None = None, dagster_home: Path) -> subprocess.Popen:
@@ -117,65 +89,6 @@ def test_a_reader_holding_the_published_copy_never_blocks_a_run(
         assert fresh.execute(
             "SELECT followers FROM marts.account_latest WHERE account_name = '中信银行信用卡'"
         ).fetchall() == [(129000,)]  # ...and so does a fresh connection to the published copy
-
-
-def published_rows(path: Path, table: str) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as conn:
-        return conn.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
-
-
-def test_a_failed_check_leaves_the_previous_publication_of_what_it_holds_back(
-    landing, sample_copy, warehouse
-):
-    held_tables = ("marts.platform_audience_fit", "marts.platform_scores")
-    before = {t: published_rows(warehouse.analytics_path, t) for t in held_tables}
-    landing.csv(
-        "app_audience__bad.csv",
-        [
-            {
-                "app": "小红书",
-                "month": "2025-02",
-                "dimension": "age",
-                "bucket": b,
-                "share_pct": "70",
-                "source": "t",
-            }
-            for b in ("24岁以下", "25-30岁")
-        ],
-    )
-    landing.csv("account_snapshots__2025-05-01.csv", NEXT_DROP)
-    result = run_pipeline()
-    # each stage in turn, so that a failure says which one: only the audience suite failed...
-    failed = {
-        (c.asset_key.to_user_string(), c.check_name): c.description
-        for c in result.get_asset_check_evaluations()
-        if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR
-    }
-    assert list(failed) == [("staging/stg_app_audience", "ge_audience_share_totals")], failed
-    # ...publication ran, with the new snapshot in the pipeline's own database...
-    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
-    assert PUBLICATION in materialized, [e.message for e in result.all_events if e.is_failure]
-    built = query(warehouse, "SELECT DISTINCT snapshot_date FROM marts.account_latest")
-    assert built == [(dt.date(2025, 5, 1),)]
-    # ...and the analysts' copy of the tables it holds back was left as it was, not the others
-    assert {t: published_rows(warehouse.analytics_path, t) for t in held_tables} == before
-    latest = published_rows(warehouse.analytics_path, "marts.account_latest")
-    assert {row[2] for row in latest} == {dt.date(2025, 5, 1)}
-
-
-def test_running_twice_on_the_same_landing_leaves_every_mart_identical(
-    landing, sample_copy, warehouse
-):
-    first = mart_tables(warehouse.database_path)
-    # every model built again (a planned run would build none: nothing was delivered)
-    assert run_pipeline(whole=True).success
-    assert mart_tables(warehouse.database_path) == first
-    # the analysts' copy: every mart but the confidential ones, withheld by default
-    withheld = {name.split(".", 1)[1] for name in confidential_tables()}
-    assert withheld and withheld <= first.keys()
-    assert mart_tables(warehouse.analytics_path) == {
-        table: rows for table, rows in first.items() if table not in withheld
-    }
 
 
 def _run_logs(warehouse_dir: Path) -> set[Path]:

@@ -5,7 +5,7 @@ from datetime import date
 
 import duckdb
 import pytest
-from conftest import query, run_pipeline, snapshot_on
+from conftest import Landing, copy_sample_run, point_settings_at, query, run_pipeline, snapshot_on
 
 from orchestration.contract.datasets import BANK_TYPES
 
@@ -85,10 +85,14 @@ def test_accounts_named_without_figures_are_registered_but_never_scored(sample_r
     ) == [(7,)]
 
 
-def test_a_misspelt_state_bank_is_reported_and_still_built(landing, sample_copy, warehouse):
-    """工商银行 is 中国工商银行 under another name: counted by name it would be a seventh state
-    bank. The registry's warning names it, bank_presence counts it once and names it apart; the
-    marts are built all the same. A platform with no registered account shows 0."""
+@pytest.fixture(scope="module")
+def registry_additions(sample_warehouse, tmp_path_factory):
+    """One daily run on a copy of the sample for the module's registry tests, which only read its
+    outcome (each such run costs ~10 s): the registry names 工商银行信用卡小助手 and 广发银行信用卡,
+    抖音's MAU is delivered, and 广发's only snapshot, of 2024-12-31."""
+    root = tmp_path_factory.mktemp("registry_additions")
+    landing = Landing(root / "landing")
+    copy_sample_run(sample_warehouse, landing, root / "warehouse")
     landing.csv(
         "accounts__more.csv",
         [
@@ -113,8 +117,33 @@ def test_a_misspelt_state_bank_is_reported_and_still_built(landing, sample_copy,
             }
         ],
     )
-    result = run_pipeline()
+    landing.csv(
+        "accounts__广发.csv",
+        [
+            {
+                "platform": "小红书",
+                "account_name": "广发银行信用卡",
+                "bank": "广发银行",
+                "bank_type": "joint_stock",
+            }
+        ],
+    )
+    landing.csv(
+        "account_snapshots__2024-12-31.csv", [snapshot_on("2024-12-31", "广发银行信用卡", "20万")]
+    )
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        warehouse = point_settings_at(monkeypatch, landing, root / "warehouse")
+        result = run_pipeline()
     assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return warehouse, result
+
+
+@pytest.mark.xdist_group("registry_additions")  # one worker pays for the run
+def test_a_misspelt_state_bank_is_reported_and_still_built(registry_additions):
+    """工商银行 is 中国工商银行 under another name: counted by name it would be a seventh state
+    bank. The registry's warning names it, bank_presence counts it once and names it apart; the
+    marts are built all the same. A platform with no registered account shows 0."""
+    warehouse, result = registry_additions
     [warning] = [
         c
         for c in result.get_asset_check_evaluations()
@@ -144,27 +173,13 @@ def test_the_sample_registry_matches_the_banks_seed(sample_run):
     assert unknown == []
 
 
+@pytest.mark.xdist_group("registry_additions")
 def test_latest_snapshots_of_different_dates_are_not_ranked_against_each_other(
-    landing, sample_copy, warehouse
+    registry_additions,
 ):
     """广发's only snapshot is of 2024-12-31, with more followers than 中信 on 2025-04-17: it
     keeps its rank among that date's accounts (with 招行), and says it is not of the latest date."""
-    landing.csv(
-        "accounts__广发.csv",
-        [
-            {
-                "platform": "小红书",
-                "account_name": "广发银行信用卡",
-                "bank": "广发银行",
-                "bank_type": "joint_stock",
-            }
-        ],
-    )
-    landing.csv(
-        "account_snapshots__2024-12-31.csv", [snapshot_on("2024-12-31", "广发银行信用卡", "20万")]
-    )
-    result = run_pipeline()
-    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    warehouse, _ = registry_additions
     rows = {
         row[0]: row[1:]
         for row in query(

@@ -115,10 +115,15 @@ def test_a_file_delivered_just_before_the_run_is_waited_for_and_built(
         "DAGSTER_HOME": str(tmp_path / "home"),
     }
     said = threading.Event()
+    # Modified again and again, until the run says it waits. Each stamp is dated 6 s back, so the
+    # run waits the window's last 4 s or so instead of all 10: the newest stamp it sees is at
+    # most half a second old.
+    stamp_age = settings.SETTLE_SECONDS - 4
 
-    def still_writing():  # modified again and again, until the run says it waits
+    def still_writing():
         while not said.is_set():
-            os.utime(delivered)
+            stamp = time.time() - stamp_age
+            os.utime(delivered, (stamp, stamp))
             time.sleep(0.5)
 
     writer = threading.Thread(target=still_writing)

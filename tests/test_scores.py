@@ -8,9 +8,13 @@ tag:scoring --full-refresh`), with no change to any SQL file.
 import shutil
 import subprocess
 
+import dagster as dg
 import duckdb
 import pytest
 from conftest import cardreach_dbt, query, run_pipeline
+
+from orchestration.dbt import dbt_resource
+from orchestration.defs.scoring.assets import cardreach_scores
 
 ACCOUNT_COMPONENTS = [
     "scale",
@@ -229,7 +233,11 @@ def test_notes_of_a_third_account_make_the_content_component_count(landing, samp
         median, component, peers, points, left_out, score = rows[name]
         assert (median, component, points) == (None, None, None), name
         assert "content (no value of median_interactions_per_new_note)" in left_out, name
-    # the incremental build scored as a build from scratch does
+    # the incremental build scored as a build of the scores from scratch does
     incremental = query(warehouse, f"SELECT {SCORE_COLUMNS}{on_date}")
-    assert run_pipeline(full_refresh=True).success
+    assert dg.materialize(
+        [cardreach_scores],
+        resources={"warehouse": warehouse, "dbt": dbt_resource()},
+        run_config={"ops": {"cardreach_scores": {"config": {"full_refresh": True}}}},
+    ).success
     assert query(warehouse, f"SELECT {SCORE_COLUMNS}{on_date}") == incremental

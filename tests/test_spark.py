@@ -29,6 +29,7 @@ from conftest import (
     NEXT_DROP,
     Landing,
     cardreach_run,
+    copy_sample_run,
     make_dagster_home,
     materialize_ingest,
     planned_run,
@@ -75,10 +76,8 @@ def spark_runs(tmp_path_factory, sample_warehouse):
     touches. The pipeline database after the first Spark run is kept as `first_day.duckdb`."""
     root = tmp_path_factory.mktemp("spark")
     landing = Landing(root / "landing")
-    shutil.copytree(sample_warehouse.landing, landing.path, dirs_exist_ok=True)
-    landing._clock = max(int(p.stat().st_mtime) for p in landing.path.iterdir())
     warehouse = root / "warehouse"
-    shutil.copytree(sample_warehouse.warehouse, warehouse)
+    copy_sample_run(sample_warehouse, landing, warehouse)
     make_dagster_home(root / "home")
     env = {
         settings.ENGINE_ENV: "spark",

@@ -4,7 +4,6 @@ of marts.content_themes. The SQL logic itself is pinned by the models' dbt unit 
 
 import csv
 import shutil
-import subprocess
 from collections import defaultdict
 
 import duckdb
@@ -140,25 +139,25 @@ def test_content_themes_compares_zhongxins_travel_notes_with_zhaoshangs(sample_r
     ) == [(ZHONGXIN, None, 20), (ZHAOSHANG, 1, 4)]  # 中 (U+4E2D) sorts before 招
 
 
-def test_a_rule_of_a_theme_that_is_not_defined_fails_naming_the_rule(sample_run, tmp_path):
+def test_a_rule_of_a_theme_that_is_not_defined_fails_naming_the_rule(
+    sample_pipeline, sample_run, tmp_path
+):
     """A typo in the rules seed's theme (trvel) would make a theme of its own: the seed check
-    fails instead, naming the rule. The sample's rules pass; one typo row in a copy fails."""
+    fails instead, naming the rule. The sample's rules pass (the check of the sample's run); one
+    typo row in a copy fails."""
+    check = "assert_content_theme_rules_are_consistent"
+    _, run = sample_pipeline
+    [passed] = [e for e in run.get_asset_check_evaluations() if e.check_name == check]
+    assert passed.passed
     folder = tmp_path / "warehouse"
     folder.mkdir()
     database = shutil.copy(sample_run.database_path, folder / sample_run.database_path.name)
-    check = "assert_content_theme_rules_are_consistent"
-
-    def run_check() -> subprocess.CompletedProcess:
-        return cardreach_dbt(folder, "test", "--select", check, "--store-failures")
-
-    passed = run_check()
-    assert passed.returncode == 0, passed.stdout[-2000:]
     with duckdb.connect(str(database)) as conn:
         conn.execute(
             "insert into reference.content_theme_rules (theme, match_on, pattern, description)"
             " values ('trvel', 'title', '签证', 'visas, with a typo in the theme')"
         )
-    failed = run_check()
+    failed = cardreach_dbt(folder, "test", "--select", check, "--store-failures")
     assert failed.returncode != 0, failed.stdout[-2000:]
     with duckdb.connect(str(database), read_only=True) as conn:
         [(schema,)] = conn.execute(

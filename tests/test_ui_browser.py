@@ -441,7 +441,11 @@ def test_a_mart_shows_its_column_types_and_row_count_and_every_check_a_descripti
     assert [c for c in checks if not (c[2] or "").strip()] == []
 
 
-def test_a_failed_check_shows_its_expectation_in_the_ui(successful_run, page, dagster_ui):
+def test_a_failed_check_is_named_by_make_run_and_shows_its_expectation_in_the_ui(
+    successful_run, page, dagster_ui
+):
+    """What the operator sees of a failed check: `make run` exits 1 naming it, with what it held
+    back from publication; the run's log and the check's page in the UI say the same."""
     # 小红书's age buckets for 2025-02 add up to 120%.
     dagster_ui.landing.csv(
         "app_audience__bad.csv",
@@ -461,7 +465,16 @@ def test_a_failed_check_shows_its_expectation_in_the_ui(successful_run, page, da
     # (launching from the launchpad has its test above, a run of every asset)
     done, run_id = dagster_ui.make_run()
     assert done.returncode == 1, done.stdout[-3000:]  # a failed check: the command says so...
-    # ...and holds back the audience tables from publication; the run itself goes through
+    summary = done.stdout
+    assert "FAILED" in summary and "ge_audience_share_totals" in summary
+    assert "受众分布合计" in summary and "应在 99.5% 到 100.5% 之间" in summary
+    # ...listing what the failed check held back from publication, with the check...
+    held = summary[summary.index("held back from publication") :]
+    platform_scores_line = held[held.index("marts/platform_scores (") :].splitlines()[0]
+    assert "ge_audience_share_totals" in platform_scores_line
+    assert "marts/account_scores" not in held
+    assert str(settings.pipeline_database(dagster_ui.warehouse)) in summary
+    # ...while the run itself goes through
     assert dagster_ui.run_status(run_id) == "SUCCESS"
     # the run's log filtered to what was held back: the log is a virtual list, rendering only
     # the lines in view of hundreds of events, which take the UI seconds to load
