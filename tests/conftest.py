@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 from filelock import FileLock
 
@@ -266,8 +265,9 @@ def query(warehouse: Warehouse, sql: str, params=None) -> list[tuple]:
 
 
 def mart_tables(database: Path) -> dict[str, list[tuple]]:
-    """Every mart table's rows, sorted, without timestamp columns (when things ran differs)."""
-    with duckdb.connect(str(database), read_only=True) as conn:
+    """Every mart table's rows, sorted, without timestamp columns (when things ran differs); read
+    as `query` reads (dbt's connection may still be open after a run in this process)."""
+    with open_database(database, read_only=True) as conn:
         tables = conn.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1"
         ).fetchall()

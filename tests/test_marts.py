@@ -158,6 +158,8 @@ def performance_rows_checked(result) -> int:
 def test_incremental_builds_touch_only_affected_dates_and_equal_a_full_refresh(
     sample_pipeline, landing, sample_copy, warehouse
 ):
+    """A next day's drop rebuilds only its date; a later delivery of an old date supersedes the
+    earlier one in the marts (both stay in raw); the incremental result equals a full refresh."""
     _, first = sample_pipeline  # the first run, on the sample: this test goes on from its copy
     [(mart_rows,)] = query(warehouse, "SELECT count(*) FROM marts.account_performance")
     assert performance_rows_checked(first) == mart_rows

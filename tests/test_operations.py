@@ -1,4 +1,6 @@
-"""Operations with real processes: analysts reading while runs write, killed runs, rebuilds."""
+"""Operations with real processes: analysts reading while runs write, killed runs, rebuilds.
+
+A run again on the same landing, and a failed check's publication: tests/test_quality_gate.py."""
 
 import os
 import shutil

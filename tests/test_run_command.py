@@ -116,15 +116,15 @@ def test_a_file_delivered_just_before_the_run_is_waited_for_and_built(
     }
     said = threading.Event()
     # Modified again and again, until the run says it waits. Each stamp is dated 6 s back, so the
-    # run waits the window's last 4 s or so instead of all 10: the newest stamp it sees is at
-    # most half a second old.
+    # run waits the window's last 4 s or so instead of all 10: the newest stamp it sees is a
+    # fraction of a second old.
     stamp_age = settings.SETTLE_SECONDS - 4
 
     def still_writing():
         while not said.is_set():
             stamp = time.time() - stamp_age
             os.utime(delivered, (stamp, stamp))
-            time.sleep(0.5)
+            time.sleep(0.2)
 
     writer = threading.Thread(target=still_writing)
     writer.start()

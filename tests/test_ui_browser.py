@@ -1,5 +1,6 @@
 """The real Dagster UI in a real browser: the asset graph, runs launched from the Launchpad, a
-failed check's details, and the report opened from disk with the network blocked.
+failed check's details (and what `make run` says of it on the terminal), and the report opened
+from disk with the network blocked.
 
 `dagster dev` runs as a subprocess on tmp folders (its own DAGSTER_HOME, landing and warehouse);
 Playwright drives Debian's chromium (`make browser-deps` installs it and the CJK fonts; no browser
@@ -469,7 +470,9 @@ def test_a_failed_check_is_named_by_make_run_and_shows_its_expectation_in_the_ui
     assert "FAILED" in summary and "ge_audience_share_totals" in summary
     assert "受众分布合计" in summary and "应在 99.5% 到 100.5% 之间" in summary
     # ...listing what the failed check held back from publication, with the check...
+    assert "held back from publication" in summary
     held = summary[summary.index("held back from publication") :]
+    assert "marts/platform_scores (" in held
     platform_scores_line = held[held.index("marts/platform_scores (") :].splitlines()[0]
     assert "ge_audience_share_totals" in platform_scores_line
     assert "marts/account_scores" not in held
