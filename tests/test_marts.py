@@ -1,4 +1,7 @@
-"""The marts on the shipped sample and on small landing folders: real ingestion and dbt builds."""
+"""The marts on the shipped sample and on small landing folders: real ingestion and dbt builds.
+
+A date marked partial over successive deliveries, and an account the registry does not name:
+tests/test_quality_gate.py, with the truncated feed that begins it."""
 
 import csv
 import re
@@ -8,7 +11,7 @@ from datetime import date
 import duckdb
 import pytest
 import yaml
-from conftest import cardreach_dbt, query, run_pipeline, snapshot_on
+from conftest import cardreach_dbt, query, run_pipeline
 
 from orchestration import settings
 from orchestration.contract.datasets import CATEGORY_CODES
@@ -119,31 +122,6 @@ def test_audience_profile_tgi_against_the_named_baseline(sample_run):
     assert (share, base) == (pytest.approx(44.74), pytest.approx(30.10))
     assert tgi == pytest.approx(44.74 / 30.10 * 100)
     assert baseline == "card_app_industry"
-
-
-def test_an_unregistered_account_is_kept_and_reported(landing, sample_copy, warehouse):
-    landing.csv(
-        "account_snapshots__new.csv",
-        [
-            {
-                "platform": "小红书",
-                "account_name": "上海银行信用卡",
-                "snapshot_date": "2025-04-17",
-                "followers": "8千",
-                "notes": "50",
-                "likes_and_collects": "3000",
-                "source": "test",
-            },
-        ],
-    )
-    result = run_pipeline()
-    assert query(
-        warehouse,
-        "SELECT bank, is_registered, followers, follower_tier FROM marts.account_performance"
-        " WHERE account_name = '上海银行信用卡'",
-    ) == [(None, False, 8000, "small")]
-    warnings = [c for c in result.get_asset_check_evaluations() if not c.passed]
-    assert any("relationships" in c.check_name for c in warnings)
 
 
 def performance_rows_checked(result) -> int:
@@ -354,65 +332,6 @@ def test_every_column_analysts_query_has_its_comment(sample_run):
     analytics = settings.analytics_database(sample_run.warehouse_dir)
     with duckdb.connect(str(analytics), read_only=True) as conn:
         assert conn.execute(sql).fetchall() == []
-
-
-def partial_dates(warehouse) -> dict:
-    return dict(
-        query(
-            warehouse,
-            "SELECT snapshot_date, bool_and(is_partial_date) FROM marts.account_performance"
-            " GROUP BY ALL",
-        )
-    )
-
-
-def test_a_date_with_fewer_accounts_than_the_one_before_is_marked_partial(
-    landing, sample_copy, warehouse
-):
-    """is_partial_date compares a date with the platform's previous date, so the incremental
-    build recomputes a date when its own accounts or those of the date before it change."""
-    landing.csv(
-        "account_snapshots__2025-05-01_first.csv",
-        [snapshot_on("2025-05-01", "宁波银行信用卡", "4.8万")],
-    )
-    assert run_pipeline().success  # a warning, not a stop
-    partial = partial_dates(warehouse)
-    assert partial.pop(date(2025, 5, 1)) is True  # 1 account of the 7 on 2025-04-17
-    # a platform's first date has nothing to compare with; the others are whole
-    assert partial and not any(partial.values())
-
-    # The rest of the day arrives: the date is whole again.
-    landing.csv(
-        "account_snapshots__2025-05-01_rest.csv",
-        [
-            snapshot_on("2025-05-01", name, followers)
-            for name, followers in [
-                ("中信银行信用卡", "12.9万"),
-                ("招商银行信用卡申请", "4.4万"),
-                ("平安银行信用卡中心", "3.7万"),
-                ("交通银行信用卡买单吧", "3.5万"),
-                ("兴业银行信用卡", "3.0万"),
-                ("北京银行信用卡", "1.3万"),
-            ]
-        ],
-    )
-    assert run_pipeline().success
-    assert partial_dates(warehouse)[date(2025, 5, 1)] is False
-
-    # An account found later on the date before, and only there: 2025-05-01 now covers fewer
-    # accounts than 2025-04-17, although no delivery touched 2025-05-01 itself.
-    landing.csv(
-        "account_snapshots__2025-04-17_late.csv",
-        [snapshot_on("2025-04-17", "上海银行信用卡", "2.1万")],
-    )
-    assert run_pipeline().success
-    incremental = partial_dates(warehouse)
-    assert incremental[date(2025, 4, 17)] is False and incremental[date(2025, 5, 1)] is True
-    assert query(
-        warehouse,
-        "SELECT accounts, previous_accounts, is_partial FROM intermediate.int_snapshot_coverage"
-        " WHERE snapshot_date = DATE '2025-05-01'",
-    ) == [(7, 8, True)]
 
 
 def dbt_tests_in_ymls():

@@ -1,8 +1,9 @@
 """The Great Expectations gate: each suite catches its defect, and a failed check holds back what
 depends on its data (from scoring and publication), and nothing else; the previous publication of
 what it holds back stays (shares over 100). A whole run again on the same landing leaves every
-mart as it was (the purge). What `make run` and the UI show of a failed check:
-tests/test_ui_browser.py."""
+mart as it was (the purge). A date's coverage over successive deliveries, and an account the
+registry does not name, with the truncated feed. What `make run` and the UI show of a failed
+check: tests/test_ui_browser.py."""
 
 import json
 from datetime import date
@@ -300,9 +301,24 @@ def test_a_dropped_unit_is_a_data_error_that_holds_back_the_scores(landing, samp
     assert staleness(warehouse.warehouse_dir).feeds == ("account_snapshots",)
 
 
+def partial_dates(warehouse) -> dict:
+    return dict(
+        query(
+            warehouse,
+            "SELECT snapshot_date, bool_and(is_partial_date) FROM marts.account_performance"
+            " GROUP BY ALL",
+        )
+    )
+
+
 def test_a_truncated_feed_is_a_warning_that_marks_the_date_partial(landing, sample_copy, warehouse):
     """The next day's file holds one account of seven: the date's ranks are among one account.
-    The feed check warns and the date is marked; nothing is held back, and scoring goes on."""
+    The feed check warns and the date is marked; nothing is held back, and scoring goes on.
+
+    is_partial_date compares a date with the platform's previous date, so the incremental build
+    recomputes a date when its own accounts or those of the date before it change: the rest of
+    the day makes the date whole again, and an account found later on the date before makes it
+    partial again. That account is one the registry does not name: kept, and reported."""
     landing.csv("account_snapshots__x.csv", [snapshot_on("2025-05-01", "宁波银行信用卡", "4.8万")])
     result = run_pipeline()
     assert result.success
@@ -327,6 +343,51 @@ def test_a_truncated_feed_is_a_warning_that_marks_the_date_partial(landing, samp
         "SELECT account_name, followers, is_partial_date FROM marts.account_performance"
         " WHERE snapshot_date = DATE '2025-05-01'",
     ) == [("宁波银行信用卡", 48000, True)]
+    # a platform's first date has nothing to compare with; the dates before are whole
+    partial = partial_dates(warehouse)
+    assert partial.pop(date(2025, 5, 1)) is True
+    assert partial and not any(partial.values())
+
+    # The rest of the day arrives: the date is whole again.
+    landing.csv(
+        "account_snapshots__2025-05-01_rest.csv",
+        [
+            snapshot_on("2025-05-01", name, followers)
+            for name, followers in [
+                ("中信银行信用卡", "12.9万"),
+                ("招商银行信用卡申请", "4.4万"),
+                ("平安银行信用卡中心", "3.7万"),
+                ("交通银行信用卡买单吧", "3.5万"),
+                ("兴业银行信用卡", "3.0万"),
+                ("北京银行信用卡", "1.3万"),
+            ]
+        ],
+    )
+    assert run_pipeline().success
+    assert partial_dates(warehouse)[date(2025, 5, 1)] is False
+
+    # An account found later on the date before, and only there: 2025-05-01 now covers fewer
+    # accounts than 2025-04-17, although no delivery touched 2025-05-01 itself.
+    landing.csv(
+        "account_snapshots__2025-04-17_late.csv",
+        [snapshot_on("2025-04-17", "上海银行信用卡", "2.1万")],
+    )
+    late = run_pipeline()
+    assert late.success
+    incremental = partial_dates(warehouse)
+    assert incremental[date(2025, 4, 17)] is False and incremental[date(2025, 5, 1)] is True
+    assert query(
+        warehouse,
+        "SELECT accounts, previous_accounts, is_partial FROM intermediate.int_snapshot_coverage"
+        " WHERE snapshot_date = DATE '2025-05-01'",
+    ) == [(7, 8, True)]
+    # the registry does not name it: kept, without a bank, and reported
+    assert query(
+        warehouse,
+        "SELECT bank, is_registered, followers, follower_tier FROM marts.account_performance"
+        " WHERE account_name = '上海银行信用卡'",
+    ) == [(None, False, 21000, "mid")]
+    assert "relationships_account_performance_to_registry" in failed_checks(late)
 
 
 def test_a_check_that_raises_is_reported_failed(tmp_path, landing, warehouse):
