@@ -335,8 +335,11 @@ def copy_back_from_spark(events, warehouse: Warehouse, context, full_refresh: bo
         done = engine.copy_back(
             conn, warehouse.warehouse_dir, built, full_refresh, context.run.run_id
         )
+    session = f"application {engine.spark_application()}"
+    if java_options := engine.spark_java_options():
+        session += f"; Java options {' '.join(java_options)}"
     context.log.info(
-        f"{len(done.rows)} tables dbt built on Spark (application {engine.spark_application()})"
+        f"{len(done.rows)} tables dbt built on Spark ({session})"
         f" copied into the pipeline's database ({sum(done.rows.values()):,} rows) in"
         f" {time.monotonic() - started:.1f}s"
     )

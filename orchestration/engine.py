@@ -83,6 +83,17 @@ def spark_application() -> str | None:
     return running.applicationId if running is not None else None
 
 
+def spark_java_options() -> list[str]:
+    """Of the options CARDREACH_SPARK_JAVA_OPTIONS sets, those this process's Spark JVM runs
+    with, as the JVM reports them: each Spark dbt step says them in the run's log."""
+    running = _spark_context()
+    if running is None:
+        return []
+    runtime = running._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()  # noqa: SLF001
+    started_with = set(runtime.getInputArguments())
+    return [option for option in settings.spark_java_options() if option in started_with]
+
+
 def cancel_spark_jobs() -> None:
     """Spark's running jobs in this process cancelled (an interrupted dbt step on Spark)."""
     running = _spark_context()

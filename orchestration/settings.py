@@ -58,6 +58,12 @@ LAKE_FOLDER = "lake"
 # to copy them back (orchestration/engine.py).
 SPARK_FOLDER = "spark"
 SPARK_TABLES_FOLDER = "tables"
+# Options for the JVM of Spark in local mode (the profile's spark.driver.extraJavaOptions), as the
+# java command takes them; by default none, Java's own choices. On small data a local run is
+# thousands of small statements: the client compiler alone and one collector thread
+# (-XX:TieredStopAtLevel=1 -XX:+UseSerialGC) take a quarter of its CPU off; at a quarter of the
+# benchmark's default size they slow the scores' windows (docs/scaling.md).
+SPARK_JAVA_OPTIONS_ENV = "CARDREACH_SPARK_JAVA_OPTIONS"
 # Not user settings: how the pipeline hands dbt's Spark profile the lake and its own folder.
 DBT_LAKE_ENV = "CARDREACH_DBT_LAKE"
 DBT_SPARK_DIR_ENV = "CARDREACH_DBT_SPARK_DIR"
@@ -343,9 +349,25 @@ def spark_tables_dir(warehouse: Path | None = None) -> Path:
     return spark_dir(warehouse) / SPARK_TABLES_FOLDER
 
 
+def spark_java_options() -> list[str]:
+    """The options SPARK_JAVA_OPTIONS_ENV gives Spark's JVM in local mode, by default none."""
+    value = os.environ.get(SPARK_JAVA_OPTIONS_ENV) or ""
+    options = value.split()
+    # Spark starts its JVM ignoring options it does not recognise, and reads a word without a
+    # dash as the class to run: refuse what is not an option here, by name
+    if not all(option.startswith("-") for option in options):
+        raise ValueError(
+            f"{SPARK_JAVA_OPTIONS_ENV}={value!r} is not a list of Java options: write them as"
+            " the java command takes them, each starting with -, such as"
+            " -XX:TieredStopAtLevel=1 -XX:+UseSerialGC, or leave it unset."
+        )
+    return options
+
+
 def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
     """What dbt's profile reads (dbt_project/profiles.yml): the engine (its target), the database,
-    DuckDB's memory cap and threads, and on Spark the lake and Spark's local folder."""
+    DuckDB's memory cap and threads, and on Spark the lake, Spark's local folder and its JVM's
+    options."""
     return {
         ENGINE_ENV: engine(),
         DBT_DATABASE_ENV: str(pipeline_database(warehouse)),
@@ -354,6 +376,7 @@ def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
         DBT_LAKE_ENV: str(lake_dir(warehouse)),
         DBT_SPARK_DIR_ENV: str(spark_dir(warehouse)),
         DBT_SPARK_TABLES_ENV: str(spark_tables_dir(warehouse)),
+        SPARK_JAVA_OPTIONS_ENV: " ".join(spark_java_options()),
     }
 
 

@@ -43,6 +43,12 @@ _a_dbt_target_per_worker()
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault(settings.THREADS_ENV, "1")
 
+# Spark's JVM in the suite's runs, on the sample: the client compiler alone and one collector
+# thread. The Spark test's runs then take about a quarter less CPU, which the other worker gets
+# back (docs/performance.md, "The JIT round").
+SMALL_DATA_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+os.environ.setdefault(settings.SPARK_JAVA_OPTIONS_ENV, SMALL_DATA_JAVA_OPTIONS)
+
 
 def _interrupts_as_from_a_terminal() -> None:
     """Ctrl-C and SIGTERM act on the suite and the processes its tests start as they do from a

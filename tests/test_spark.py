@@ -289,9 +289,11 @@ def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     # step started, one Spark application in the run (each step names it in the run's log)
     run_id = runs.first.stdout.split()[2]  # "cardreach run <id> (...)"
     log = (settings.run_logs_dir(runs.warehouse) / f"run-{run_id}.log").read_text("utf-8")
-    applications = re.findall(r"dbt built on Spark \(application (\S+)\)", log)
-    assert len(applications) == 2 and len(set(applications)) == 1, applications
+    sessions = re.findall(r"dbt built on Spark \(application (\S+); Java options ([^)]*)\)", log)
+    assert len(sessions) == 2 and len(set(sessions)) == 1, sessions
     assert log.count("Setting default log level to") == 1  # and one JVM
+    # started with the options CARDREACH_SPARK_JAVA_OPTIONS gives it (the suite's: conftest)
+    assert sessions[0][1].split() == settings.spark_java_options() != []
     # each dbt step declares over the lake the raw tables its nodes read (macros/raw_layer.sql):
     # the first day's models all of them, the scores' none (they read the marts)
     assert _raw_tables_declared(runs, runs.first) == {
@@ -470,6 +472,17 @@ def test_a_task_that_fails_is_tried_again_as_on_a_cluster():
         assert sorted(numbers.map(fails_at_first_attempt).collect()) == [2, 4, 6]
     finally:
         session.stop()
+
+
+@pytest.mark.parametrize("value", ["XX:+UseSerialGC", "-XX:TieredStopAtLevel=1 UseSerialGC"])
+def test_java_options_spark_would_take_for_its_class_are_refused_by_name(monkeypatch, value):
+    monkeypatch.setenv(settings.SPARK_JAVA_OPTIONS_ENV, value)
+    with pytest.raises(ValueError, match="CARDREACH_SPARK_JAVA_OPTIONS=.*each starting with -"):
+        settings.dbt_environment()
+    monkeypatch.setenv(settings.SPARK_JAVA_OPTIONS_ENV, "  -XX:+UseSerialGC   -Xss4m ")
+    assert settings.dbt_environment()[settings.SPARK_JAVA_OPTIONS_ENV] == "-XX:+UseSerialGC -Xss4m"
+    monkeypatch.delenv(settings.SPARK_JAVA_OPTIONS_ENV)
+    assert settings.dbt_environment()[settings.SPARK_JAVA_OPTIONS_ENV] == ""
 
 
 def test_an_engine_cardreach_does_not_build_on_is_refused(monkeypatch):
