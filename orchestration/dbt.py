@@ -336,13 +336,20 @@ def copy_back_from_spark(events, warehouse: Warehouse, context, full_refresh: bo
             conn, warehouse.warehouse_dir, built, full_refresh, context.run.run_id
         )
     session = f"application {engine.spark_application()}"
-    if java_options := engine.spark_java_options():
-        session += f"; Java options {' '.join(java_options)}"
+    java_options = engine.spark_java_options()
+    if java_options.in_effect:
+        session += f"; Java options {' '.join(java_options.in_effect)}"
     context.log.info(
         f"{len(done.rows)} tables dbt built on Spark ({session})"
         f" copied into the pipeline's database ({sum(done.rows.values()):,} rows) in"
         f" {time.monotonic() - started:.1f}s"
     )
+    if java_options.ignored:
+        context.log.warning(
+            f"Spark's JVM ignored {' '.join(java_options.ignored)} of"
+            f" {settings.SPARK_JAVA_OPTIONS_ENV}: this Java does not know the option, or not that"
+            " value. Check its spelling (`java -XX:+PrintFlagsFinal -version` lists the flags)"
+        )
     if done.without_files:
         context.log.warning(
             f"Spark wrote no data file for {', '.join(done.without_files)}: the pipeline's"

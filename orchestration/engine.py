@@ -83,15 +83,51 @@ def spark_application() -> str | None:
     return running.applicationId if running is not None else None
 
 
-def spark_java_options() -> list[str]:
-    """Of the options CARDREACH_SPARK_JAVA_OPTIONS sets, those this process's Spark JVM runs
-    with, as the JVM reports them: each Spark dbt step says them in the run's log."""
+_SIZE = re.compile(r"(\d+)([kKmMgGtT])")
+
+
+@dataclass
+class JavaOptions:
+    """The options CARDREACH_SPARK_JAVA_OPTIONS gives Spark's JVM, as the JVM holds them."""
+
+    in_effect: list[str] = field(default_factory=list)
+    # Spark starts its JVM with -XX:+IgnoreUnrecognizedVMOptions: a misspelt -XX option is
+    # dropped without a word, so each is read back from the JVM
+    ignored: list[str] = field(default_factory=list)
+
+
+def spark_java_options() -> JavaOptions:
+    """How this process's Spark JVM holds the options CARDREACH_SPARK_JAVA_OPTIONS sets: each
+    Spark dbt step says them in the run's log. A -XX option is in effect when the JVM's flag has
+    the value it sets; any other, when the JVM started with it (Java refuses to start on an
+    unknown one)."""
     running = _spark_context()
+    found = JavaOptions()
     if running is None:
-        return []
-    runtime = running._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()  # noqa: SLF001
-    started_with = set(runtime.getInputArguments())
-    return [option for option in settings.spark_java_options() if option in started_with]
+        return found
+    jvm = running._jvm  # noqa: SLF001 - pyspark's gateway to its JVM
+    management = jvm.java.lang.management.ManagementFactory
+    started_with = set(management.getRuntimeMXBean().getInputArguments())
+    hotspot = management.getPlatformMXBean(
+        jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean")
+    )
+    for option in settings.spark_java_options():
+        if option.startswith("-XX:"):
+            flag = option.removeprefix("-XX:")
+            name, _, wanted = flag.partition("=")
+            if not wanted:
+                name, wanted = name[1:], "true" if name[0] == "+" else "false"
+            elif size := _SIZE.fullmatch(wanted):  # the JVM holds a size in bytes
+                wanted = str(int(size[1]) * 1024 ** ("kmgt".index(size[2].lower()) + 1))
+            try:
+                held = hotspot.getVMOption(name).getValue()
+            except Exception:  # noqa: BLE001 - py4j's error for a flag this JVM does not have
+                held = None
+            effective = held == wanted
+        else:
+            effective = option in started_with
+        (found.in_effect if effective else found.ignored).append(option)
+    return found
 
 
 def cancel_spark_jobs() -> None:

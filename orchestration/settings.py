@@ -60,7 +60,7 @@ SPARK_FOLDER = "spark"
 SPARK_TABLES_FOLDER = "tables"
 # Options for the JVM of Spark in local mode (the profile's spark.driver.extraJavaOptions), as the
 # java command takes them; by default none, Java's own choices. On small data a local run is
-# thousands of small statements: the client compiler alone and one collector thread
+# hundreds of short Spark jobs: the client compiler alone and one collector thread
 # (-XX:TieredStopAtLevel=1 -XX:+UseSerialGC) take a quarter of its CPU off; at a quarter of the
 # benchmark's default size they slow the scores' windows (docs/scaling.md).
 SPARK_JAVA_OPTIONS_ENV = "CARDREACH_SPARK_JAVA_OPTIONS"

@@ -40,7 +40,12 @@ from orchestration import settings
 from orchestration.contract.datasets import DATASETS
 from orchestration.dbt import prepared_manifest, read_manifest, seed_target_folder
 from orchestration.defs.ingest.lake import SCHEMA_PART, export_raw_layer
-from orchestration.engine import ENGINE_RECORD, check_spark_session_is_for, spark_table_folder
+from orchestration.engine import (
+    ENGINE_RECORD,
+    check_spark_session_is_for,
+    spark_java_options,
+    spark_table_folder,
+)
 
 pytestmark = pytest.mark.xdist_group("spark")
 
@@ -289,11 +294,13 @@ def test_spark_builds_every_mart_as_duckdb_does_on_the_first_day_and_the_next(
     # step started, one Spark application in the run (each step names it in the run's log)
     run_id = runs.first.stdout.split()[2]  # "cardreach run <id> (...)"
     log = (settings.run_logs_dir(runs.warehouse) / f"run-{run_id}.log").read_text("utf-8")
-    sessions = re.findall(r"dbt built on Spark \(application (\S+); Java options ([^)]*)\)", log)
+    sessions = re.findall(
+        r"dbt built on Spark \(application ([^;)]+)(?:; Java options ([^)]*))?\)", log
+    )
     assert len(sessions) == 2 and len(set(sessions)) == 1, sessions
     assert log.count("Setting default log level to") == 1  # and one JVM
-    # started with the options CARDREACH_SPARK_JAVA_OPTIONS gives it (the suite's: conftest)
-    assert sessions[0][1].split() == settings.spark_java_options() != []
+    # with the options CARDREACH_SPARK_JAVA_OPTIONS gives it in effect (the suite's: conftest)
+    assert sessions[0][1].split() == settings.spark_java_options()
     # each dbt step declares over the lake the raw tables its nodes read (macros/raw_layer.sql):
     # the first day's models all of them, the scores' none (they read the marts)
     assert _raw_tables_declared(runs, runs.first) == {
@@ -422,19 +429,28 @@ def test_the_lake_holds_one_part_per_delivery_and_follows_raw(warehouse, landing
         )
 
 
-def test_a_spark_session_started_for_another_warehouse_is_refused(tmp_path):
+def test_a_spark_session_started_for_another_warehouse_is_refused(tmp_path, monkeypatch):
     """The session a dbt step leaves for the run's next one is fixed to its table folder: a
-    process whose session builds into another warehouse's folder stops before dbt builds."""
+    process whose session builds into another warehouse's folder stops before dbt builds. The
+    same session says which of CARDREACH_SPARK_JAVA_OPTIONS its JVM holds (each Spark step's
+    log line): a misspelt flag, or a value the JVM did not take, is ignored without a word."""
     from pyspark.sql import SparkSession
 
+    given = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+UseSerialGc -XX:MaxHeapSize=1g -Xss2m"
+    monkeypatch.setenv(settings.SPARK_JAVA_OPTIONS_ENV, given)
     one = tmp_path / "a warehouse"
     session = (
         SparkSession.builder.master("local[1]")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.warehouse.dir", str(settings.spark_tables_dir(tmp_path / "x" / "..")))
+        # as the profile passes them, but the heap's as a session started before the setting changed
+        .config("spark.driver.extraJavaOptions", given.replace("=1g", "=768m"))
         .getOrCreate()
     )
     try:
+        java_options = spark_java_options()
+        assert java_options.in_effect == ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss2m"]
+        assert java_options.ignored == ["-XX:+UseSerialGc", "-XX:MaxHeapSize=1g"]
         session.sql("SELECT 1").collect()  # Spark now holds the folder as a normalised file: URI
         assert session.conf.get("spark.sql.warehouse.dir").startswith("file:")
         check_spark_session_is_for(tmp_path)  # its own warehouse, however it is spelt
