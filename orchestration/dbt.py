@@ -336,7 +336,11 @@ def copy_back_from_spark(events, warehouse: Warehouse, context, full_refresh: bo
             conn, warehouse.warehouse_dir, built, full_refresh, context.run.run_id
         )
     session = f"application {engine.spark_application()}"
-    java_options = engine.spark_java_options()
+    try:
+        java_options = engine.spark_java_options()
+    except Exception as error:  # noqa: BLE001 - only the log line reads them: the build stands
+        context.log.warning(f"Spark's JVM did not say which Java options it holds: {error}")
+        java_options = engine.JavaOptions()
     if java_options.in_effect:
         session += f"; Java options {' '.join(java_options.in_effect)}"
     context.log.info(
@@ -346,9 +350,10 @@ def copy_back_from_spark(events, warehouse: Warehouse, context, full_refresh: bo
     )
     if java_options.ignored:
         context.log.warning(
-            f"Spark's JVM ignored {' '.join(java_options.ignored)} of"
-            f" {settings.SPARK_JAVA_OPTIONS_ENV}: this Java does not know the option, or not that"
-            " value. Check its spelling (`java -XX:+PrintFlagsFinal -version` lists the flags)"
+            f"Spark's JVM does not hold {' '.join(java_options.ignored)} of"
+            f" {settings.SPARK_JAVA_OPTIONS_ENV}: this Java does not know the flag (Spark starts"
+            " it ignoring those), or holds another value (a session started before the setting"
+            " changed keeps its own). `java -XX:+PrintFlagsFinal -version` lists the flags"
         )
     if done.without_files:
         context.log.warning(

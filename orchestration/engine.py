@@ -12,6 +12,7 @@ next dbt step (check_spark_session_is_for).
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import urllib.parse
@@ -105,6 +106,9 @@ def spark_java_options() -> JavaOptions:
     found = JavaOptions()
     if running is None:
         return found
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import IllegalArgumentException  # Java's, as pyspark raises it
+
     jvm = running._jvm  # noqa: SLF001 - pyspark's gateway to its JVM
     management = jvm.java.lang.management.ManagementFactory
     started_with = set(management.getRuntimeMXBean().getInputArguments())
@@ -113,21 +117,32 @@ def spark_java_options() -> JavaOptions:
     )
     for option in settings.spark_java_options():
         if option.startswith("-XX:"):
-            flag = option.removeprefix("-XX:")
-            name, _, wanted = flag.partition("=")
-            if not wanted:
-                name, wanted = name[1:], "true" if name[0] == "+" else "false"
-            elif size := _SIZE.fullmatch(wanted):  # the JVM holds a size in bytes
-                wanted = str(int(size[1]) * 1024 ** ("kmgt".index(size[2].lower()) + 1))
+            name, _, wanted = option.removeprefix("-XX:").partition("=")
+            if not wanted:  # -XX:+Flag or -XX:-Flag
+                sign, name = name[:1], name[1:]
+                wanted = "true" if sign == "+" else "false"
             try:
                 held = hotspot.getVMOption(name).getValue()
-            except Exception:  # noqa: BLE001 - py4j's error for a flag this JVM does not have
+            except (IllegalArgumentException, Py4JJavaError):  # a flag this JVM does not have
                 held = None
-            effective = held == wanted
+            effective = held is not None and _same_flag_value(held, wanted)
         else:
             effective = option in started_with
         (found.in_effect if effective else found.ignored).append(option)
     return found
+
+
+def _same_flag_value(held: str, wanted: str) -> bool:
+    """A JVM flag's value as the JVM reports it against as the option wrote it: sizes in bytes
+    (1g), numbers in any notation (0x10, 75 for 75.0)."""
+    if size := _SIZE.fullmatch(wanted):
+        wanted = str(int(size[1]) * 1024 ** ("kmgt".index(size[2].lower()) + 1))
+    for number in (functools.partial(int, base=0), float):
+        try:
+            return number(held) == number(wanted)
+        except ValueError:
+            continue
+    return held == wanted
 
 
 def cancel_spark_jobs() -> None:

@@ -42,6 +42,7 @@ from orchestration.dbt import prepared_manifest, read_manifest, seed_target_fold
 from orchestration.defs.ingest.lake import SCHEMA_PART, export_raw_layer
 from orchestration.engine import (
     ENGINE_RECORD,
+    _same_flag_value,
     check_spark_session_is_for,
     spark_java_options,
     spark_table_folder,
@@ -429,28 +430,47 @@ def test_the_lake_holds_one_part_per_delivery_and_follows_raw(warehouse, landing
         )
 
 
-def test_a_spark_session_started_for_another_warehouse_is_refused(tmp_path, monkeypatch):
+# Java options set as CARDREACH_SPARK_JAVA_OPTIONS: one flag misspelt, which Java ignores
+GIVEN_JAVA_OPTIONS = (
+    "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+UseSerialGc -XX:MaxHeapSize=1g -Xss2m -XX:"
+)
+
+
+@pytest.fixture(scope="module")
+def spark_in_this_process():
+    """pyspark starts one JVM a process, with the Java options of the process's first session;
+    later sessions use it. This module's sessions in the test's process start after this one's:
+    GIVEN_JAVA_OPTIONS but the heap's, as a session started before the setting changed."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    assert SparkContext._gateway is None, "a JVM started before: its options stand"  # noqa: SLF001
+    SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").config(
+        "spark.driver.extraJavaOptions", GIVEN_JAVA_OPTIONS.replace("=1g", "=768m")
+    ).getOrCreate().stop()
+
+
+def test_a_spark_session_started_for_another_warehouse_is_refused(
+    spark_in_this_process, tmp_path, monkeypatch
+):
     """The session a dbt step leaves for the run's next one is fixed to its table folder: a
     process whose session builds into another warehouse's folder stops before dbt builds. The
     same session says which of CARDREACH_SPARK_JAVA_OPTIONS its JVM holds (each Spark step's
     log line): a misspelt flag, or a value the JVM did not take, is ignored without a word."""
     from pyspark.sql import SparkSession
 
-    given = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+UseSerialGc -XX:MaxHeapSize=1g -Xss2m"
-    monkeypatch.setenv(settings.SPARK_JAVA_OPTIONS_ENV, given)
     one = tmp_path / "a warehouse"
     session = (
         SparkSession.builder.master("local[1]")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.warehouse.dir", str(settings.spark_tables_dir(tmp_path / "x" / "..")))
-        # as the profile passes them, but the heap's as a session started before the setting changed
-        .config("spark.driver.extraJavaOptions", given.replace("=1g", "=768m"))
         .getOrCreate()
     )
     try:
+        monkeypatch.setenv(settings.SPARK_JAVA_OPTIONS_ENV, GIVEN_JAVA_OPTIONS)
         java_options = spark_java_options()
         assert java_options.in_effect == ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss2m"]
-        assert java_options.ignored == ["-XX:+UseSerialGc", "-XX:MaxHeapSize=1g"]
+        assert java_options.ignored == ["-XX:+UseSerialGc", "-XX:MaxHeapSize=1g", "-XX:"]
         session.sql("SELECT 1").collect()  # Spark now holds the folder as a normalised file: URI
         assert session.conf.get("spark.sql.warehouse.dir").startswith("file:")
         check_spark_session_is_for(tmp_path)  # its own warehouse, however it is spelt
@@ -462,7 +482,7 @@ def test_a_spark_session_started_for_another_warehouse_is_refused(tmp_path, monk
     check_spark_session_is_for(one)  # stopped: the next step starts its own
 
 
-def test_a_task_that_fails_is_tried_again_as_on_a_cluster():
+def test_a_task_that_fails_is_tried_again_as_on_a_cluster(spark_in_this_process):
     """Spark as dbt's profile starts it makes more than one attempt at a task (docs/scaling.md:
     with one, a build on Spark failed on a task that failed reading back its plan)."""
     from pyspark import TaskContext
@@ -488,6 +508,21 @@ def test_a_task_that_fails_is_tried_again_as_on_a_cluster():
         assert sorted(numbers.map(fails_at_first_attempt).collect()) == [2, 4, 6]
     finally:
         session.stop()
+
+
+@pytest.mark.parametrize(
+    ("held", "written", "same"),
+    [
+        ("1073741824", "1g", True),  # the JVM holds sizes in bytes
+        ("805306368", "1G", False),
+        ("75.0", "75", True),  # and doubles as such
+        ("16", "0x10", True),
+        ("true", "true", True),
+        ("1", "2", False),
+    ],
+)
+def test_a_jvm_flag_is_compared_by_its_value_whatever_the_notation(held, written, same):
+    assert _same_flag_value(held, written) is same
 
 
 @pytest.mark.parametrize("value", ["XX:+UseSerialGC", "-XX:TieredStopAtLevel=1 UseSerialGC"])
