@@ -430,7 +430,8 @@ def test_the_lake_holds_one_part_per_delivery_and_follows_raw(warehouse, landing
         )
 
 
-# Java options set as CARDREACH_SPARK_JAVA_OPTIONS: one flag misspelt, which Java ignores
+# Java options set as CARDREACH_SPARK_JAVA_OPTIONS: a misspelt flag and an empty one, which the
+# JVM Spark starts ignores, among three it holds
 GIVEN_JAVA_OPTIONS = (
     "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+UseSerialGc -XX:MaxHeapSize=1g -Xss2m -XX:"
 )
