@@ -43,7 +43,13 @@ def _line(fields: list[str], quoting: int) -> str:
 
 
 @st.composite
-def csv_files(draw, field=FIELD, mixed_ends=True, writes=("minimal", "all", "raw")):
+def csv_files(
+    draw,
+    field=FIELD,
+    mixed_ends=True,
+    writes=("minimal", "all", "raw"),
+    kinds=("row", "row", "row", "short", "long", "blank", "spaces"),
+):
     """A CSV file's bytes: the header, then rows of any width (written by csv or raw, so some
     are malformed), blank and whitespace lines, either line ending, blank lines at the end."""
     width = len(HEADER)
@@ -51,7 +57,7 @@ def csv_files(draw, field=FIELD, mixed_ends=True, writes=("minimal", "all", "raw
     mixed = mixed_ends and draw(st.booleans())  # some lines end the other way
     lines = [",".join(HEADER)]
     for _ in range(draw(st.integers(0, 12))):
-        kind = draw(st.sampled_from(["row", "row", "row", "short", "long", "blank", "spaces"]))
+        kind = draw(st.sampled_from(kinds))
         if kind == "blank":
             lines.append("")
         elif kind == "spaces":
@@ -184,3 +190,67 @@ def test_a_quoted_line_break_goes_to_python_with_the_lines_it_takes():
     assert problems == [
         (4, "the row has 7 fields but the header has 6: quote values that contain commas")
     ]
+
+
+def _stage_files(raws: list[bytes], together: bool) -> list[tuple]:
+    """What a fresh Stager stages of each file (load_id = its place, from 1): read one at a time,
+    or queued `together` and staged by one `flush`."""
+    with tempfile.TemporaryDirectory() as folder:
+        conn = duckdb.connect()
+        stager = Stager(conn, Path(folder) / "staging")
+        for load_id, raw in enumerate(raws, start=1):
+            path = Path(folder) / f"accounts__{load_id}.csv"
+            path.write_bytes(raw)
+            stager.stage(path, ".csv", DATASET, load_id, together=together)
+        assert stager.flush() == {}
+        return [_staged(conn, stager, load_id) for load_id in range(1, len(raws) + 1)]
+
+
+# Files whose rows are their lines, which the shared read keeps, among any others.
+ROWS_ON_THEIR_LINES = csv_files(
+    field=PLAIN_FIELD, mixed_ends=False, writes=("minimal", "all"), kinds=("row",)
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raws=st.lists(st.one_of(ROWS_ON_THEIR_LINES, csv_files()), min_size=2, max_size=4))
+def test_files_read_together_stage_what_each_file_read_alone_stages(raws):
+    """A batch's files of one header are read in one `read_csv` (reading.Stager.flush): each
+    file's rows, lines, values and problems are those it has read alone, whether the shared read
+    kept it or left it to be read alone."""
+    assert _stage_files(raws, together=True) == _stage_files(raws, together=False)
+
+
+def test_the_shared_read_keeps_the_files_whose_rows_are_their_lines():
+    """Files without a rejected or empty line among their rows are staged by the one read; a
+    file with either is left to be read alone, and its rows keep their lines."""
+    header = ",".join(HEADER)
+    row = "小红书,{},招商银行,joint_stock" + "," * (len(HEADER) - 4)
+    blank = " " + ", \u3000" * (len(HEADER) - 1)  # every field spaces: no row, yet a line
+    files = {
+        "plain": f"{header}\n{row.format('A')}\n{row.format('B')}\n",
+        "blank row, empty end": f"{header}\n{row.format('C')}\n{blank}\n{row.format('D')}\n\n\n",
+        "empty line inside": f"{header}\n{row.format('E')}\n\n{row.format('F')}\n",
+        "ragged": f"{header}\n{row.format('G')},x,y\n{row.format('H')}\n",
+        "header only": f"{header}\n",
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        conn = duckdb.connect()
+        stager = Stager(conn, Path(folder) / "staging")
+        for load_id, (name, text) in enumerate(files.items(), start=1):
+            path = Path(folder) / f"accounts__{name}.csv"
+            path.write_text(text, encoding="utf-8")
+            stager.stage(path, ".csv", DATASET, load_id, together=True)
+        queued = list(stager._queued.values())
+        left = stager._duckdb_csv_together(queued)
+        assert [f.load_id for f in left] == [3, 4]  # the empty line inside, the ragged row
+        staged = conn.execute(
+            f"SELECT load_id, line_number, account_name FROM {stager.table(DATASET)}"
+            " ORDER BY load_id, line_number"
+        ).fetchall()
+        assert staged == [(1, 1, "A"), (1, 2, "B"), (2, 1, "C"), (2, 3, "D")]
+        stager.clear()
+    assert [
+        [(r[0], r[2]) for r in rows]
+        for rows, _ in _stage_files([text.encode() for text in files.values()], together=True)
+    ] == [[(1, "A"), (2, "B")], [(1, "C"), (3, "D")], [(1, "E"), (3, "F")], [(2, "H")], []]

@@ -342,29 +342,42 @@ class _Batch:
         else:
             try:
                 # The archived copy is read: it is what was logged, under a name any reader
-                # can open (a delivered name may not be valid UTF-8).
+                # can open (a delivered name may not be valid UTF-8). A CSV is staged with the
+                # batch's others of its kind, at commit (reading.Stager.flush).
                 pending.log["encoding"] = self.stager.stage(
-                    copy, delivered.extension, dataset, pending.load_id
+                    copy, delivered.extension, dataset, pending.load_id, together=True
                 )
             except UnreadableFile as error:
                 self._refuse(pending, str(error))
             else:
-                personal = (
-                    find_personal_data(
-                        self.conn, self.stager.table(dataset), dataset, pending.load_id
-                    )
-                    if dataset.refuse_personal_data
-                    else None
-                )
-                if personal:
-                    # nothing of it reaches raw, nor audit.quarantine's raw values
-                    self.stager.discard(dataset, pending.load_id)
-                    self._refuse(pending, personal)
-                else:
-                    pending.staged = True
+                pending.staged = True
+                queued = self.stager.queued_lines(pending.load_id)
+                if queued is None:
                     self.rows += self.stager.staged_rows(dataset, pending.load_id)
+                else:
+                    self.rows += queued
         self.files.append(pending)
         return True
+
+    def _settle(self) -> None:
+        """Stage the files waiting to be staged together, then refuse whole the files found
+        unreadable meanwhile and those that look like personal data: nothing of them reaches
+        raw, nor audit.quarantine's raw values."""
+        unreadable = self.stager.flush()
+        for pending in self.files:
+            if not pending.staged:
+                continue
+            dataset = pending.delivered.dataset
+            reason = unreadable.get(pending.load_id)
+            if reason is None and dataset.refuse_personal_data:
+                reason = find_personal_data(
+                    self.conn, self.stager.table(dataset), dataset, pending.load_id
+                )
+                if reason:
+                    self.stager.discard(dataset, pending.load_id)
+            if reason:
+                pending.staged = False
+                self._refuse(pending, reason)
 
     def _refuse(self, pending: _PendingFile, reason: str) -> None:
         self.stager.add_problems(pending.load_id, [Problem(None, None, None, reason)])
@@ -374,6 +387,11 @@ class _Batch:
         """Type, check and insert every file of the batch, in one transaction."""
         if not self.files:
             return []
+        try:
+            self._settle()
+        except BaseException:
+            self.stager.clear()
+            raise
         batch_files = pa.Table.from_pylist(
             [
                 {k: f.log[k] for k in ("load_id", "file_name", "sha256", "dataset", "delivered_at")}

@@ -13,6 +13,11 @@ only what they cannot decide:
   lone carriage returns, a quote beside a space or inside a value, a rejected line longer than
   DuckDB keeps) is read by Python's csv module instead, a block of rows at a time.
   `tests/test_reading.py` holds the two readers to the same rows, lines and problems.
+  A batch's files of one dataset and header can be read together, in one `read_csv` over all
+  of them (`stage(..., together=True)`, then `flush`): DuckDB's per-statement cost is then paid
+  once, and its threads share the trimming, which one 10,000-row file keeps to one thread.
+  Each file's line numbers hold only while none of its lines is rejected or empty; a file with
+  any such line is read again alone.
 - **JSON Lines**: Python, a block of lines at a time (`json.loads` is C). DuckDB's JSON reader
   gives no line numbers, which the quarantine and every raw row need, and it sets one schema for
   the file from a sample, so a file whose lines carry different keys is read as maps
@@ -28,7 +33,9 @@ import csv
 import json
 import math
 from array import array
-from dataclasses import dataclass
+from collections import defaultdict
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -118,6 +125,24 @@ class _Layout:
         return f"{', '.join(values)}, {extras} AS extra_columns"
 
 
+@dataclass
+class _QueuedCsv:
+    """A CSV file read and checked by Python, waiting to be staged with others (`Stager.flush`)."""
+
+    text_path: Path
+    shape: TextShape
+    dataset: Dataset
+    load_id: int
+    header: list[str]
+    layout: _Layout
+    held: ExitStack = field(repr=False)  # keeps a converted UTF-8 copy until it is staged
+
+    @property
+    def data_lines(self) -> int:
+        """The lines after the header, without the empty ones at the end."""
+        return self.shape.lines - 1 - self.shape.trailing_empty
+
+
 class Stager:
     """Stages delivered files into temporary tables of one connection; `clear` empties them."""
 
@@ -125,6 +150,7 @@ class Stager:
         self.conn, self.workdir = conn, workdir
         self.problem_seq = 0
         self._staged: set[str] = set()
+        self._queued: dict[int, _QueuedCsv] = {}  # by load_id
         self.clear()
 
     # -- the staging tables ---------------------------------------------------------------
@@ -204,6 +230,12 @@ class Stager:
 
     def discard(self, dataset: Dataset, load_id: int) -> None:
         """Forget what was staged of a file (it is refused whole after all)."""
+        queued = self._queued.pop(load_id, None)
+        if queued is not None:
+            queued.held.close()
+        self._unstage(dataset, load_id)
+
+    def _unstage(self, dataset: Dataset, load_id: int) -> None:
         self.conn.execute(f"DELETE FROM {self.table(dataset)} WHERE load_id = ?", [load_id])
         self.conn.execute(f"DELETE FROM {PROBLEMS_TABLE} WHERE load_id = ?", [load_id])
 
@@ -211,9 +243,18 @@ class Stager:
         query = f"SELECT count(*) FROM {self.table(dataset)} WHERE load_id = ?"
         return self.conn.execute(query, [load_id]).fetchone()[0]
 
+    def queued_lines(self, load_id: int) -> int | None:
+        """A file waiting to be staged (`stage(..., together=True)`): its data lines, at most
+        its rows; None for a file staged already."""
+        queued = self._queued.get(load_id)
+        return None if queued is None else queued.data_lines
+
     def clear(self) -> None:
         """Drop what was staged (dropped, not deleted: DuckDB keeps a temporary table's deleted
-        rows until it is dropped)."""
+        rows until it is dropped), and forget what waits to be."""
+        for queued in self._queued.values():
+            queued.held.close()
+        self._queued = {}
         for name in self._staged | {PROBLEMS_TABLE}:
             self.conn.execute(f"DROP TABLE IF EXISTS {name}")
         self._staged = set()
@@ -223,13 +264,17 @@ class Stager:
         )
 
     # -- reading ----------------------------------------------------------------------------
-    def stage(self, path: Path, extension: str, dataset: Dataset, load_id: int) -> str | None:
+    def stage(
+        self, path: Path, extension: str, dataset: Dataset, load_id: int, together: bool = False
+    ) -> str | None:
         """Stage a file's rows and the problems of its unreadable rows; its text encoding (None
-        for Parquet). `UnreadableFile` when it cannot be read at all (nothing is then staged)."""
+        for Parquet). `UnreadableFile` when it cannot be read at all (nothing is then staged).
+        `together`: a CSV file DuckDB may read with others waits for `flush` (it is checked
+        and its header read now: whatever makes it unreadable is raised here)."""
         try:
             match extension:
                 case ".csv":
-                    return self._stage_csv(path, dataset, load_id)
+                    return self._stage_csv(path, dataset, load_id, together)
                 case ".jsonl":
                     return self._stage_jsonl(path, dataset, load_id)
                 case ".parquet":
@@ -243,17 +288,51 @@ class Stager:
         )
 
     # CSV ---------------------------------------------------------------------------------------
-    def _stage_csv(self, path: Path, dataset: Dataset, load_id: int) -> str:
-        with utf8_text(path, self.workdir) as (text_path, shape):
+    def _stage_csv(self, path: Path, dataset: Dataset, load_id: int, together: bool) -> str:
+        with ExitStack() as held:
+            text_path, shape = held.enter_context(utf8_text(path, self.workdir))
             header, header_lines = _csv_header(text_path)
             header_map = HeaderMap.of(dataset, header)
             layout = _Layout.of(header, header_map)
             simple = not (shape.mixed_line_ends or shape.spaced_quote) and header_lines == 1
-            if not (
+            if simple and together:
+                self._queued[load_id] = _QueuedCsv(
+                    text_path, shape, dataset, load_id, header, layout, held.pop_all()
+                )
+            elif not (
                 simple and self._duckdb_csv(text_path, shape, dataset, load_id, layout, header)
             ):
                 self._python_csv(text_path, dataset, load_id, layout, len(header))
             return shape.encoding
+
+    def flush(self) -> dict[int, str]:
+        """Stage the CSV files waiting (`stage(..., together=True)`): those of one dataset and
+        header in one read, and any file that read cannot give exact lines for alone, as `stage`
+        reads it. The reason of each file found unreadable meanwhile, by load_id (nothing of it
+        is staged)."""
+        groups: dict[tuple, list[_QueuedCsv]] = defaultdict(list)
+        for queued in self._queued.values():
+            groups[(queued.dataset.name, tuple(queued.header))].append(queued)
+        refused: dict[int, str] = {}
+        try:
+            for files in groups.values():
+                alone = self._duckdb_csv_together(files) if len(files) > 1 else files
+                for f in alone:
+                    try:
+                        if not self._duckdb_csv(
+                            f.text_path, f.shape, f.dataset, f.load_id, f.layout, f.header
+                        ):
+                            self._python_csv(
+                                f.text_path, f.dataset, f.load_id, f.layout, len(f.header)
+                            )
+                    except UnreadableFile as error:
+                        self.discard(f.dataset, f.load_id)
+                        refused[f.load_id] = str(error)
+        finally:
+            for queued in self._queued.values():
+                queued.held.close()
+            self._queued = {}
+        return refused
 
     def _duckdb_csv(
         self,
@@ -284,6 +363,91 @@ class Stager:
         finally:
             for table in ("csv_rows", "csv_rejects", "csv_reject_scans", "csv_rejected"):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _duckdb_csv_together(self, files: list[_QueuedCsv]) -> list[_QueuedCsv]:
+        """Stage files of one dataset and header with one read of DuckDB's CSV reader; the
+        files it staged nothing of, to be read alone: those with a rejected line, an empty line
+        among their rows or a line break inside a value (their lines need `_stage_csv_rows`),
+        all of them if the read fails."""
+        conn = self.conn
+        dataset, layout = files[0].dataset, files[0].layout
+        fields = [f"c{i}" for i in range(len(files[0].header))]
+        columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
+        try:
+            conn.execute(
+                "CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT * FROM read_csv(?, header = true,"
+                f" columns = {columns}, auto_detect = false, delim = ',', quote = '\"',"
+                " escape = '\"', strict_mode = true, filename = 'csv_file', store_rejects = true,"
+                " rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')",
+                [[str(f.text_path) for f in files]],
+            )
+            line_break = " OR ".join(
+                f"contains({f}, chr(10)) OR contains({f}, chr(13))" for f in fields
+            )
+            rows = {
+                path: (count, broken)
+                for path, count, broken in conn.execute(
+                    f"SELECT csv_file, count(*), coalesce(bool_or({line_break}), false)"
+                    " FROM csv_rows GROUP BY csv_file"
+                ).fetchall()
+            }
+            rejected = {
+                path
+                for (path,) in conn.execute(
+                    "SELECT DISTINCT s.file_path FROM csv_rejects AS e"
+                    " JOIN csv_reject_scans AS s USING (scan_id, file_id)"
+                ).fetchall()
+            }
+            # Without a rejected line, an empty one or a value over two lines, a file's k-th row
+            # (from 1) is its k-th line after the header: exactly its lines are its rows.
+            exact = [
+                f
+                for f in files
+                if str(f.text_path) not in rejected
+                and rows.get(str(f.text_path), (0, False)) == (f.data_lines, False)
+            ]
+            if exact:
+                self._insert_together(dataset, layout, fields, exact)
+        except duckdb.Error:  # e.g. a line longer than DuckDB's limit: each file alone
+            for f in files:
+                self._unstage(dataset, f.load_id)
+            return files
+        finally:
+            for table in ("csv_rows", "csv_rejects", "csv_reject_scans"):
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+        return [f for f in files if f not in exact]
+
+    def _insert_together(self, dataset, layout, fields, files: list[_QueuedCsv]) -> None:
+        """The rows of `files` (read together into csv_rows), each numbered by its place in its
+        file, into the staging table."""
+        conn = self.conn
+        ids = pa.table(
+            {
+                "csv_file": pa.array([str(f.text_path) for f in files], pa.string()),
+                "load_id": pa.array([f.load_id for f in files], pa.int64()),
+            }
+        )
+        trimmed = ", ".join(f"{_trimmed(f)} AS {f}" for f in fields)
+        blank = f"regexp_full_match(concat({', '.join(fields)}), '{_SPACE}*')"
+        conn.register("csv_files", ids)
+        try:
+            conn.execute(
+                f"""
+                INSERT INTO {self.table(dataset)} BY NAME
+                SELECT f.load_id, CAST(r.line AS INTEGER) AS line_number,
+                    {layout.select_list(dataset, fields)}
+                FROM (
+                    SELECT csv_file, line, {trimmed}
+                    FROM (
+                        SELECT *, row_number() OVER (PARTITION BY csv_file ORDER BY rowid) AS line
+                        FROM csv_rows
+                    )
+                    WHERE NOT {blank}
+                ) AS r JOIN csv_files AS f USING (csv_file)
+                """
+            )
+        finally:
+            conn.unregister("csv_files")
 
     def _stage_csv_rows(self, path, shape, dataset, load_id, layout, fields) -> bool:
         conn, width = self.conn, len(fields)
