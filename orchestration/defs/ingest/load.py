@@ -249,7 +249,10 @@ def archive_copy(delivered: DeliveredFile, archive: Path) -> Path:
 
 # Files are committed in batches of about this many rows: the rows of a batch are typed by one
 # query (DuckDB spreads it over the cores), and a commit costs a WAL flush whatever its size.
-BATCH_ROWS = 200_000
+# Each batch's insert also ends on a part-filled row group of raw (DuckDB's are 122,880 rows):
+# at 200,000 rows a batch that cost about a third of the insert's time (docs/performance.md,
+# the batch round); DuckDB's memory cap bounds what a larger batch holds.
+BATCH_ROWS = 500_000
 
 
 @dataclass
