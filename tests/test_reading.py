@@ -213,11 +213,19 @@ ROWS_ON_THEIR_LINES = csv_files(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(raws=st.lists(st.one_of(ROWS_ON_THEIR_LINES, csv_files()), min_size=2, max_size=4))
-def test_files_read_together_stage_what_each_file_read_alone_stages(raws):
+@given(
+    files=st.lists(
+        st.tuples(st.one_of(ROWS_ON_THEIR_LINES, csv_files()), st.booleans()),
+        min_size=2,
+        max_size=4,
+    )
+)
+def test_files_read_together_stage_what_each_file_read_alone_stages(files):
     """A batch's files of one header are read in one `read_csv` (reading.Stager.flush): each
     file's rows, lines, values and problems are those it has read alone, whether the shared read
-    kept it or left it to be read alone."""
+    kept it or left it to be read alone; in UTF-8 or GB18030 (read from a converted copy, kept
+    until the shared read)."""
+    raws = [raw.decode("utf-8").encode("gb18030") if gb18030 else raw for raw, gb18030 in files]
     assert _stage_files(raws, together=True) == _stage_files(raws, together=False)
 
 
@@ -229,6 +237,7 @@ def test_the_shared_read_keeps_the_files_whose_rows_are_their_lines():
     blank = " " + ", \u3000" * (len(HEADER) - 1)  # every field spaces: no row, yet a line
     files = {
         "plain": f"{header}\n{row.format('A')}\n{row.format('B')}\n",
+        "plain, in GB18030": f"{header}\r\n{row.format('甲')}\r\n",
         "blank row, empty end": f"{header}\n{row.format('C')}\n{blank}\n{row.format('D')}\n\n\n",
         "empty line inside": f"{header}\n{row.format('E')}\n\n{row.format('F')}\n",
         "ragged": f"{header}\n{row.format('G')},x,y\n{row.format('H')}\n",
@@ -239,18 +248,45 @@ def test_the_shared_read_keeps_the_files_whose_rows_are_their_lines():
         stager = Stager(conn, Path(folder) / "staging")
         for load_id, (name, text) in enumerate(files.items(), start=1):
             path = Path(folder) / f"accounts__{name}.csv"
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(_encoded(name, text))
             stager.stage(path, ".csv", DATASET, load_id, together=True)
         queued = list(stager._queued.values())
+        copy = queued[1].text_path  # the GB18030 file's UTF-8 copy, held until it is read
+        assert copy.suffix == ".utf8" and copy.exists()
         left = stager._duckdb_csv_together(queued)
-        assert [f.load_id for f in left] == [3, 4]  # the empty line inside, the ragged row
+        assert [f.load_id for f in left] == [4, 5]  # the empty line inside, the ragged row
         staged = conn.execute(
             f"SELECT load_id, line_number, account_name FROM {stager.table(DATASET)}"
             " ORDER BY load_id, line_number"
         ).fetchall()
-        assert staged == [(1, 1, "A"), (1, 2, "B"), (2, 1, "C"), (2, 3, "D")]
+        assert staged == [(1, 1, "A"), (1, 2, "B"), (2, 1, "甲"), (3, 1, "C"), (3, 3, "D")]
         stager.clear()
+        assert not copy.exists()
     assert [
         [(r[0], r[2]) for r in rows]
-        for rows, _ in _stage_files([text.encode() for text in files.values()], together=True)
-    ] == [[(1, "A"), (2, "B")], [(1, "C"), (3, "D")], [(1, "E"), (3, "F")], [(2, "H")], []]
+        for rows, _ in _stage_files(
+            [_encoded(name, text) for name, text in files.items()], together=True
+        )
+    ] == [
+        [(1, "A"), (2, "B")],
+        [(1, "甲")],
+        [(1, "C"), (3, "D")],
+        [(1, "E"), (3, "F")],
+        [(2, "H")],
+        [],
+    ]
+
+
+def _encoded(name: str, text: str) -> bytes:
+    return text.encode("gb18030" if "GB18030" in name else "utf-8")
+
+
+def test_a_stager_removes_the_converted_copies_a_stopped_run_left(tmp_path):
+    """A run stopped while a GB18030 file's UTF-8 copy waited in the staging folder (for the
+    batch's shared read) left it there: the next run's stager removes it, and nothing else."""
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "tmpk3j2_x.utf8").write_text("platform,account_name\n小红书,A\n", encoding="utf-8")
+    (staging / "kept.txt").write_text("an operator's note", encoding="utf-8")
+    Stager(duckdb.connect(), staging)
+    assert sorted(p.name for p in staging.iterdir()) == ["kept.txt"]

@@ -212,6 +212,10 @@ def _recode(handle: BinaryIO, out: BinaryIO | None) -> None:
         raise UnreadableFile(CUT_SHORT) from None
 
 
+# The suffix of a GB18030 file's UTF-8 copy in the staging folder.
+UTF8_COPY_SUFFIX = ".utf8"
+
+
 @contextmanager
 def utf8_text(path: Path, workdir: Path) -> Iterator[tuple[Path, TextShape]]:
     """The file as UTF-8 for DuckDB (itself, or a converted copy in `workdir`, removed on exit)
@@ -221,7 +225,7 @@ def utf8_text(path: Path, workdir: Path) -> Iterator[tuple[Path, TextShape]]:
         yield path, shape
         return
     workdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=workdir, suffix=".utf8", delete=False) as named:
+    with tempfile.NamedTemporaryFile(dir=workdir, suffix=UTF8_COPY_SUFFIX, delete=False) as named:
         copy = Path(named.name)
     try:
         with path.open("rb") as handle, copy.open("wb") as out:

@@ -251,7 +251,7 @@ def archive_copy(delivered: DeliveredFile, archive: Path) -> Path:
 # query (DuckDB spreads it over the cores), and a commit costs a WAL flush whatever its size.
 # Each batch's insert also ends on a part-filled row group of raw (DuckDB's are 122,880 rows):
 # at 200,000 rows a batch that cost about a third of the insert's time (docs/performance.md,
-# the batch round); DuckDB's memory cap bounds what a larger batch holds.
+# the shared-read round); DuckDB's memory cap bounds what a larger batch holds.
 BATCH_ROWS = 500_000
 
 
@@ -265,7 +265,8 @@ class _PendingFile:
 
 
 class _Batch:
-    """Files being ingested together: each is archived and staged as it is added, and all of
+    """Files being ingested together: each is archived and checked as it is added (a CSV is
+    staged with the batch's others of its kind at `commit`, any other file at once), and all of
     them go into the database in one transaction at `commit`, so a run killed mid-way leaves
     each file either whole or absent (the next run ingests the absent ones again)."""
 
@@ -487,17 +488,20 @@ def _ingest(batch: _Batch, deliveries, report: IngestReport) -> IngestReport:
                 f" {type(error).__name__}: {error}"
             ) from error
 
-    for delivered, delivered_at in deliveries:
-        report.files_seen += 1
-        try:
-            added = batch.add(delivered, delivered_at)
-        except Exception as error:  # not the file's fault (a disk, a bug): say which file
-            raise IngestError(f"{delivered.name}: {type(error).__name__}: {error}") from error
-        if not added:
-            report.files_unchanged += 1
-        elif batch.rows >= BATCH_ROWS:
-            commit()
-    commit()
+    try:
+        for delivered, delivered_at in deliveries:
+            report.files_seen += 1
+            try:
+                added = batch.add(delivered, delivered_at)
+            except Exception as error:  # not the file's fault (a disk, a bug): say which file
+                raise IngestError(f"{delivered.name}: {type(error).__name__}: {error}") from error
+            if not added:
+                report.files_unchanged += 1
+            elif batch.rows >= BATCH_ROWS:
+                commit()
+        commit()
+    finally:  # stopped mid-way: nothing staged, nor any converted copy, outlives the batch
+        batch.stager.clear()
     return report
 
 

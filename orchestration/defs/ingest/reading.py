@@ -16,8 +16,8 @@ only what they cannot decide:
   A batch's files of one dataset and header can be read together, in one `read_csv` over all
   of them (`stage(..., together=True)`, then `flush`): DuckDB's per-statement cost is then paid
   once, and its threads share the trimming, which one 10,000-row file keeps to one thread.
-  Each file's line numbers hold only while none of its lines is rejected or empty; a file with
-  any such line is read again alone.
+  Each file's line numbers hold only while none of its lines is rejected or empty and no value
+  spans two lines; any other file is read again alone.
 - **JSON Lines**: Python, a block of lines at a time (`json.loads` is C). DuckDB's JSON reader
   gives no line numbers, which the quarantine and every raw row need, and it sets one schema for
   the file from a sample, so a file whose lines carry different keys is read as maps
@@ -42,7 +42,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.contract.datasets import Column, Dataset
-from orchestration.defs.ingest.encoding import BOM, TextShape, utf8_text
+from orchestration.defs.ingest.encoding import BOM, UTF8_COPY_SUFFIX, TextShape, utf8_text
 from orchestration.defs.ingest.landing import UnreadableFile
 from orchestration.defs.ingest.validation import HeaderMap, Problem
 from orchestration.warehouse import sql_literal
@@ -127,7 +127,8 @@ class _Layout:
 
 @dataclass
 class _QueuedCsv:
-    """A CSV file read and checked by Python, waiting to be staged with others (`Stager.flush`)."""
+    """A CSV file whose encoding, line shape and header Python has checked, waiting to be
+    staged with others (`Stager.flush`)."""
 
     text_path: Path
     shape: TextShape
@@ -152,6 +153,9 @@ class Stager:
         self._staged: set[str] = set()
         self._queued: dict[int, _QueuedCsv] = {}  # by load_id
         self.clear()
+        # converted copies a run stopped mid-way left behind (encoding.utf8_text names them)
+        for leftover in workdir.glob(f"*{UTF8_COPY_SUFFIX}") if workdir else ():
+            leftover.unlink(missing_ok=True)
 
     # -- the staging tables ---------------------------------------------------------------
     def table(self, dataset: Dataset) -> str:
@@ -244,7 +248,7 @@ class Stager:
         return self.conn.execute(query, [load_id]).fetchone()[0]
 
     def queued_lines(self, load_id: int) -> int | None:
-        """A file waiting to be staged (`stage(..., together=True)`): its data lines, at most
+        """A file waiting to be staged (`stage(..., together=True)`): its data lines, at least
         its rows; None for a file staged already."""
         queued = self._queued.get(load_id)
         return None if queued is None else queued.data_lines
@@ -357,8 +361,8 @@ class Stager:
                 [str(path)],
             )
             return self._stage_csv_rows(path, shape, dataset, load_id, layout, fields)
-        except duckdb.Error:  # e.g. a line longer than DuckDB's limit: Python reads it
-            self.discard(dataset, load_id)
+        except duckdb.Error:  # DuckDB's reader failed: Python reads it
+            self._unstage(dataset, load_id)  # the file itself (a converted copy) stays
             return False
         finally:
             for table in ("csv_rows", "csv_rejects", "csv_reject_scans", "csv_rejected"):
