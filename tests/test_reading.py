@@ -212,7 +212,7 @@ ROWS_ON_THEIR_LINES = csv_files(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     files=st.lists(
         st.tuples(st.one_of(ROWS_ON_THEIR_LINES, csv_files()), st.booleans()),

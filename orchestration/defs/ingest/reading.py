@@ -349,17 +349,9 @@ class Stager:
     ) -> bool:
         """Stage the file with DuckDB's CSV reader; False (nothing staged) when the reader cannot
         tell each row's line, or fails."""
-        conn, width = self.conn, len(header)
-        fields = [f"c{i}" for i in range(width)]
-        columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
+        conn = self.conn
         try:
-            conn.execute(
-                "CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT * FROM read_csv(?, header = true,"
-                f" columns = {columns}, auto_detect = false, delim = ',', quote = '\"',"
-                " escape = '\"', strict_mode = true, store_rejects = true,"
-                " rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')",
-                [str(path)],
-            )
+            fields = self._read_csv_rows([path], len(header))
             return self._stage_csv_rows(path, shape, dataset, load_id, layout, fields)
         except duckdb.Error:  # DuckDB's reader failed: Python reads it
             self._unstage(dataset, load_id)  # the file itself (a converted copy) stays
@@ -375,23 +367,12 @@ class Stager:
         all of them if the read fails."""
         conn = self.conn
         dataset, layout = files[0].dataset, files[0].layout
-        fields = [f"c{i}" for i in range(len(files[0].header))]
-        columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
         try:
-            conn.execute(
-                "CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT * FROM read_csv(?, header = true,"
-                f" columns = {columns}, auto_detect = false, delim = ',', quote = '\"',"
-                " escape = '\"', strict_mode = true, filename = 'csv_file', store_rejects = true,"
-                " rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')",
-                [[str(f.text_path) for f in files]],
-            )
-            line_break = " OR ".join(
-                f"contains({f}, chr(10)) OR contains({f}, chr(13))" for f in fields
-            )
+            fields = self._read_csv_rows([f.text_path for f in files], len(files[0].header))
             rows = {
                 path: (count, broken)
                 for path, count, broken in conn.execute(
-                    f"SELECT csv_file, count(*), coalesce(bool_or({line_break}), false)"
+                    f"SELECT csv_file, count(*), coalesce(bool_or({_line_break(fields)}), false)"
                     " FROM csv_rows GROUP BY csv_file"
                 ).fetchall()
             }
@@ -453,13 +434,24 @@ class Stager:
         finally:
             conn.unregister("csv_files")
 
+    def _read_csv_rows(self, paths: list[Path], width: int) -> list[str]:
+        """DuckDB's strict read of CSV files of `width` fields into csv_rows (each row's file in
+        `csv_file`), the rows it rejects into csv_rejects; the names of the fields' columns."""
+        fields = [f"c{i}" for i in range(width)]
+        columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
+        self.conn.execute(
+            "CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT * FROM read_csv(?, header = true,"
+            f" columns = {columns}, auto_detect = false, delim = ',', quote = '\"',"
+            " escape = '\"', strict_mode = true, filename = 'csv_file', store_rejects = true,"
+            " rejects_table = 'csv_rejects', rejects_scan = 'csv_reject_scans')",
+            [[str(path) for path in paths]],
+        )
+        return fields
+
     def _stage_csv_rows(self, path, shape, dataset, load_id, layout, fields) -> bool:
         conn, width = self.conn, len(fields)
-        line_break = " OR ".join(
-            f"contains({f}, chr(10)) OR contains({f}, chr(13))" for f in fields
-        )
         rows, broken = conn.execute(
-            f"SELECT count(*), coalesce(bool_or({line_break}), false) FROM csv_rows"
+            f"SELECT count(*), coalesce(bool_or({_line_break(fields)}), false) FROM csv_rows"
         ).fetchone()
         # The rejected lines (1 = the first data line), and whether any is not a ragged row
         # of one line (then DuckDB's line numbers cannot be trusted either), or may have been
@@ -670,6 +662,11 @@ class Stager:
             )
         except duckdb.Error as error:
             raise UnreadableFile(f"not a readable Parquet file: {_first_line(error)}") from None
+
+
+def _line_break(fields: list[str]) -> str:
+    """SQL: whether any of the fields holds a line break (a quoted value over two lines)."""
+    return " OR ".join(f"contains({f}, chr(10)) OR contains({f}, chr(13))" for f in fields)
 
 
 def _without_trailing_empty(fields: list[str], width: int) -> list[str]:
