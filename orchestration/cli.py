@@ -9,6 +9,7 @@ a log file the output names (`-v` or CARDREACH_VERBOSE=1 brings them back to the
 """
 
 import argparse
+import gc
 import os
 import subprocess
 import sys
@@ -500,6 +501,10 @@ def run(
             print("\n".join(found.message))
             return 0
         job = _definitions().resolve_job_def(JOB_NAME)
+        # What is loaded now (Dagster, dbt's manifest, the definitions) lives as long as the
+        # run: Python's cyclic collector need not walk it again at each full collection, which
+        # the run's own work (a JSON Lines file, dbt's nodes) triggers many times.
+        gc.freeze()
         plan = plan_run(
             job.asset_layer.asset_graph.materializable_asset_keys,
             settings.warehouse_dir(),
