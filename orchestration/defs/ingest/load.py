@@ -391,11 +391,7 @@ class _Batch:
         """Type, check and insert every file of the batch, in one transaction."""
         if not self.files:
             return []
-        try:
-            self._settle()
-        except BaseException:
-            self.stager.clear()
-            raise
+        self._settle()  # a failure here leaves the stager to _ingest's cleanup
         batch_files = pa.Table.from_pylist(
             [
                 {k: f.log[k] for k in ("load_id", "file_name", "sha256", "dataset", "delivered_at")}
