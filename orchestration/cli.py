@@ -324,12 +324,15 @@ def whats_new(instance: dg.DagsterInstance) -> WhatIsNew:
 def _stage_names() -> dict[str, str]:
     from orchestration.defs.ingest.assets import ingest_landing_files
     from orchestration.defs.publish.assets import analytics_database
+    from orchestration.defs.quality.freshness import feed_freshness
     from orchestration.defs.report.assets import report
     from orchestration.defs.scoring.assets import cardreach_scores
     from orchestration.defs.transform.assets import cardreach_dbt_models
 
     return {
         ingest_landing_files.op.name: "ingest",
+        # the feeds' ages, checked once ingestion is done, ahead of the models (gate.py)
+        feed_freshness.node_def.name: "freshness",
         cardreach_dbt_models.op.name: "transform",
         cardreach_scores.op.name: "scoring",
         analytics_database.op.name: "publish",
@@ -385,6 +388,10 @@ class _Stage:
                 + (" on Spark" if engine.on_spark() else "")
                 + "; dbt tests:"
                 f" {passed} passed, {failed} failed" + (f", {warned} warned" if warned else "")
+            )
+        if self.name == "freshness":
+            return (
+                f"{len(self.checks)} feeds' ages: {passed} within their limits, {warned} past them"
             )
         if self.name == "quality":
             return (

@@ -75,3 +75,18 @@ def test_the_gate_refuses_to_decide_before_a_check_it_depends_on_has_run():
     [failure] = result.get_step_failure_events()
     assert failure.step_key == "published"
     assert "raw:raw_is_plausible have not run yet" in failure.step_failure_data.error.message
+
+
+def test_every_check_of_the_pipeline_runs_ahead_of_the_steps_that_ask_for_its_verdict():
+    """Publication asks every check on a built asset: each check op carries the priority, the
+    freshness checks as the suites (a new day's run, with no scores to order them, ran
+    publication first: tests/test_run_plan.py)."""
+    from orchestration.definitions import defs
+
+    checks = {c.node_def.name: c.node_def.tags for c in defs().asset_checks}
+    assert "feed_freshness" in checks and len(checks) > 1
+    assert {
+        name
+        for name, tags in checks.items()
+        if not gate.CHECK_PRIORITY_TAGS.items() <= tags.items()
+    } == set()

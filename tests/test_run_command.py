@@ -29,7 +29,7 @@ from orchestration.defs.automation.run_tags import (
     project_fingerprint,
 )
 
-STAGES = ("ingest", "transform", "quality", "scoring", "publish", "report")
+STAGES = ("ingest", "freshness", "transform", "quality", "scoring", "publish", "report")
 # One worker for the module (pytest -n), and its `make run` on the sample a session fixture: it
 # leaves only folders behind, so nothing is gained by ending it with the module.
 pytestmark = pytest.mark.xdist_group("run_command")

@@ -16,6 +16,7 @@ import dagster as dg
 
 from orchestration import settings
 from orchestration.contract.datasets import DATASETS
+from orchestration.gate import CHECK_PRIORITY_TAGS
 from orchestration.settings import FEED_AGE_LIMITS
 from orchestration.warehouse import Warehouse
 
@@ -88,6 +89,8 @@ def _result(conn, dataset: str, as_of_column: str, limit_days: int) -> dg.AssetC
     specs=[_spec(dataset, column, days) for dataset, (column, days) in FEED_AGE_LIMITS.items()],
     description="Each delivered feed's age against its limit (settings.FEED_AGE_LIMITS): warns.",
     can_subset=True,
+    # ahead of publication, which asks every check on a built asset for its verdict
+    op_tags=CHECK_PRIORITY_TAGS,
 )
 def feed_freshness(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
     selected = {key.asset_key for key in context.selected_asset_check_keys}
