@@ -301,13 +301,11 @@ def whats_new(instance: dg.DagsterInstance) -> WhatIsNew:
         found.reason = (
             f"the dbt project, the suites, the code or the settings changed since run {short}"
         )
-    elif ended.astimezone(settings.timezone()).date() != datetime.now(settings.timezone()).date():
-        # a feed's age and the freshness checks count from today: judged again every day
-        found.reason = f"the last run {short} was on another day ({settings.local_time(ended)})"
     if found.reason:
         return found
     # a delivery ingested by a run that did not build its models (it landed after that run was
-    # planned), or a warehouse built before the build record existed
+    # planned), a warehouse built before the build record existed, or a new day (a feed's age
+    # counts from today: the run plan's models settings.AS_OF_TODAY_TAG)
     stale = staleness(warehouse.warehouse_dir)
     if stale.models is None or stale.models:
         found.reason = f"the last complete build does not cover everything ({stale.why})"

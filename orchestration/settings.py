@@ -12,7 +12,7 @@ import functools
 import os
 import re
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -117,6 +117,12 @@ REPORT_HOST = "127.0.0.1"
 # report shows its times in it, naming the zone.
 TIMEZONE_ENV = "CARDREACH_TIMEZONE"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+# The day the pipeline takes as today, on that clock unless set (YYYY-MM-DD): ingestion's rule
+# against future dates, a feed's age, the run plan's new day. Set it to rerun as of a past day,
+# or to hold one day for a whole test session (a session that crosses midnight sees no new day).
+TODAY_ENV = "CARDREACH_TODAY"
+# The same day as dbt's profile and models read it (macros/today.sql), set at each dbt step.
+DBT_TODAY_ENV = "CARDREACH_DBT_TODAY"
 
 # A landing file modified this recently may still be being written: ingestion and the sensor
 # leave it for a later look.
@@ -322,6 +328,21 @@ def timezone() -> ZoneInfo:
     return ZoneInfo(timezone_name())
 
 
+def today() -> date:
+    """The day the pipeline takes as today (TODAY_ENV): by default the date on the readers'
+    clock (settings.timezone), not the machine's, which may be hours behind (a server on UTC)."""
+    value = (os.environ.get(TODAY_ENV) or "").strip()
+    if not value:
+        return datetime.now(timezone()).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{TODAY_ENV}={value!r} is not a date: write it as YYYY-MM-DD, such as 2026-12-06,"
+            f" or leave it unset for today on the clock of {TIMEZONE_ENV}"
+        ) from None
+
+
 def engine() -> str:
     """The engine dbt builds the models on: `duckdb` (default) or `spark`."""
     value = (os.environ.get(ENGINE_ENV) or DEFAULT_ENGINE).strip().lower()
@@ -365,11 +386,12 @@ def spark_java_options() -> list[str]:
 
 
 def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
-    """What dbt's profile reads (dbt_project/profiles.yml): the engine (its target), the database,
-    DuckDB's memory cap and threads, and on Spark the lake, Spark's local folder and its JVM's
-    options."""
+    """What dbt's profile and models read (dbt_project/profiles.yml): the engine (its target),
+    today (macros/today.sql), the database, DuckDB's memory cap and threads, and on Spark the
+    lake, Spark's local folder and its JVM's options."""
     return {
         ENGINE_ENV: engine(),
+        DBT_TODAY_ENV: today().isoformat(),
         DBT_DATABASE_ENV: str(pipeline_database(warehouse)),
         MEMORY_LIMIT_ENV: duckdb_memory_limit(),
         THREADS_ENV: str(duckdb_threads()),

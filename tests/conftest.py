@@ -49,6 +49,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 SMALL_DATA_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 os.environ.setdefault(settings.SPARK_JAVA_OPTIONS_ENV, SMALL_DATA_JAVA_OPTIONS)
 
+# One day for the whole session, set before pytest -n starts its workers (they inherit it) and
+# followed by every run and `cardreach` process a test starts: the shared sample run records its
+# build's day, and a session crossing midnight on the readers' clock would find that build a day
+# old (the run plan's new day). tests/test_settings.py covers the clock itself.
+os.environ.setdefault(settings.TODAY_ENV, settings.today().isoformat())
+
 
 def _interrupts_as_from_a_terminal() -> None:
     """Ctrl-C and SIGTERM act on the suite and the processes its tests start as they do from a

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from orchestration.defs.ingest.landing import discover
 from orchestration.defs.ingest.load import ingest_landing
 from orchestration.defs.ingest.reading import PROBLEMS_TABLE, Stager
 
-YESTERDAY = date.today() - timedelta(days=1)
+YESTERDAY = settings.today() - timedelta(days=1)
 
 
 def params(**overrides) -> Params:
@@ -145,7 +145,7 @@ def test_append_day_writes_exactly_the_next_day(tmp_path):
 
 
 def test_append_day_refuses_a_day_in_the_future(tmp_path):
-    generate(tmp_path, params(days=2, end_date=date.today().isoformat()))
+    generate(tmp_path, params(days=2, end_date=settings.today().isoformat()))
     with pytest.raises(SystemExit, match="in the future"):
         append_day(tmp_path)
 

@@ -38,21 +38,16 @@ def _freshness_of(warehouse, asset_key: dg.AssetKey) -> dg.AssetCheckEvaluation:
     return evaluation
 
 
-def readers_today() -> dt.date:
-    """Today on the readers' clock, which the check counts from."""
-    return dt.datetime.now(settings.timezone()).date()
-
-
 def test_a_stale_feed_warns_and_a_fresh_delivery_clears_it(landing, warehouse):
     _, limit_days = FEED_AGE_LIMITS["app_activity"]
-    this_month = readers_today().replace(day=1)
+    this_month = settings.today().replace(day=1)
     stale_month = (this_month - dt.timedelta(days=limit_days + 40)).replace(day=1)
     landing.csv("app_activity__old.csv", _app_activity_month(stale_month))
 
     stale = _freshness_of(warehouse, APP_ACTIVITY)
     assert not stale.passed
     assert stale.severity == dg.AssetCheckSeverity.WARN
-    age = (readers_today() - stale_month).days
+    age = (settings.today() - stale_month).days
     assert stale.description == (
         f"最新月份 {stale_month.isoformat()}，距今 {age} 天，上限 {limit_days} 天"
         "（app_activity.month）"
@@ -66,7 +61,7 @@ def test_a_stale_feed_warns_and_a_fresh_delivery_clears_it(landing, warehouse):
 
 
 def test_a_feed_never_delivered_warns(landing, warehouse):
-    landing.csv("app_activity__now.csv", _app_activity_month(readers_today().replace(day=1)))
+    landing.csv("app_activity__now.csv", _app_activity_month(settings.today().replace(day=1)))
     never = _freshness_of(warehouse, dg.AssetKey(["raw", "funnel_daily"]))
     assert not never.passed and never.severity == dg.AssetCheckSeverity.WARN
     assert never.description.startswith("尚未交付 funnel_daily")

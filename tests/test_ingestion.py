@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 from conftest import SAMPLE_LANDING, materialize_ingest, query
 
+from orchestration import settings
 from orchestration.contract import datasets
 from orchestration.contract.datasets import CATEGORY_CODES_SEED, Kind, read_category_codes
 from orchestration.definitions import defs
@@ -160,7 +161,7 @@ def test_jsonl_and_parquet_with_combined_likes_and_collects(landing, warehouse):
 
 
 def test_bad_rows_are_quarantined_with_reasons_and_good_rows_load(landing, warehouse):
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (settings.today() + timedelta(days=1)).isoformat()
     landing.csv(
         "account_snapshots__mixed.csv",
         [
@@ -464,7 +465,7 @@ def test_a_campaign_delivery_with_bad_dates_and_an_unknown_mechanic_quarantines_
     not a date and a mechanic the seed does not list are quarantined with a reason each; the
     good rows load, a campaign may still be running (its end ahead of today) and a mechanic may
     be delivered as its Chinese label. Money is read exactly, to the fen."""
-    ahead = (date.today() + timedelta(days=30)).isoformat()
+    ahead = (settings.today() + timedelta(days=30)).isoformat()
 
     def campaign(campaign_id, **more):
         row = {

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 
 import dagster as dg
 import pytest
@@ -187,6 +188,14 @@ def test_a_changed_seed_a_setting_or_a_new_file_makes_the_next_run_real(
     with monkeypatch.context() as zone:
         zone.setenv(settings.TIMEZONE_ENV, "Europe/Paris")
         assert "settings changed" in whats_new(env, zone).reason
+    # a new day: a feed's age counts from today
+    with monkeypatch.context() as day:
+        built_on = settings.today()
+        day.setenv(settings.TODAY_ENV, (built_on + timedelta(days=1)).isoformat())
+        assert whats_new(env, day).reason == (
+            "the last complete build does not cover everything (no feed changed;"
+            f" a new day ({built_on} was the last build's))"
+        )
     # a new delivery
     Landing(root / "landing").csv("accounts__more.csv", [{"platform": "小红书"}])
     found = whats_new(env, monkeypatch)

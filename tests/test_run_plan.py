@@ -3,10 +3,13 @@ of everything would (orchestration/defs/automation/plan.py). A check that holds 
 leaves its feed stale for the next run: tests/test_quality_gate.py, with the dropped unit."""
 
 import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
+import pytest
 from conftest import (
     NEXT_DROP,
     Landing,
@@ -122,20 +125,72 @@ def test_what_is_stale(sample_copy, landing, monkeypatch):
     assert staleness(warehouse).models is None
 
 
-def test_every_model_that_reads_todays_date_is_tagged_so():
-    """A model that reads the clock must be rebuilt on a new day whatever was delivered."""
-    clock = re.compile(r"\b(current_date|current_timestamp|now\(\)|today\(\))", re.IGNORECASE)
-    reading = {
-        path.stem
-        for path in (settings.DBT_PROJECT_DIR / "models").rglob("*.sql")
-        if clock.search(
-            "\n".join(
-                line
-                for line in path.read_text(encoding="utf-8").splitlines()
-                if not line.strip().startswith("--")
-            )
-        )
+def test_today_is_the_readers_day_unless_set(monkeypatch):
+    """Today is the date on the readers' clock, not the machine's: on the two sides of the date
+    line (UTC+14 and UTC-11) it is never the same day. CARDREACH_TODAY sets it, and a value that
+    is not a date is refused by name."""
+    monkeypatch.delenv(settings.TODAY_ENV, raising=False)
+    days = {}
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        monkeypatch.setenv(settings.TIMEZONE_ENV, zone)
+        before = datetime.now(ZoneInfo(zone)).date()
+        days[zone] = settings.today()
+        assert days[zone] in {before, datetime.now(ZoneInfo(zone)).date()}
+    assert days["Pacific/Kiritimati"] > days["Pacific/Pago_Pago"]
+    monkeypatch.setenv(settings.TODAY_ENV, "2025-05-01")
+    assert settings.today() == date(2025, 5, 1)
+    assert settings.dbt_environment()[settings.DBT_TODAY_ENV] == "2025-05-01"
+    monkeypatch.setenv(settings.TODAY_ENV, "2025/05/01")
+    with pytest.raises(ValueError, match=f"{settings.TODAY_ENV}='2025/05/01' is not a date"):
+        settings.today()
+
+
+def test_a_new_day_rebuilds_what_counts_to_it_and_records_the_day(sample_copy, monkeypatch):
+    """The first run of a day, nothing delivered: the models that count to today are built
+    again (with their checks), counting to the new day, and the build is recorded for it."""
+    warehouse = sample_copy.warehouse_dir
+    built_on = BuildRecord.read(warehouse).day
+    later = date.fromisoformat(built_on) + timedelta(days=30)
+    monkeypatch.setenv(settings.TODAY_ENV, later.isoformat())
+    assert planned_run().summary == (
+        f"1 of {len(dbt_asset_keys())} dbt models and seeds: no feed changed;"
+        f" a new day ({built_on} was the last build's)"
+    )
+    result = run_pipeline()
+    assert result.success
+    assert {e.asset_key for e in result.get_asset_materialization_events()} & dbt_asset_keys() == {
+        COVERAGE
     }
+    assert "ge_account_snapshot_feed" in {
+        e.check_name for e in result.get_asset_check_evaluations()
+    }
+    with duckdb.connect(str(sample_copy.database_path), read_only=True) as conn:
+        ages = conn.execute(
+            "SELECT snapshot_date, days_since_latest_snapshot"
+            " FROM intermediate.int_snapshot_coverage WHERE is_latest_date"
+        ).fetchall()
+    assert ages and all(age == (later - latest).days for latest, age in ages)
+    assert BuildRecord.read(warehouse).day == later.isoformat()
+    assert staleness(warehouse).models == frozenset()
+
+
+def test_every_model_that_reads_todays_date_reads_the_runs_day_and_is_tagged_so():
+    """A model counts to the run's day (macros/today.sql), never to the database's clock (the
+    machine's day on DuckDB, UTC's on Spark), and is rebuilt on a new day whatever was
+    delivered."""
+    database_clock = re.compile(
+        r"\b(current_date|current_timestamp|now\(\)|today\(\))", re.IGNORECASE
+    )
+    models = {
+        path.stem: "\n".join(
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if not line.strip().startswith("--")
+        )
+        for path in (settings.DBT_PROJECT_DIR / "models").rglob("*.sql")
+    }
+    assert not {name for name, sql in models.items() if database_clock.search(sql)}
+    reading = {name for name, sql in models.items() if "cardreach_today()" in sql}
     assert reading, "the pattern finds the model that counts a feed's age"
     assert {key.path[-1] for key in as_of_today_models()} == reading
 

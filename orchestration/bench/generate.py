@@ -50,6 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from orchestration import settings
 from orchestration.bench.layout import (
     ACCOUNTS_COLUMNS,
     ACTIVITY_COLUMNS,
@@ -679,7 +680,7 @@ def append_day(out: Path, today: date | None = None) -> Summary:
     params = Params(**manifest["params"])
     day_index = manifest["days_written"]
     day = params.start + timedelta(days=day_index)
-    today = today or date.today()
+    today = today or settings.today()
     if day > today:
         raise SystemExit(
             f"the next day, {day}, is in the future (today is {today}): the pipeline would"
@@ -725,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = append_day(args.out)
         print(f"appended {summary.files[-1]} to {args.out} ({summary.seconds:.1f} s)")
         return 0
-    end = args.end_date or (date.today() - timedelta(days=1)).isoformat()
+    end = args.end_date or (settings.today() - timedelta(days=1)).isoformat()
     params = Params(
         accounts=args.accounts,
         days=args.days,

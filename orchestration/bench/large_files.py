@@ -23,7 +23,7 @@ Prints a table and, last, one JSON object with every figure. docs/performance.md
 import argparse
 import json
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -53,8 +53,8 @@ def write_registry(landing: Path, accounts: int) -> None:
 def write_many_rows(landing: Path, rows: int) -> Path:
     """`rows` snapshots: every account every day up to yesterday, counts only growing."""
     days = -(-rows // ACCOUNTS)
-    first = date.today() - timedelta(days=days)
-    path = landing / f"account_snapshots__{date.today() - timedelta(days=1)}.csv"
+    first = settings.today() - timedelta(days=days)
+    path = landing / f"account_snapshots__{settings.today() - timedelta(days=1)}.csv"
     with duckdb.connect() as conn:
         conn.execute(
             f"""
@@ -88,7 +88,7 @@ DEFECTS = (
 
 
 def write_bad_rows(landing: Path, rows: int) -> Path:
-    day = date.today() - timedelta(days=1)
+    day = settings.today() - timedelta(days=1)
     path = landing / f"account_snapshots__{day}.csv"
     with path.open("w", encoding="utf-8") as out:
         out.write(HEADER + "\n")
@@ -98,7 +98,7 @@ def write_bad_rows(landing: Path, rows: int) -> Path:
 
 
 def write_wide_jsonl(landing: Path, lines: int) -> Path:
-    day = date.today() - timedelta(days=1)
+    day = settings.today() - timedelta(days=1)
     path = landing / f"account_snapshots__{day}.jsonl"
     with path.open("w", encoding="utf-8") as out:
         for i in range(lines):

@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -613,7 +613,7 @@ def bench(args) -> tuple[dict, int]:
         apps=args.apps,
         months=args.months,
         seed=args.seed,
-        end_date=(date.today() - timedelta(days=len(DAILY_RUNS))).isoformat(),
+        end_date=(settings.today() - timedelta(days=len(DAILY_RUNS))).isoformat(),
         bad_rate=args.bad_rate,
     )
     result: dict = {

@@ -53,8 +53,8 @@ final as (
         -- a platform's first date has nothing to be compared with: not partial
         coalesce(accounts < previous_accounts, false) as is_partial,
         snapshot_date = latest_snapshot_date as is_latest_date,
-        -- evaluated when read (a view): how stale the feed is now
-        {{ dbt.datediff("latest_snapshot_date", "current_date", 'day') }} as days_since_latest_snapshot
+        -- how stale the feed is today (the run's day: macros/today.sql)
+        {{ dbt.datediff("latest_snapshot_date", cardreach_today(), 'day') }} as days_since_latest_snapshot
 
     from compared
 

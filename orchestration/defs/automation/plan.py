@@ -20,7 +20,6 @@ version of the project, a missing database or `make run FORCE=1`: everything is 
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -44,7 +43,7 @@ BUILD_RECORD_VERSION = 1
 
 
 def _today() -> str:
-    return datetime.now(settings.timezone()).date().isoformat()
+    return settings.today().isoformat()
 
 
 def build_fingerprint() -> str:

@@ -32,6 +32,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from orchestration import settings
 from orchestration.contract.datasets import DATASETS, Dataset
 from orchestration.defs.ingest.bulk_validation import ARROW_TYPES, insert_validated
 from orchestration.defs.ingest.landing import (
@@ -556,7 +557,7 @@ def ingest_landing(
     settle_seconds: float = SETTLE_SECONDS,
 ) -> IngestReport:
     """Ingest every new delivery in the landing folder; safe to run any number of times."""
-    today = today or date.today()
+    today = today or settings.today()
     ensure_schemas(conn)
     report = IngestReport(landing=landing)
     known = {
@@ -588,7 +589,7 @@ def replay_archive(
 ) -> IngestReport:
     """Re-ingest every archived delivery in its original order, under its original name and
     delivery time: how a lost or corrupt database is rebuilt without the landing folder."""
-    today = today or date.today()
+    today = today or settings.today()
     ensure_schemas(conn)
     report = IngestReport(landing=archive)
 

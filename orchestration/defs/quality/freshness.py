@@ -25,8 +25,8 @@ CHECK_NAME = "feed_freshness"
 
 def feed_age(conn, dataset: str, as_of_column: str) -> tuple[dt.date | None, int | None]:
     """The latest as-of date delivered for the dataset and its age in days, today being the
-    readers' (settings.timezone); (None, None) before any delivery."""
-    today = dt.datetime.now(settings.timezone()).date()
+    pipeline's (settings.today); (None, None) before any delivery."""
+    today = settings.today()
     return conn.execute(
         f'SELECT max("{as_of_column}")::DATE, date_diff(\'day\', max("{as_of_column}")::DATE,'
         f" ?::DATE) FROM raw.{dataset}",
