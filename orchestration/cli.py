@@ -689,6 +689,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     purge_command.add_argument("sha256", help="the file's sha256, from audit.file_log")
     args = parser.parse_args(argv)
+    if problems := settings.setting_problems():
+        for problem in problems:
+            print(f"cardreach {args.command} refused: {problem}", file=sys.stderr)
+        return 2
     if args.command == "dbt":
         return dbt(args.dbt_args)
     if args.command == "purge":

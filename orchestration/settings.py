@@ -385,6 +385,29 @@ def spark_java_options() -> list[str]:
     return options
 
 
+def setting_problems() -> list[str]:
+    """What is wrong with the settings the environment gives, a sentence each naming its
+    variable: `cardreach` says them all before it starts rather than stop on the first one read,
+    deep in a run."""
+    problems = []
+    for read in (
+        report_port,
+        duckdb_memory_limit,
+        duckdb_threads,
+        publish_confidential,
+        timezone_name,
+        today,
+        engine,
+        spark_java_options,
+    ):
+        try:
+            read()
+        except ValueError as error:
+            if str(error) not in problems:  # today() reads the time zone too
+                problems.append(str(error))
+    return problems
+
+
 def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
     """What dbt's profile and models read (dbt_project/profiles.yml): the engine (its target),
     today (macros/today.sql), the database, DuckDB's memory cap and threads, and on Spark the

@@ -18,6 +18,7 @@ from conftest import (
     SAMPLE_LANDING,
     Landing,
     cardreach_dbt,
+    cardreach_run,
     make_dagster_home,
     mart_tables,
     query,
@@ -290,6 +291,28 @@ def test_a_setting_duckdb_cannot_honour_is_refused_by_name(tmp_path, monkeypatch
     with pytest.raises(ValueError, match=variable), warehouse.connect():
         pass
     assert not warehouse.database_path.exists()  # refused before DuckDB made a file
+
+
+def test_cardreach_refuses_to_start_on_bad_settings_and_names_each(tmp_path):
+    """Every setting that cannot be honoured is said in a line naming its variable, before
+    anything is read or written, and the command exits 2: no traceback from deep in a run."""
+    done = cardreach_run(
+        {
+            settings.LANDING_ENV: str(tmp_path / "landing"),
+            settings.WAREHOUSE_ENV: str(tmp_path / "warehouse"),
+            settings.TIMEZONE_ENV: "Mars/Base",
+            settings.TODAY_ENV: "2027-2-1",
+            settings.THREADS_ENV: "x",
+        }
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert [line.split(":")[0] for line in done.stderr.splitlines()] == [
+        "cardreach run refused"
+    ] * 3
+    for variable in (settings.TIMEZONE_ENV, settings.TODAY_ENV, settings.THREADS_ENV):
+        assert f"refused: {variable}=" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert not (tmp_path / "warehouse").exists()
 
 
 def test_duckdb_s_threads_are_the_setting_s_in_the_pipeline_s_connections_and_dbt_s(
