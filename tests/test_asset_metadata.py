@@ -176,10 +176,11 @@ def test_a_dbt_step_on_a_new_warehouse_starts_from_the_parse_made_for_another(
 ):
     """dbt reuses a parse only for the profile's hash, which on DuckDB leaves out the database
     file and DuckDB's settings (orchestration/dbt_command.py): a step on a warehouse
-    no parse was made for (a copy of the sample, at a new path, with another memory cap) starts
-    from the one kept, parsing nothing. Each build's dbt.log is in dbt's usual text lines, its
-    debug lines kept."""
+    no parse was made for (a copy of the sample, at a new path, with another memory cap, on
+    another day: macros/today.sql) starts from the one kept, parsing nothing. Each build's
+    dbt.log is in dbt's usual text lines, its debug lines kept."""
     monkeypatch.setenv(settings.MEMORY_LIMIT_ENV, "900MB")
+    monkeypatch.setenv(settings.TODAY_ENV, "2031-01-01")
     result = dg.materialize(
         [cardreach_scores], resources={"warehouse": sample_copy, "dbt": dbt_resource()}
     )
