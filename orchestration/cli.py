@@ -388,8 +388,12 @@ class _Stage:
                 f" {passed} passed, {failed} failed" + (f", {warned} warned" if warned else "")
             )
         if self.name == "freshness":
+            # a feed never delivered has no age (defs/quality/freshness.py)
+            undelivered = sum(not c.passed and "age_days" not in c.metadata for c in self.checks)
             return (
-                f"{len(self.checks)} feeds' ages: {passed} within their limits, {warned} past them"
+                f"{len(self.checks)} feeds' ages: {passed} within their limits,"
+                f" {warned - undelivered} past them"
+                + (f", {undelivered} never delivered" if undelivered else "")
             )
         if self.name == "quality":
             return (

@@ -18,6 +18,7 @@ import os
 import shutil
 import time
 import warnings
+from datetime import date
 from functools import cache, cached_property
 from pathlib import Path
 from uuid import uuid4
@@ -65,11 +66,12 @@ DBT_PROJECT = DbtProject(
 )
 
 
-def hand_dbt_its_settings(warehouse: Path | None = None) -> None:
-    """Put into this process's environment what dbt's profile reads (this warehouse's database,
-    DuckDB's memory cap and threads) and the venv's `dbt` first on the PATH, for any `dbt` process
-    dagster-dbt would start (from the PATH, even when the venv is not activated)."""
-    os.environ.update(settings.dbt_environment(warehouse))
+def hand_dbt_its_settings(warehouse: Path | None = None, today: date | None = None) -> None:
+    """Put into this process's environment what dbt's profile and models read (this warehouse's
+    database, the run's day, DuckDB's memory cap and threads) and the venv's `dbt` first on the
+    PATH, for any `dbt` process dagster-dbt would start (from the PATH, even when the venv is not
+    activated)."""
+    os.environ.update(settings.dbt_environment(warehouse, today))
     bin_dir = str(settings.DBT_EXECUTABLE.parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
@@ -243,8 +245,9 @@ def dbt_build_step(name: str, select: str = "fqn:*", exclude: str | None = None)
         warehouse: Warehouse,
         config: DbtBuildConfig,
     ):
-        # dbt's profile reads what the pipeline sets: this run's database, DuckDB's cap and threads.
-        hand_dbt_its_settings(warehouse.warehouse_dir)
+        # dbt's profile reads what the pipeline sets: this run's database and day, DuckDB's cap
+        # and threads.
+        hand_dbt_its_settings(warehouse.warehouse_dir, warehouse.today())
         # dbt's unit tests prove the models' SQL on fixed inputs, whatever was delivered: they
         # run in `make test` (tests/test_marts.py) and `make dbt ARGS=build`, not every day.
         # They were 29 of a run's 445 nodes and 7.8 s of its 29 s in dbt.

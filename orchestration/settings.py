@@ -243,7 +243,7 @@ def quality_page_path(warehouse: Path | None = None) -> Path:
 def report_port() -> int:
     """The port of the report server on REPORT_HOST."""
     value = (os.environ.get(REPORT_PORT_ENV) or str(DEFAULT_REPORT_PORT)).strip()
-    if not value.isdigit() or not 0 < int(value) < 65536:
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 65536:
         raise ValueError(f"{REPORT_PORT_ENV}={value!r} is not a port: set it to a number like 3001")
     return int(value)
 
@@ -335,6 +335,8 @@ def today() -> date:
     if not value:
         return datetime.now(timezone()).date()
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError(value)  # fromisoformat takes 20261206 and 2026-W49-7 too
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(
@@ -408,13 +410,13 @@ def setting_problems() -> list[str]:
     return problems
 
 
-def dbt_environment(warehouse: Path | None = None) -> dict[str, str]:
+def dbt_environment(warehouse: Path | None = None, day: date | None = None) -> dict[str, str]:
     """What dbt's profile and models read (dbt_project/profiles.yml): the engine (its target),
-    today (macros/today.sql), the database, DuckDB's memory cap and threads, and on Spark the
-    lake, Spark's local folder and its JVM's options."""
+    the day (the run's, else today: macros/today.sql), the database, DuckDB's memory cap and
+    threads, and on Spark the lake, Spark's local folder and its JVM's options."""
     return {
         ENGINE_ENV: engine(),
-        DBT_TODAY_ENV: today().isoformat(),
+        DBT_TODAY_ENV: (day or today()).isoformat(),
         DBT_DATABASE_ENV: str(pipeline_database(warehouse)),
         MEMORY_LIMIT_ENV: duckdb_memory_limit(),
         THREADS_ENV: str(duckdb_threads()),

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -128,6 +129,23 @@ def _say_who_started(context: dg.InitResourceContext) -> None:
         instance.add_run_tags(run.run_id, {STARTED_BY_TAG: "ui"})
 
 
+def _the_run_s_day(context: dg.InitResourceContext) -> date:
+    """The day the run takes as today: its tag, set when `make run`, the sensor or the schedule
+    planned it, or here at its start for a run the UI launched or re-executed (which copies its
+    parent's day). Ingestion, the freshness checks, dbt and the build record all read it, so a
+    run past midnight counts every age to one day and records that day."""
+    from orchestration.defs.automation.run_tags import DAY_TAG
+
+    run, instance = context.dagster_run, context.instance
+    if run is None or instance is None:
+        return settings.today()
+    if DAY_TAG in run.tags and run.parent_run_id is None:
+        return date.fromisoformat(run.tags[DAY_TAG])
+    day = settings.today()
+    instance.add_run_tags(run.run_id, {DAY_TAG: day.isoformat()})
+    return day
+
+
 def sql_literal(text: str | None) -> str:
     """A SQL string literal of `text` (NULL for None), for statements that take no parameters
     (COMMENT ON, COPY, a CASE built from a list)."""
@@ -186,6 +204,11 @@ class Warehouse(dg.ConfigurableResource):
     def analytics_path(self) -> Path:
         return settings.analytics_database(self.warehouse_dir)
 
+    def today(self) -> date:
+        """The day this run takes as today, fixed at its start (run_tags.DAY_TAG); outside a
+        run, settings.today()."""
+        return getattr(self, "_today", None) or settings.today()
+
     @property
     def archive_dir(self) -> Path:
         return settings.archive_dir(self.warehouse_dir)
@@ -203,6 +226,7 @@ class Warehouse(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self.check_folders()
         _say_who_started(context)
+        self._today = _the_run_s_day(context)
         self._writer_lock = acquire_writer_lock(
             self.warehouse_dir, context.log.info if context.log else lambda message: None
         )

@@ -6,6 +6,7 @@ import datetime as dt
 import dagster as dg
 
 from orchestration import settings
+from orchestration.cli import _Stage
 from orchestration.defs.ingest.assets import ingest_landing_files
 from orchestration.defs.quality.freshness import CHECK_NAME, freshness_checks
 from orchestration.settings import FEED_AGE_LIMITS
@@ -25,16 +26,16 @@ def _app_activity_month(month: dt.date) -> list[dict]:
     ]
 
 
-def _freshness_of(warehouse, asset_key: dg.AssetKey) -> dg.AssetCheckEvaluation:
+def _freshness_checks(warehouse) -> list[dg.AssetCheckEvaluation]:
     result = dg.materialize(
         [ingest_landing_files, *freshness_checks()], resources={"warehouse": warehouse}
     )
     assert result.success  # a stale feed warns, it never fails the run
-    [evaluation] = [
-        e
-        for e in result.get_asset_check_evaluations()
-        if e.asset_key == asset_key and e.check_name == CHECK_NAME
-    ]
+    return [e for e in result.get_asset_check_evaluations() if e.check_name == CHECK_NAME]
+
+
+def _freshness_of(warehouse, asset_key: dg.AssetKey) -> dg.AssetCheckEvaluation:
+    [evaluation] = [e for e in _freshness_checks(warehouse) if e.asset_key == asset_key]
     return evaluation
 
 
@@ -62,9 +63,16 @@ def test_a_stale_feed_warns_and_a_fresh_delivery_clears_it(landing, warehouse):
 
 def test_a_feed_never_delivered_warns(landing, warehouse):
     landing.csv("app_activity__now.csv", _app_activity_month(settings.today().replace(day=1)))
-    never = _freshness_of(warehouse, dg.AssetKey(["raw", "funnel_daily"]))
+    checks = _freshness_checks(warehouse)
+    [never] = [e for e in checks if e.asset_key == dg.AssetKey(["raw", "funnel_daily"])]
     assert not never.passed and never.severity == dg.AssetCheckSeverity.WARN
     assert never.description.startswith("尚未交付 funnel_daily")
+    # `make run`'s line tells the feeds never delivered from the stale ones
+    stage = _Stage("freshness", started=0.0, checks=checks)
+    assert stage.line(ended=1.0) == (
+        f"  freshness  {len(FEED_AGE_LIMITS)} feeds' ages: 1 within their limits, 0 past them,"
+        f" {len(FEED_AGE_LIMITS) - 1} never delivered (1.0 s)"
+    )
 
 
 def test_every_raw_asset_states_how_fresh_it_should_be():

@@ -23,6 +23,7 @@ from conftest import (
 
 from orchestration import settings
 from orchestration.defs.automation.run_tags import (
+    DAY_TAG,
     FILE_NAMES_TAG,
     FILES_TAG,
     FINGERPRINT_TAG,
@@ -84,6 +85,7 @@ def test_a_run_is_tagged_with_who_started_it_and_for_which_files(sample_cli_run,
     assert run.tags[FILES_TAG] == str(len(delivered))
     assert run.tags[FILE_NAMES_TAG].startswith(delivered[0])
     assert run.tags[FINGERPRINT_TAG]
+    assert run.tags[DAY_TAG] == settings.today().isoformat()  # the session's (tests/conftest.py)
 
 
 def test_a_second_run_with_nothing_new_launches_nothing_and_says_so(sample_cli_run, monkeypatch):

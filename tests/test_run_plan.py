@@ -23,6 +23,7 @@ from conftest import (
 from orchestration import settings
 from orchestration.dbt import as_of_today_models, dbt_asset_keys, models_downstream_of
 from orchestration.defs.automation.plan import BuildRecord, feed_digests, staleness
+from orchestration.defs.automation.run_tags import DAY_TAG, run_tags
 from orchestration.defs.ingest.record import IngestRecord
 
 PERFORMANCE = dg.AssetKey(["marts", "account_performance"])
@@ -140,14 +141,16 @@ def test_today_is_the_readers_day_unless_set(monkeypatch):
     monkeypatch.setenv(settings.TODAY_ENV, "2025-05-01")
     assert settings.today() == date(2025, 5, 1)
     assert settings.dbt_environment()[settings.DBT_TODAY_ENV] == "2025-05-01"
-    monkeypatch.setenv(settings.TODAY_ENV, "2025/05/01")
-    with pytest.raises(ValueError, match=f"{settings.TODAY_ENV}='2025/05/01' is not a date"):
-        settings.today()
+    for value in ("2025/05/01", "20250501", "2025-02-30"):
+        monkeypatch.setenv(settings.TODAY_ENV, value)
+        with pytest.raises(ValueError, match=f"{settings.TODAY_ENV}='{value}' is not a date"):
+            settings.today()
 
 
 def test_a_new_day_rebuilds_what_counts_to_it_and_records_the_day(sample_copy, monkeypatch):
     """The first run of a day, nothing delivered: the models that count to today are built
-    again (with their checks), counting to the new day, and the build is recorded for it."""
+    again (with their checks), counting to the new day, and the build is recorded for it. A run
+    keeps the day it was planned for (its tag) when midnight passes while it goes."""
     warehouse = sample_copy.warehouse_dir
     built_on = BuildRecord.read(warehouse).day
     later = date.fromisoformat(built_on) + timedelta(days=30)
@@ -156,7 +159,10 @@ def test_a_new_day_rebuilds_what_counts_to_it_and_records_the_day(sample_copy, m
         f"1 of {len(dbt_asset_keys())} dbt models and seeds: no feed changed;"
         f" a new day ({built_on} was the last build's)"
     )
-    result = run_pipeline()
+    planned_for = run_tags("cli")
+    assert planned_for[DAY_TAG] == later.isoformat()
+    monkeypatch.setenv(settings.TODAY_ENV, (later + timedelta(days=1)).isoformat())
+    result = run_pipeline(tags=planned_for)
     assert result.success
     assert {e.asset_key for e in result.get_asset_materialization_events()} & dbt_asset_keys() == {
         COVERAGE
@@ -170,26 +176,41 @@ def test_a_new_day_rebuilds_what_counts_to_it_and_records_the_day(sample_copy, m
             " FROM intermediate.int_snapshot_coverage WHERE is_latest_date"
         ).fetchall()
     assert ages and all(age == (later - latest).days for latest, age in ages)
+    freshness = [
+        e.metadata for e in result.get_asset_check_evaluations() if "age_days" in e.metadata
+    ]
+    assert freshness and all(
+        meta["age_days"].value
+        == (
+            later
+            - date.fromisoformat(next(v.value for k, v in meta.items() if k.startswith("latest_")))
+        ).days
+        for meta in freshness
+    )
     assert BuildRecord.read(warehouse).day == later.isoformat()
-    assert staleness(warehouse).models == frozenset()
+    assert staleness(warehouse, today=later).models == frozenset()
+    assert staleness(warehouse).models == {COVERAGE}  # the day after: new again
 
 
 def test_every_model_that_reads_todays_date_reads_the_runs_day_and_is_tagged_so():
     """A model counts to the run's day (macros/today.sql), never to the database's clock (the
-    machine's day on DuckDB, UTC's on Spark), and is rebuilt on a new day whatever was
-    delivered."""
+    machine's day on DuckDB, UTC's on Spark), nor does a macro; and it is rebuilt on a new day
+    whatever was delivered."""
     database_clock = re.compile(
         r"\b(current_date|current_timestamp|now\(\)|today\(\))", re.IGNORECASE
     )
+
+    def code(path: Path) -> str:  # without SQL's and Jinja's comments
+        text = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+        return "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
+
     models = {
-        path.stem: "\n".join(
-            line
-            for line in path.read_text(encoding="utf-8").splitlines()
-            if not line.strip().startswith("--")
-        )
-        for path in (settings.DBT_PROJECT_DIR / "models").rglob("*.sql")
+        path.stem: code(path) for path in (settings.DBT_PROJECT_DIR / "models").rglob("*.sql")
     }
-    assert not {name for name, sql in models.items() if database_clock.search(sql)}
+    macros = {
+        path.name: code(path) for path in (settings.DBT_PROJECT_DIR / "macros").rglob("*.sql")
+    }
+    assert not {name for name, sql in (models | macros).items() if database_clock.search(sql)}
     reading = {name for name, sql in models.items() if "cardreach_today()" in sql}
     assert reading, "the pattern finds the model that counts a feed's age"
     assert {key.path[-1] for key in as_of_today_models()} == reading

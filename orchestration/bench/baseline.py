@@ -22,7 +22,7 @@ from orchestration.bench.layout import (
     CSV_HEADERS,
     SNAPSHOT_COLUMNS,
 )
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, today
 
 SQL_PATH = Path(__file__).with_name("baseline.sql")
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
@@ -138,6 +138,8 @@ def run_baseline(landing: Path, database: Path, scratch: Path) -> dict:
         for seed in ("follower_tiers", "audience_buckets", "target_segments", "audience_baselines"):
             conn.execute(f"SET VARIABLE {seed}_csv = ?", [str(SEEDS_DIR / f"{seed}.csv")])
         conn.execute("SET VARIABLE target_segment = ?", [TARGET_SEGMENT])
+        # the pipeline's today (settings.today), which its rule against future dates counts from
+        conn.execute("SET VARIABLE today = ?::DATE", [today().isoformat()])
         if files["snapshot_parquet"][0] != str(scratch / "empty.parquet"):
             expected_snapshot_rows += conn.execute(
                 "SELECT sum(num_rows) FROM parquet_file_metadata(?)", [files["snapshot_parquet"]]

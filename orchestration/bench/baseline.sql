@@ -8,6 +8,7 @@
 --   follower_tiers_csv, audience_buckets_csv,        the dbt seeds (reference data)
 --   target_segments_csv, audience_baselines_csv
 --   target_segment                                   the segment the target share measures
+--   today                                            the pipeline's today (a date): later dates are refused
 -- DuckDB 1.5 reads CSV only as UTF-8, UTF-16 or Latin-1 without the `encodings` extension
 -- (which needs the internet to install), so the runner converts GB18030 files to UTF-8 first,
 -- in Python, and that time counts in the baseline's. It rewrites CRLF files with LF line ends
@@ -218,7 +219,7 @@ checked AS (
             AND account_name IS NOT NULL
             AND source IS NOT NULL
             AND snapshot_date IS NOT NULL
-            AND snapshot_date <= current_date
+            AND snapshot_date <= getvariable('today')
             AND followers IS NOT NULL
             AND notes IS NOT NULL
             AND NOT bad_count(likes_text, likes)
@@ -440,7 +441,7 @@ typed AS (
 SELECT
     *,
     app IS NOT NULL AND month IS NOT NULL AND mau IS NOT NULL AND source IS NOT NULL
-        AND month <= date_trunc('month', current_date)
+        AND month <= date_trunc('month', getvariable('today'))
         AND app_category IN ('content_platform', 'card_app', 'card_app_industry') AS is_valid
 FROM typed;
 

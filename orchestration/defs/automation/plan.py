@@ -20,6 +20,7 @@ version of the project, a missing database or `make run FORCE=1`: everything is 
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -40,10 +41,6 @@ from orchestration.defs.quality.checks import suite_files
 from orchestration.warehouse import write_atomically
 
 BUILD_RECORD_VERSION = 1
-
-
-def _today() -> str:
-    return settings.today().isoformat()
 
 
 def build_fingerprint() -> str:
@@ -101,10 +98,12 @@ class Staleness:
     feeds: tuple[str, ...] = ()
 
 
-def staleness(warehouse: Path, new_files: list[str] = (), force: bool = False) -> Staleness:
+def staleness(
+    warehouse: Path, new_files: list[str] = (), force: bool = False, today: date | None = None
+) -> Staleness:
     """What the warehouse's models lack: everything, or the models downstream of the feeds whose
     ingested files (and `new_files`, not ingested yet) the last complete build did not cover, with
-    the models that read today's date on a new day."""
+    the models that read today's date on a new day (`today`, by default settings.today())."""
     if force:
         return Staleness(None, "a run of everything was asked for")
     record = BuildRecord.read(warehouse)
@@ -122,7 +121,7 @@ def staleness(warehouse: Path, new_files: list[str] = (), force: bool = False) -
     known = [feed for feed in sorted(feeds) if feed in DATASETS]
     models = set(models_downstream_of(known))
     why = f"new deliveries of {', '.join(known)}" if known else "no feed changed"
-    if record.day != _today():
+    if record.day != (today or settings.today()).isoformat():
         models |= as_of_today_models()
         why += f"; a new day ({record.day} was the last build's)"
     return Staleness(frozenset(models | _checked_with(models)), why, tuple(known))
@@ -162,10 +161,13 @@ def plan_run(all_keys, warehouse: Path, new_files: list[str] = (), force: bool =
     return RunPlan(selection, f"{built} of {len(dbt_keys)} dbt models and seeds: {stale.why}")
 
 
-def record_complete_build(warehouse: Path, materialized: set[dg.AssetKey], run_id: str) -> str:
-    """After a publication that held nothing back: record the build as complete if this run
-    built every model the warehouse lacked (else the same feeds stay stale). Says what it did."""
-    stale = staleness(warehouse)
+def record_complete_build(
+    warehouse: Path, materialized: set[dg.AssetKey], run_id: str, day: date
+) -> str:
+    """After a publication that held nothing back: record the build as complete for the run's
+    `day` if this run built every model the warehouse lacked on that day (else the same feeds
+    stay stale). Says what it did."""
+    stale = staleness(warehouse, today=day)
     required = dbt_asset_keys() if stale.models is None else stale.models
     missing = sorted(key.to_user_string() for key in required - materialized)
     if missing:
@@ -174,7 +176,7 @@ def record_complete_build(warehouse: Path, materialized: set[dg.AssetKey], run_i
             f" ({shown_names(missing)})"
         )
     BuildRecord(
-        build_fingerprint(), _today(), feed_digests(IngestRecord.read(warehouse)), run_id
+        build_fingerprint(), day.isoformat(), feed_digests(IngestRecord.read(warehouse)), run_id
     ).write(warehouse)
     return f"build recorded as complete ({stale.why})"
 

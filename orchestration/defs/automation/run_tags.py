@@ -6,7 +6,9 @@
 `cardreach/file_names` names the first few. `cardreach/fingerprint` is the project as it ran
 (the dbt project, the suites, the code and the settings that change what a run produces): a
 successful run with the same fingerprint and nothing new delivered since means that `make run`
-has nothing to do.
+has nothing to do. `cardreach/day` is the day the run takes as today (settings.today() when it
+was planned, or at its start: orchestration/warehouse.py), the same for each of its steps even
+when it runs past midnight.
 """
 
 import hashlib
@@ -19,6 +21,7 @@ STARTED_BY_TAG = "cardreach/started_by"
 FILES_TAG = "cardreach/files"
 FILE_NAMES_TAG = "cardreach/file_names"
 FINGERPRINT_TAG = "cardreach/fingerprint"
+DAY_TAG = "cardreach/day"
 
 # Run tag values have no length limit in Dagster's run storage (only definition tags are held
 # to 63 characters), but the UI shows them in one line: the first few names, then a count.
@@ -98,7 +101,11 @@ def shown_names(names: list[str], limit: int = FILE_NAMES_TAG_LIMIT) -> str:
 
 def run_tags(started_by: str, new_files: list[str] | None = None) -> dict[str, str]:
     """The tags of a run launched by `make run`, the sensor or the schedule."""
-    tags = {STARTED_BY_TAG: started_by, FINGERPRINT_TAG: project_fingerprint()}
+    tags = {
+        STARTED_BY_TAG: started_by,
+        FINGERPRINT_TAG: project_fingerprint(),
+        DAY_TAG: settings.today().isoformat(),
+    }
     if new_files is not None:
         names = sorted(new_files)
         tags[FILES_TAG] = str(len(names))

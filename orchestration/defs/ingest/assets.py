@@ -204,7 +204,9 @@ def ingest_landing_files(context: dg.AssetExecutionContext, warehouse: Warehouse
                 f"the landing folder {landing} does not exist: create it or set {LANDING_ENV}"
             )
     with warehouse.connect() as conn:
-        report = ingest_landing(conn, landing, warehouse.archive_dir, run_id=context.run_id)
+        report = ingest_landing(
+            conn, landing, warehouse.archive_dir, today=warehouse.today(), run_id=context.run_id
+        )
         if on_spark():  # dbt on Spark reads the raw layer from the lake
             lake = lake_dir(warehouse.warehouse_dir)
             context.log.info(

@@ -67,7 +67,10 @@ def analytics_database(context: dg.AssetExecutionContext, warehouse: Warehouse):
         "build not recorded as complete: tables were held back"
         if held
         else record_complete_build(
-            warehouse.warehouse_dir, gate.materialized_in_run(context), context.run_id
+            warehouse.warehouse_dir,
+            gate.materialized_in_run(context),
+            context.run_id,
+            warehouse.today(),
         )
     )
     context.log.info(recorded)

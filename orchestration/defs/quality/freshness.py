@@ -14,7 +14,6 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration import settings
 from orchestration.contract.datasets import DATASETS
 from orchestration.gate import CHECK_PRIORITY_TAGS
 from orchestration.settings import FEED_AGE_LIMITS
@@ -23,10 +22,11 @@ from orchestration.warehouse import Warehouse
 CHECK_NAME = "feed_freshness"
 
 
-def feed_age(conn, dataset: str, as_of_column: str) -> tuple[dt.date | None, int | None]:
-    """The latest as-of date delivered for the dataset and its age in days, today being the
-    pipeline's (settings.today); (None, None) before any delivery."""
-    today = settings.today()
+def feed_age(
+    conn, dataset: str, as_of_column: str, today: dt.date
+) -> tuple[dt.date | None, int | None]:
+    """The latest as-of date delivered for the dataset and its age in days on `today` (the
+    run's: Warehouse.today); (None, None) before any delivery."""
     return conn.execute(
         f'SELECT max("{as_of_column}")::DATE, date_diff(\'day\', max("{as_of_column}")::DATE,'
         f" ?::DATE) FROM raw.{dataset}",
@@ -52,10 +52,12 @@ def _spec(dataset: str, as_of_column: str, limit_days: int) -> dg.AssetCheckSpec
     )
 
 
-def _result(conn, dataset: str, as_of_column: str, limit_days: int) -> dg.AssetCheckResult:
+def _result(
+    conn, dataset: str, as_of_column: str, limit_days: int, today: dt.date
+) -> dg.AssetCheckResult:
     # worded as the report and the quality sentences are, Chinese first: the contract's header
     label = next(c.alias for c in DATASETS[dataset].columns if c.name == as_of_column)
-    latest, age_days = feed_age(conn, dataset, as_of_column)
+    latest, age_days = feed_age(conn, dataset, as_of_column, today)
     asset = _feed(dataset)
     limits = {"limit_days": dg.MetadataValue.int(limit_days)}
     if latest is None:
@@ -96,7 +98,7 @@ def feed_freshness(context: dg.AssetCheckExecutionContext, warehouse: Warehouse)
     selected = {key.asset_key for key in context.selected_asset_check_keys}
     with warehouse.connect(read_only=True) as conn:
         results = [
-            _result(conn, dataset, column, days)
+            _result(conn, dataset, column, days, warehouse.today())
             for dataset, (column, days) in FEED_AGE_LIMITS.items()
             if _feed(dataset) in selected
         ]
