@@ -129,20 +129,23 @@ def _say_who_started(context: dg.InitResourceContext) -> None:
         instance.add_run_tags(run.run_id, {STARTED_BY_TAG: "ui"})
 
 
-def _the_run_s_day(context: dg.InitResourceContext) -> date:
-    """The day the run takes as today: its tag, set when `make run`, the sensor or the schedule
-    planned it, or here at its start for a run the UI launched or re-executed (which copies its
-    parent's day). Ingestion, the freshness checks, dbt and the build record all read it, so a
-    run past midnight counts every age to one day and records that day."""
+def _fix_the_run_s_day(context: dg.InitResourceContext) -> date:
+    """The day the run takes as today: settings.today() as it starts, once it holds the writer's
+    lock, tagged on the run (over the tag a re-execution copies from its parent) and said in its
+    log. Ingestion, the freshness checks, dbt and the build record all read it, so a run past
+    midnight counts every age to one day and records that day. A run that waited past midnight
+    takes the new day; if its plan lacked that day's models, its build is not recorded as
+    complete and the next run builds them (defs/automation/plan.py)."""
     from orchestration.defs.automation.run_tags import DAY_TAG
 
-    run, instance = context.dagster_run, context.instance
-    if run is None or instance is None:
-        return settings.today()
-    if DAY_TAG in run.tags and run.parent_run_id is None:
-        return date.fromisoformat(run.tags[DAY_TAG])
     day = settings.today()
-    instance.add_run_tags(run.run_id, {DAY_TAG: day.isoformat()})
+    run, instance = context.dagster_run, context.instance
+    if run is not None and instance is not None:
+        instance.add_run_tags(run.run_id, {DAY_TAG: day.isoformat()})
+    if context.log:
+        context.log.info(
+            f"this run takes {day} as today, on the readers' clock or {settings.TODAY_ENV}"
+        )
     return day
 
 
@@ -226,10 +229,10 @@ class Warehouse(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self.check_folders()
         _say_who_started(context)
-        self._today = _the_run_s_day(context)
         self._writer_lock = acquire_writer_lock(
             self.warehouse_dir, context.log.info if context.log else lambda message: None
         )
+        self._today = _fix_the_run_s_day(context)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         lock = getattr(self, "_writer_lock", None)

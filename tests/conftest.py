@@ -361,19 +361,16 @@ def planned_run():
     return plan_run(job.asset_layer.asset_graph.materializable_asset_keys, warehouse, sorted(new))
 
 
-def run_pipeline(
-    full_refresh: bool = False, whole: bool = False, tags: dict[str, str] | None = None
-) -> dg.ExecuteInProcessResult:
+def run_pipeline(full_refresh: bool = False, whole: bool = False) -> dg.ExecuteInProcessResult:
     """The `cardreach_daily` job as `make run` launches it, on the folders the settings name: on
-    the assets its plan selects, with `tags`. `whole` runs every asset, as the launchpad does,
-    and so does `full_refresh` (the launchpad's option of the dbt steps)."""
+    the assets its plan selects. `whole` runs every asset, as the launchpad does, and so does
+    `full_refresh` (the launchpad's option of the dbt steps)."""
     from orchestration.definitions import defs
 
     job = defs().resolve_job_def("cardreach_daily")
     return job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
-        tags=tags,
         asset_selection=None if whole or full_refresh else planned_run().selection,
         run_config={
             "ops": {

@@ -17,6 +17,7 @@ from conftest import make_dagster_home
 from orchestration import settings
 from orchestration.defs.automation.jobs import cardreach_daily
 from orchestration.defs.automation.run_tags import (
+    DAY_TAG,
     FILE_NAMES_TAG,
     FILES_TAG,
     FINGERPRINT_TAG,
@@ -306,6 +307,42 @@ def test_assets_materialized_from_the_ui_graph_are_tagged_ui(tmp_path, monkeypat
         tags={STARTED_BY_TAG: "cli"},
     )
     assert instance.get_run_by_id(cli_run.run_id).tags[STARTED_BY_TAG] == "cli"
+
+
+def test_a_run_takes_its_day_as_it_starts_and_keeps_it_past_midnight(tmp_path, monkeypatch):
+    """Every step of a run reads the day fixed as it started (Warehouse.today), tagged on the
+    run over any tag copied from a parent run; the clock turning while it goes changes nothing."""
+    from orchestration.warehouse import Warehouse
+
+    monkeypatch.setenv(settings.TODAY_ENV, "2026-01-31")
+
+    @dg.asset
+    def before_midnight(warehouse: Warehouse) -> dg.MaterializeResult:
+        day = warehouse.today()
+        monkeypatch.setenv(settings.TODAY_ENV, "2026-02-01")  # the clock turns
+        return dg.MaterializeResult(metadata={"day": day.isoformat()})
+
+    @dg.asset(deps=[before_midnight])
+    def after_midnight(warehouse: Warehouse) -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"day": warehouse.today().isoformat()})
+
+    (tmp_path / "landing").mkdir()
+    warehouse = Warehouse(landing=str(tmp_path / "landing"), warehouse=str(tmp_path / "wh"))
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [before_midnight, after_midnight],
+        resources={"warehouse": warehouse},
+        instance=instance,
+        tags={DAY_TAG: "2000-01-01"},  # as a re-execution copies its parent's
+    )
+    assert result.success
+    days = {
+        event.asset_key.to_user_string(): event.materialization.metadata["day"].value
+        for event in result.get_asset_materialization_events()
+    }
+    assert days == {"before_midnight": "2026-01-31", "after_midnight": "2026-01-31"}
+    assert instance.get_run_by_id(result.run_id).tags[DAY_TAG] == "2026-01-31"
+    assert settings.today().isoformat() == "2026-02-01" and warehouse.today() == settings.today()
 
 
 def test_instance_queues_runs_one_at_a_time(tmp_path, monkeypatch):

@@ -23,7 +23,6 @@ from conftest import (
 from orchestration import settings
 from orchestration.dbt import as_of_today_models, dbt_asset_keys, models_downstream_of
 from orchestration.defs.automation.plan import BuildRecord, feed_digests, staleness
-from orchestration.defs.automation.run_tags import DAY_TAG, run_tags
 from orchestration.defs.ingest.record import IngestRecord
 
 PERFORMANCE = dg.AssetKey(["marts", "account_performance"])
@@ -149,8 +148,7 @@ def test_today_is_the_readers_day_unless_set(monkeypatch):
 
 def test_a_new_day_rebuilds_what_counts_to_it_and_records_the_day(sample_copy, monkeypatch):
     """The first run of a day, nothing delivered: the models that count to today are built
-    again (with their checks), counting to the new day, and the build is recorded for it. A run
-    keeps the day it was planned for (its tag) when midnight passes while it goes."""
+    again (with their checks), counting to the new day, and the build is recorded for it."""
     warehouse = sample_copy.warehouse_dir
     built_on = BuildRecord.read(warehouse).day
     later = date.fromisoformat(built_on) + timedelta(days=30)
@@ -159,10 +157,7 @@ def test_a_new_day_rebuilds_what_counts_to_it_and_records_the_day(sample_copy, m
         f"1 of {len(dbt_asset_keys())} dbt models and seeds: no feed changed;"
         f" a new day ({built_on} was the last build's)"
     )
-    planned_for = run_tags("cli")
-    assert planned_for[DAY_TAG] == later.isoformat()
-    monkeypatch.setenv(settings.TODAY_ENV, (later + timedelta(days=1)).isoformat())
-    result = run_pipeline(tags=planned_for)
+    result = run_pipeline()
     assert result.success
     assert {e.asset_key for e in result.get_asset_materialization_events()} & dbt_asset_keys() == {
         COVERAGE
@@ -188,8 +183,9 @@ def test_a_new_day_rebuilds_what_counts_to_it_and_records_the_day(sample_copy, m
         for meta in freshness
     )
     assert BuildRecord.read(warehouse).day == later.isoformat()
-    assert staleness(warehouse, today=later).models == frozenset()
-    assert staleness(warehouse).models == {COVERAGE}  # the day after: new again
+    assert staleness(warehouse).models == frozenset()
+    next_day = later + timedelta(days=1)
+    assert staleness(warehouse, today=next_day).models == {COVERAGE}
 
 
 def test_every_model_that_reads_todays_date_reads_the_runs_day_and_is_tagged_so():

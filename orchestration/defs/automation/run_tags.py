@@ -6,9 +6,8 @@
 `cardreach/file_names` names the first few. `cardreach/fingerprint` is the project as it ran
 (the dbt project, the suites, the code and the settings that change what a run produces): a
 successful run with the same fingerprint and nothing new delivered since means that `make run`
-has nothing to do. `cardreach/day` is the day the run takes as today (settings.today() when it
-was planned, or at its start: orchestration/warehouse.py), the same for each of its steps even
-when it runs past midnight.
+has nothing to do. `cardreach/day` is the day the run takes as today, set when it starts
+(orchestration/warehouse.py) and the same for each of its steps even past midnight.
 """
 
 import hashlib
@@ -101,11 +100,7 @@ def shown_names(names: list[str], limit: int = FILE_NAMES_TAG_LIMIT) -> str:
 
 def run_tags(started_by: str, new_files: list[str] | None = None) -> dict[str, str]:
     """The tags of a run launched by `make run`, the sensor or the schedule."""
-    tags = {
-        STARTED_BY_TAG: started_by,
-        FINGERPRINT_TAG: project_fingerprint(),
-        DAY_TAG: settings.today().isoformat(),
-    }
+    tags = {STARTED_BY_TAG: started_by, FINGERPRINT_TAG: project_fingerprint()}
     if new_files is not None:
         names = sorted(new_files)
         tags[FILES_TAG] = str(len(names))
