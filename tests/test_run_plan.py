@@ -162,6 +162,10 @@ def test_a_new_day_rebuilds_what_counts_to_it_and_records_the_day(sample_copy, m
     assert {e.asset_key for e in result.get_asset_materialization_events()} & dbt_asset_keys() == {
         COVERAGE
     }
+    # the data's route, though nothing of the model's is ingested in this run
+    started = [e.step_key for e in result.all_events if e.event_type_value == "STEP_START"]
+    assert started[:2] == ["ingest_landing_files", "feed_freshness"]
+    assert started.index("cardreach_dbt_models") < started.index("publish__analytics_database")
     assert "ge_account_snapshot_feed" in {
         e.check_name for e in result.get_asset_check_evaluations()
     }
