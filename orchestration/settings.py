@@ -118,8 +118,9 @@ REPORT_HOST = "127.0.0.1"
 TIMEZONE_ENV = "CARDREACH_TIMEZONE"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 # The day the pipeline takes as today, on that clock unless set (YYYY-MM-DD): ingestion's rule
-# against future dates, a feed's age, the run plan's new day. Set it to rerun as of a past day,
-# or to hold one day for a whole test session (a session that crosses midnight sees no new day).
+# against future dates, a feed's age, the run plan's new day. Set, it holds one day, as the test
+# suite does for its session (one that crosses midnight sees no new day); on a live landing
+# folder a row dated after it is quarantined as in the future.
 TODAY_ENV = "CARDREACH_TODAY"
 # The same day as dbt's profile and models read it (macros/today.sql), set at each dbt step.
 DBT_TODAY_ENV = "CARDREACH_DBT_TODAY"

@@ -143,9 +143,9 @@ def _fix_the_run_s_day(context: dg.InitResourceContext) -> date:
     if run is not None and instance is not None:
         instance.add_run_tags(run.run_id, {DAY_TAG: day.isoformat()})
     if context.log:
-        context.log.info(
-            f"this run takes {day} as today, on the readers' clock or {settings.TODAY_ENV}"
-        )
+        held = (os.environ.get(settings.TODAY_ENV) or "").strip()
+        source = settings.TODAY_ENV if held else f"the date in {settings.timezone_name()}"
+        context.log.info(f"this run takes {day} as today ({source})")
     return day
 
 

@@ -1,9 +1,10 @@
 """Freshness: how old each delivered feed's latest figures are, as a check on its raw table.
 
 What an operator asks first is the feed's age: the latest as-of date delivered (a snapshot date,
-a month, a day) against today, not when the pipeline last ran (every run rewrites the raw tables,
-so a policy on materialization time would always pass). Limits are settings.FEED_AGE_LIMITS. A
-stale feed warns and stops nothing: old figures are still the latest there are.
+a month, a day) against the run's day (Warehouse.today), not when the pipeline last ran (every
+run rewrites the raw tables, so a policy on materialization time would always pass). Limits are
+settings.FEED_AGE_LIMITS. A stale feed warns and stops nothing: old figures are still the latest
+there are.
 
 The checks of every feed are one step, which reads each selected feed's age through a single
 connection: a step apiece opened the pipeline's database once per feed, and a daily run of the
