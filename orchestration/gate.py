@@ -28,6 +28,9 @@ HELD_BACK_TAG = "cardreach/held_back"
 
 # Op tag of every quality check: ahead of any other step that is ready at the same time.
 CHECK_PRIORITY_TAGS = {"dagster/priority": "100"}
+# Op tag of ingestion: first of all, even in a run whose dbt models read no raw table of its own
+# (a new day's, nothing delivered), where they were built before the landing folder was read.
+INGEST_PRIORITY_TAGS = {"dagster/priority": "200"}
 
 
 @dataclass(frozen=True)

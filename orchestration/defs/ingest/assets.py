@@ -22,6 +22,7 @@ from orchestration.defs.ingest.load import (
 )
 from orchestration.defs.ingest.validation import typed_columns
 from orchestration.engine import on_spark
+from orchestration.gate import INGEST_PRIORITY_TAGS
 from orchestration.metadata import OWNERS, table_metadata, table_preview, with_descriptions
 from orchestration.settings import FEED_AGE_LIMITS, LANDING_ENV, lake_dir
 from orchestration.warehouse import Warehouse
@@ -190,10 +191,7 @@ def _audit_specs() -> list[dg.AssetSpec]:
     name="ingest_landing_files",
     specs=_raw_specs() + _audit_specs(),  # functions: the defs loader collects module-level specs
     description="Reads every new file in the landing folder into the raw and audit tables.",
-    # First of any step ready at the start, above the checks' (gate.CHECK_PRIORITY_TAGS): in a
-    # run whose dbt models read no raw table of its own (a new day's, nothing delivered), the
-    # models were built before the landing folder was read.
-    op_tags={"dagster/priority": "200"},
+    op_tags=INGEST_PRIORITY_TAGS,
 )
 def ingest_landing_files(context: dg.AssetExecutionContext, warehouse: Warehouse):
     landing = warehouse.landing_dir

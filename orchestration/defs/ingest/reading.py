@@ -303,11 +303,15 @@ class Stager:
                 self._queued[load_id] = _QueuedCsv(
                     text_path, shape, dataset, load_id, header, layout, held.pop_all()
                 )
-            elif not (
-                simple and self._duckdb_csv(text_path, shape, dataset, load_id, layout, header)
-            ):
-                self._python_csv(text_path, dataset, load_id, layout, len(header))
+            else:
+                self._stage_csv_alone(text_path, shape, dataset, load_id, layout, header, simple)
             return shape.encoding
+
+    def _stage_csv_alone(self, path, shape, dataset, load_id, layout, header, simple=True):
+        """One file by DuckDB's reader where it gives exact lines (a `simple` file: one header
+        line, one kind of line end), else by Python's."""
+        if not (simple and self._duckdb_csv(path, shape, dataset, load_id, layout, header)):
+            self._python_csv(path, dataset, load_id, layout, len(header))
 
     def flush(self) -> dict[int, str]:
         """Stage the CSV files waiting (`stage(..., together=True)`): those of one dataset and
@@ -323,12 +327,9 @@ class Stager:
                 alone = self._duckdb_csv_together(files) if len(files) > 1 else files
                 for f in alone:
                     try:
-                        if not self._duckdb_csv(
+                        self._stage_csv_alone(
                             f.text_path, f.shape, f.dataset, f.load_id, f.layout, f.header
-                        ):
-                            self._python_csv(
-                                f.text_path, f.dataset, f.load_id, f.layout, len(f.header)
-                            )
+                        )
                     except UnreadableFile as error:
                         self.discard(f.dataset, f.load_id)
                         refused[f.load_id] = str(error)
@@ -412,8 +413,6 @@ class Stager:
                 "load_id": pa.array([f.load_id for f in files], pa.int64()),
             }
         )
-        trimmed = ", ".join(f"{_trimmed(f)} AS {f}" for f in fields)
-        blank = f"regexp_full_match(concat({', '.join(fields)}), '{_SPACE}*')"
         conn.register("csv_files", ids)
         try:
             conn.execute(
@@ -422,12 +421,12 @@ class Stager:
                 SELECT f.load_id, CAST(r.line AS INTEGER) AS line_number,
                     {layout.select_list(dataset, fields)}
                 FROM (
-                    SELECT csv_file, line, {trimmed}
+                    SELECT csv_file, line, {_trimmed_fields(fields)}
                     FROM (
                         SELECT *, row_number() OVER (PARTITION BY csv_file ORDER BY rowid) AS line
                         FROM csv_rows
                     )
-                    WHERE NOT {blank}
+                    WHERE NOT {_blank_row(fields)}
                 ) AS r JOIN csv_files AS f USING (csv_file)
                 """
             )
@@ -482,9 +481,6 @@ class Stager:
             line_of, thresholds = "r.k + 1", ""
         conn.register("csv_empty_lines", pa.table({"line": pa.array(empty, pa.int64())}))
         try:
-            trimmed = ", ".join(f"{_trimmed(f)} AS {f}" for f in fields)
-            # A blank row (every field empty or spaces) is no row, though it takes its line.
-            blank = f"regexp_full_match(concat({', '.join(fields)}), '{_SPACE}*')"
             conn.execute(
                 f"""
                 INSERT INTO {self.table(dataset)} BY NAME
@@ -500,7 +496,10 @@ class Stager:
                 SELECT {load_id} AS load_id,
                     CAST({line_of} AS INTEGER) AS line_number,
                     {layout.select_list(dataset, fields)}
-                FROM (SELECT rowid AS k, {trimmed} FROM csv_rows WHERE NOT {blank}) AS r
+                FROM (
+                    SELECT rowid AS k, {_trimmed_fields(fields)}
+                    FROM csv_rows WHERE NOT {_blank_row(fields)}
+                ) AS r
                 {thresholds}
                 """
             )
@@ -662,6 +661,17 @@ class Stager:
             )
         except duckdb.Error as error:
             raise UnreadableFile(f"not a readable Parquet file: {_first_line(error)}") from None
+
+
+def _trimmed_fields(fields: list[str]) -> str:
+    """SQL: the fields, each trimmed of the contract's spaces, under its own name."""
+    return ", ".join(f"{_trimmed(f)} AS {f}" for f in fields)
+
+
+def _blank_row(fields: list[str]) -> str:
+    """SQL: whether a row is blank (every field empty or spaces): no row, though it takes its
+    line."""
+    return f"regexp_full_match(concat({', '.join(fields)}), '{_SPACE}*')"
 
 
 def _line_break(fields: list[str]) -> str:
